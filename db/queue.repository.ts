@@ -1,0 +1,268 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor, type Tx, type Db } from './client.js';
+import { records as recordsTable } from './schema/index.js';
+import { appendEvents, type NewEvent } from './events.repository.js';
+
+export interface ClaimedTask {
+  id: number;
+  run_id: string;
+  key: string;
+  kind: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number;
+}
+
+export interface Usage {
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+export interface TaskFailure {
+  category: string;
+  message: string;
+  attempts?: number;
+}
+
+/** What a worker hands back for one claimed task; committed in batches by `commitOutcomes`. */
+export type Outcome =
+  | { type: 'succeeded'; task: ClaimedTask; datasetId: string; records: Array<{ key: string; data: unknown }>; usage: Usage }
+  | { type: 'retry'; task: ClaimedTask; error: TaskFailure; delayMs: number; usage: Usage }
+  | { type: 'failed'; task: ClaimedTask; error: TaskFailure; usage: Usage }
+  /** The run cannot succeed (bad credentials, unreachable provider): fail it now instead of burning every task. */
+  | { type: 'fatal'; task: ClaimedTask; error: TaskFailure; usage: Usage };
+
+export const EVENTS_CHANNEL = 'quarry_events';
+export const TASKS_CHANNEL = 'quarry_tasks';
+export const CANCEL_CHANNEL = 'quarry_cancel';
+
+/**
+ * Claim up to `limit` due tasks. SKIP LOCKED lets many workers run this at once without blocking or
+ * double-claiming; ordering by (run_at, id) matches the partial index so the scan stops at `limit`.
+ */
+export async function claimTasks(db: Db, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedTask[]> {
+  return rows<ClaimedTask>(
+    db,
+    sql`
+    with claimable as (
+      select id from tasks
+      where status = 'queued' and run_at <= now()
+      order by run_at, id
+      limit ${limit}
+      for update skip locked
+    )
+    update tasks t
+       set status = 'running', worker_id = ${workerId}, attempts = t.attempts + 1,
+           lease_until = now() + make_interval(secs => ${leaseSeconds}), updated_at = now()
+      from claimable c
+     where t.id = c.id
+    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts`,
+  );
+}
+
+/** Extends the lease of tasks this worker still holds; ids missing from the result were lost (reaped). */
+export async function extendLeases(db: Db, workerId: string, ids: number[], leaseSeconds: number): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const held = await rows<{ id: number }>(
+    db,
+    sql`update tasks set lease_until = now() + make_interval(secs => ${leaseSeconds})
+         where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)}) and worker_id = ${workerId} and status = 'running'
+     returning id::int as id`,
+  );
+  return held.map((r) => r.id);
+}
+
+/**
+ * Tasks whose lease ran out belong to a dead worker: put them back. A task that keeps killing its
+ * workers is failed once its attempts are spent, so it cannot loop forever.
+ */
+export async function reapExpired(db: Db): Promise<{ requeued: number; exhausted: ClaimedTask[] }> {
+  const expired = await rows<ClaimedTask>(
+    db,
+    sql`
+    with expired as (
+      select id from tasks where status = 'running' and lease_until < now()
+      for update skip locked
+    )
+    update tasks t
+       set status = case when t.attempts < t.max_attempts then 'queued' else t.status end,
+           worker_id = case when t.attempts < t.max_attempts then null else 'reaper' end,
+           lease_until = null, run_at = now(), updated_at = now()
+      from expired e where t.id = e.id
+    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts, t.status`,
+  );
+  const exhausted = expired.filter((t) => (t as ClaimedTask & { status: string }).status === 'running');
+  if (expired.length > exhausted.length) await notifyTasks(db);
+  return { requeued: expired.length - exhausted.length, exhausted };
+}
+
+/** Returns a stopping worker's tasks to the queue without charging an attempt. */
+export async function releaseTasks(db: Db, workerId: string): Promise<number> {
+  const released = await rows<{ id: number }>(
+    db,
+    sql`update tasks set status = 'queued', worker_id = null, lease_until = null, run_at = now(),
+               attempts = greatest(attempts - 1, 0), updated_at = now()
+         where worker_id = ${workerId} and status = 'running'
+     returning id::int as id`,
+  );
+  if (released.length > 0) await notifyTasks(db);
+  return released.length;
+}
+
+export async function notifyTasks(ex: Executor): Promise<void> {
+  await ex.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+}
+
+interface RunLock {
+  id: string;
+  status: string;
+  dataset_id: string | null;
+}
+
+/**
+ * Commit a batch of outcomes in one transaction: a task's records, its events, its completion and
+ * the run's counters land together or not at all. Batching amortises the commit (and fsync) over
+ * many tasks, which is what lets one worker keep 64+ LLM calls in flight.
+ */
+export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.transaction(async (tx) => {
+    const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
+    // Lock the runs first, always in id order, so concurrent committers cannot deadlock and a
+    // cancel either fully precedes or fully follows this batch.
+    const locked = await rows<RunLock>(
+      tx,
+      sql`select id, status, output->>'dataset_id' as dataset_id from runs
+           where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
+    );
+    const runStatus = new Map(locked.map((r) => [r.id, r.status]));
+
+    const ids = outcomes.map((o) => o.task.id);
+    const owned = new Set(
+      (
+        await rows<{ id: number }>(
+          tx,
+          sql`select id::int as id from tasks where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)})
+               and worker_id = ${workerId} and status = 'running' for update`,
+        )
+      ).map((r) => r.id),
+    );
+
+    for (const runId of runIds) {
+      // A task reaped from under us was re-queued for someone else: its outcome is dropped, not doubled.
+      const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
+      if (mine.length === 0) continue;
+      await commitRunOutcomes(tx, runId, runStatus.get(runId) ?? 'canceled', mine);
+    }
+    for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
+  });
+}
+
+async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes: Outcome[]): Promise<void> {
+  const usage = sumUsage(outcomes.map((o) => o.usage));
+  if (status !== 'running' && status !== 'queued') {
+    // The run was canceled or failed while these were in flight: keep the spend, drop the work.
+    await setTaskStatus(tx, outcomes.map((o) => o.task.id), 'canceled');
+    await tx.execute(sql`update runs set requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
+      output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd} where id = ${runId}`);
+    return;
+  }
+  const events: NewEvent[] = [];
+  let done = 0;
+  let failed = 0;
+  let inserted = 0;
+  let fatal: TaskFailure | undefined;
+
+  for (const o of outcomes) {
+    if (o.type === 'succeeded') {
+      done++;
+      const fresh = o.records.length === 0 ? [] : await tx
+        .insert(recordsTable)
+        .values(o.records.map((r) => ({ datasetId: o.datasetId, key: r.key, data: r.data })))
+        .onConflictDoNothing()
+        .returning({ key: recordsTable.key, data: recordsTable.data });
+      inserted += fresh.length;
+      if (fresh.length > 0) {
+        await tx.execute(sql`update datasets set record_count = record_count + ${fresh.length} where id = ${o.datasetId}`);
+      }
+      const ts = Date.now();
+      for (const r of fresh) events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, record: r.data, ts } });
+      await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now() where id = ${o.task.id}`);
+    } else if (o.type === 'retry') {
+      events.push({ type: 'task.retrying', data: { task: o.task.key, attempt: o.task.attempts, delay_ms: o.delayMs, error: o.error } });
+      await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null,
+        run_at = now() + make_interval(secs => ${o.delayMs / 1000}), last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
+        where id = ${o.task.id}`);
+    } else {
+      failed++;
+      if (o.type === 'fatal') fatal = o.error;
+      events.push({ type: 'record.failed', data: { task: o.task.key, attempts: o.task.attempts, ...o.error } });
+      await tx.execute(sql`update tasks set status = 'failed', lease_until = null, last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
+        where id = ${o.task.id}`);
+    }
+  }
+
+  const [run] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
+    tx,
+    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${inserted},
+        requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
+        output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
+      where id = ${runId}
+      returning total, done, failed, records, input_tokens, output_tokens, cost_usd, started_at`,
+  );
+  events.push({ type: 'progress', data: progressOf(run) });
+
+  if (fatal) {
+    await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${runId} and status = 'queued'`);
+    events.push({ type: 'run.failed', data: { error: fatal } });
+    await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(fatal)}::jsonb where id = ${runId}`);
+    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`);
+  } else if (run.done + run.failed >= run.total) {
+    const outcome = run.failed > 0 ? 'failed' : 'succeeded';
+    const error =
+      run.failed > 0
+        ? { category: 'tasks_failed', message: `${run.failed} of ${run.total} tasks failed; the dataset keeps the ${run.records} records that succeeded. POST /v1/runs/${runId}/retry re-runs only the failed tasks.` }
+        : null;
+    events.push({ type: `run.${outcome}`, data: { progress: progressOf(run), error } });
+    await tx.execute(sql`update runs set status = ${outcome}, finished_at = now(), error = ${error ? JSON.stringify(error) : null}::jsonb where id = ${runId}`);
+  }
+  await appendEvents(tx, runId, events);
+}
+
+async function setTaskStatus(tx: Tx, ids: number[], status: string): Promise<void> {
+  await tx.execute(sql`update tasks set status = ${status}, lease_until = null, updated_at = now()
+    where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)})`);
+}
+
+function sumUsage(list: Usage[]): Usage {
+  const total = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  for (const u of list) {
+    total.requests += u.requests;
+    total.input_tokens += u.input_tokens;
+    total.output_tokens += u.output_tokens;
+    total.cost_usd += u.cost_usd;
+  }
+  return total;
+}
+
+export function progressOf(run: { total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date | string | null }) {
+  const elapsed = run.started_at ? Math.max(0.001, (Date.now() - new Date(run.started_at).getTime()) / 1000) : 0;
+  const finished = run.done + run.failed;
+  const taskRate = elapsed > 0 ? finished / elapsed : 0;
+  const remaining = Math.max(0, run.total - finished);
+  return {
+    total: run.total,
+    done: run.done,
+    failed: run.failed,
+    records: run.records,
+    records_per_second: elapsed > 0 ? round(run.records / elapsed) : 0,
+    tasks_per_second: round(taskRate),
+    tokens: { input: run.input_tokens, output: run.output_tokens },
+    cost_usd: round(run.cost_usd, 6),
+    eta_seconds: remaining === 0 ? 0 : taskRate > 0 ? round(remaining / taskRate, 1) : null,
+  };
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -1,0 +1,161 @@
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { rows, type Db, type Executor } from './client.js';
+import { appendEvents } from './events.repository.js';
+import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
+import { datasets, runs, tasks } from './schema/index.js';
+
+export type RunRow = typeof runs.$inferSelect;
+
+export interface NewTask {
+  key: string;
+  kind: string;
+  payload: unknown;
+  maxAttempts?: number;
+}
+
+export interface NewRun {
+  id: string;
+  owner: string;
+  kind: string;
+  spec: unknown;
+  idempotencyKey?: string;
+  requestHash?: string;
+  output: Record<string, unknown>;
+  dataset?: { id: string; name: string; meta?: Record<string, unknown> };
+  tasks: NewTask[];
+}
+
+const TASK_INSERT_CHUNK = 1000;
+
+/**
+ * Creates the run, its output dataset and all its tasks in one transaction, so a run is either
+ * fully planned or absent. Returns the existing run when the idempotency key was already used.
+ */
+export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; created: boolean }> {
+  return db.transaction(async (tx) => {
+    if (run.idempotencyKey) {
+      // Serialise concurrent requests with the same key on a transaction-scoped lock.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${run.owner + '\u0000' + run.idempotencyKey}))`);
+      const [existing] = await tx.select().from(runs).where(and(eq(runs.owner, run.owner), eq(runs.idempotencyKey, run.idempotencyKey)));
+      if (existing) return { row: existing, created: false };
+    }
+    if (run.dataset) {
+      await tx.insert(datasets).values({ id: run.dataset.id, owner: run.owner, name: run.dataset.name, runId: run.id, meta: run.dataset.meta ?? {} });
+    }
+    const [row] = await tx
+      .insert(runs)
+      .values({
+        id: run.id,
+        owner: run.owner,
+        kind: run.kind,
+        spec: run.spec,
+        idempotencyKey: run.idempotencyKey,
+        requestHash: run.requestHash,
+        total: run.tasks.length,
+        output: run.output,
+      })
+      .returning();
+    for (let i = 0; i < run.tasks.length; i += TASK_INSERT_CHUNK) {
+      const slice = run.tasks.slice(i, i + TASK_INSERT_CHUNK);
+      await tx
+        .insert(tasks)
+        .values(slice.map((t) => ({ runId: run.id, key: t.key, kind: t.kind, payload: t.payload, maxAttempts: t.maxAttempts ?? 3 })))
+        .onConflictDoNothing();
+    }
+    await appendEvents(tx, run.id, [{ type: 'run.queued', data: { kind: run.kind, total: run.tasks.length } }]);
+    if (run.tasks.length === 0) {
+      await appendEvents(tx, run.id, [{ type: 'run.succeeded', data: { progress: { total: 0, done: 0, failed: 0, records: 0 } } }]);
+      await tx.update(runs).set({ status: 'succeeded', startedAt: sql`now()`, finishedAt: sql`now()` }).where(eq(runs.id, run.id));
+    }
+    await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+    await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${run.id})`);
+    const [fresh] = await tx.select().from(runs).where(eq(runs.id, run.id));
+    return { row: fresh ?? row, created: true };
+  });
+}
+
+export async function findRun(ex: Executor, id: string, owner: string): Promise<RunRow | undefined> {
+  const [row] = await ex.select().from(runs).where(and(eq(runs.id, id), eq(runs.owner, owner)));
+  return row;
+}
+
+export async function listRuns(
+  ex: Executor,
+  owner: string,
+  filter: { limit: number; before?: Date; status?: string; kind?: string },
+): Promise<RunRow[]> {
+  const conditions = [eq(runs.owner, owner)];
+  if (filter.before) conditions.push(lt(runs.createdAt, filter.before));
+  if (filter.status) conditions.push(eq(runs.status, filter.status));
+  if (filter.kind) conditions.push(eq(runs.kind, filter.kind));
+  return ex.select().from(runs).where(and(...conditions)).orderBy(desc(runs.createdAt), desc(runs.id)).limit(filter.limit);
+}
+
+/** Marks runs whose first task was just claimed as running; emits `run.started` once per run. */
+export async function markRunsStarted(db: Db, runIds: string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  await db.transaction(async (tx) => {
+    const started = await rows<{ id: string }>(
+      tx,
+      sql`update runs set status = 'running', started_at = coalesce(started_at, now())
+           where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) and status = 'queued' returning id`,
+    );
+    for (const { id } of started) {
+      await appendEvents(tx, id, [{ type: 'run.started', data: {} }]);
+      await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);
+    }
+  });
+}
+
+/** Cancels a run that has not ended. Queued tasks are withdrawn; workers abort in-flight ones on NOTIFY. */
+export async function cancelRun(db: Db, id: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [run] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id} for update`);
+    if (!run || !['queued', 'running'].includes(run.status)) return false;
+    await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${id} and status = 'queued'`);
+    await tx.execute(sql`update runs set status = 'canceled', finished_at = now() where id = ${id}`);
+    await appendEvents(tx, id, [{ type: 'run.canceled', data: {} }]);
+    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${id})`);
+    await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);
+    return true;
+  });
+}
+
+/**
+ * Re-queues every task of an ended run that did not succeed (failed, or withdrawn by a cancel or a
+ * fatal error). Succeeded tasks and their records are untouched.
+ */
+export async function retryRun(db: Db, id: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [run] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id} for update`);
+    if (!run || !['failed', 'canceled'].includes(run.status)) return -1;
+    const requeued = await rows<{ status: string }>(
+      tx,
+      sql`update tasks t set status = 'queued', attempts = 0, run_at = now(), worker_id = null, lease_until = null, updated_at = now()
+            from (select id, status from tasks where run_id = ${id} and status in ('failed', 'canceled')) old
+           where t.id = old.id returning old.status`,
+    );
+    const failed = requeued.filter((r) => r.status === 'failed').length;
+    if (requeued.length === 0) return 0;
+    await tx.execute(sql`update runs set status = 'running', failed = failed - ${failed}, finished_at = null, error = null where id = ${id}`);
+    await appendEvents(tx, id, [{ type: 'run.retried', data: { requeued: requeued.length } }]);
+    await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+    await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);
+    return requeued.length;
+  });
+}
+
+/** Task counts by status and the most recent failures, for the run report. */
+export async function taskSummary(ex: Executor, runId: string) {
+  const counts = await rows<{ status: string; n: number }>(ex, sql`select status, count(*)::int as n from tasks where run_id = ${runId} group by status`);
+  const failures = await rows<{ key: string; error: unknown }>(
+    ex,
+    sql`select key, last_error as error from tasks where run_id = ${runId} and status = 'failed' order by id limit 20`,
+  );
+  return { counts: Object.fromEntries(counts.map((c) => [c.status, c.n])), failures };
+}
+
+export async function runCountsByStatus(ex: Executor): Promise<Record<string, number>> {
+  const counts = await rows<{ status: string; n: number }>(ex, sql`select status, count(*)::int as n from runs group by status`);
+  return Object.fromEntries(counts.map((c) => [c.status, c.n]));
+}

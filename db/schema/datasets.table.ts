@@ -1,0 +1,15 @@
+import { integer, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const datasets = pgTable(
+  'datasets',
+  {
+    id: text('id').primaryKey(),
+    owner: text('owner').notNull().default(''),
+    name: text('name').notNull(),
+    runId: text('run_id'),
+    recordCount: integer('record_count').notNull().default(0),
+    meta: jsonb('meta').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('datasets_owner_created').on(t.owner, t.createdAt)],
+);

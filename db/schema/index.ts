@@ -1,0 +1,5 @@
+export { runs } from './runs.table.js';
+export { tasks } from './tasks.table.js';
+export { datasets } from './datasets.table.js';
+export { records } from './records.table.js';
+export { runEvents } from './run-events.table.js';

@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import { doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+/** One row per job. Counters live here so progress is one read and completion is detected under the row lock. */
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    owner: text('owner').notNull().default(''),
+    kind: text('kind').notNull(),
+    status: text('status').notNull().default('queued'),
+    spec: jsonb('spec').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    total: integer('total').notNull().default(0),
+    done: integer('done').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    records: integer('records').notNull().default(0),
+    requests: integer('requests').notNull().default(0),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    eventSeq: integer('event_seq').notNull().default(0),
+    output: jsonb('output').notNull().default(sql`'{}'::jsonb`),
+    error: jsonb('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('runs_owner_idempotency_key').on(t.owner, t.idempotencyKey),
+    index('runs_owner_created').on(t.owner, t.createdAt),
+  ],
+);

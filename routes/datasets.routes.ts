@@ -1,0 +1,126 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { getDataset, importDataset, listDatasetViews, listRecords, parseImport, removeDataset } from '../services/datasets/datasets.service.js';
+import { exportDataset } from '../services/export/export.service.js';
+import { EXPORT_FORMATS } from '../services/export/formats.js';
+import type { Database } from '../db/client.js';
+import { Dataset, DatasetParams, errors } from './schemas.js';
+
+const JSONL_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'];
+
+export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    // JSONL import bodies arrive as text and are parsed line by line by the service.
+    app.addContentTypeParser(JSONL_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    app.get(
+      '/v1/datasets',
+      {
+        schema: {
+          operationId: 'listDatasets',
+          tags: ['datasets'],
+          summary: 'List datasets, newest first',
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+            before: Type.Optional(Type.String({ format: 'date-time', description: 'Cursor: next_before of the previous page' })),
+          }),
+          response: { 200: Type.Object({ datasets: Type.Array(Dataset), next_before: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401) },
+        },
+      },
+      async (request) => listDatasetViews(deps, request.owner, request.query),
+    );
+
+    app.post(
+      '/v1/datasets',
+      {
+        schema: {
+          operationId: 'importDataset',
+          tags: ['datasets'],
+          summary: 'Import records as a new dataset',
+          description: 'Body: a JSON array of record objects, `{ "name": "...", "records": [...] }`, or JSONL (Content-Type application/x-ndjson) with `?name=`.',
+          querystring: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+          body: Type.Union([
+            Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
+            Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), records: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }) }, { additionalProperties: false }),
+            Type.String({ description: 'JSONL text' }),
+          ]),
+          response: { 201: Type.Object({ dataset: Dataset }), ...errors(400, 401, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const parsed = parseImport(request.body, request.headers['content-type'] ?? '');
+        const dataset = await importDataset(deps, request.owner, { name: request.query.name ?? parsed.name, records: parsed.records });
+        return reply.status(201).header('location', dataset.links.self).send({ dataset });
+      },
+    );
+
+    app.get(
+      '/v1/datasets/:id',
+      { schema: { operationId: 'getDataset', tags: ['datasets'], summary: 'Get a dataset', params: DatasetParams, response: { 200: Type.Object({ dataset: Dataset }), ...errors(400, 401, 404) } } },
+      async (request) => ({ dataset: await getDataset(deps, request.owner, request.params.id) }),
+    );
+
+    app.delete(
+      '/v1/datasets/:id',
+      {
+        schema: {
+          operationId: 'deleteDataset',
+          tags: ['datasets'],
+          summary: 'Delete a dataset and its records (refused while its run is still writing)',
+          params: DatasetParams,
+          response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 404, 409) },
+        },
+      },
+      async (request, reply) => {
+        await removeDataset(deps, request.owner, request.params.id);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/datasets/:id/records',
+      {
+        schema: {
+          operationId: 'listDatasetRecords',
+          tags: ['datasets'],
+          summary: 'Page through the records of a dataset',
+          params: DatasetParams,
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'next_cursor of the previous page' })),
+          }),
+          response: {
+            200: Type.Object({ records: Type.Array(Type.Object({ key: Type.String(), data: Type.Unknown() })), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+            ...errors(400, 401, 404),
+          },
+        },
+      },
+      async (request) => listRecords(deps, request.owner, request.params.id, request.query),
+    );
+
+    app.get(
+      '/v1/datasets/:id/export',
+      {
+        schema: {
+          operationId: 'exportDataset',
+          tags: ['datasets'],
+          summary: 'Stream a dataset in a training format (JSONL)',
+          description:
+            'chatml: {"messages":[system?, user, assistant]}; alpaca: {"instruction","input","output","system"?}; ' +
+            'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored. ' +
+            '`system_prompt` adds (or replaces) the system message.',
+          params: DatasetParams,
+          querystring: Type.Object({
+            format: Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f)), { default: 'jsonl' }),
+            system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
+          }),
+          response: { 200: { description: 'JSON Lines', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(400, 401, 404, 422) },
+        },
+      },
+      async (request, reply) => {
+        const { stream, filename } = await exportDataset(deps, request.owner, request.params.id, request.query.format, request.query.system_prompt);
+        return reply.type('application/x-ndjson; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(stream);
+      },
+    );
+  };
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { cancel, getRun, listRunViews, retry, type RunsDeps } from '../services/runs/runs.service.js';
+import { Run, RunEnvelope, RunParams, errors } from './schemas.js';
+
+export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/v1/runs',
+      {
+        schema: {
+          operationId: 'listRuns',
+          tags: ['runs'],
+          summary: 'List runs, newest first',
+          querystring: Type.Object({
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+            before: Type.Optional(Type.String({ format: 'date-time', description: 'Cursor: next_before of the previous page' })),
+            status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)))),
+            kind: Type.Optional(Type.String()),
+          }),
+          response: { 200: Type.Object({ runs: Type.Array(Run), next_before: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401) },
+        },
+      },
+      async (request) => listRunViews(deps, request.owner, request.query),
+    );
+
+    app.get(
+      '/v1/runs/:id',
+      {
+        schema: {
+          operationId: 'getRun',
+          tags: ['runs'],
+          summary: 'Get a run: status, progress, usage, output and report',
+          params: RunParams,
+          response: { 200: RunEnvelope, ...errors(400, 401, 404) },
+        },
+      },
+      async (request) => ({ run: await getRun(deps, request.owner, request.params.id) }),
+    );
+
+    app.post(
+      '/v1/runs/:id/cancel',
+      {
+        schema: {
+          operationId: 'cancelRun',
+          tags: ['runs'],
+          summary: 'Cancel a run: queued tasks are withdrawn and in-flight teacher calls aborted',
+          params: RunParams,
+          response: { 200: RunEnvelope, ...errors(400, 401, 404, 409) },
+        },
+      },
+      async (request) => ({ run: await cancel(deps, request.owner, request.params.id) }),
+    );
+
+    app.post(
+      '/v1/runs/:id/retry',
+      {
+        schema: {
+          operationId: 'retryRun',
+          tags: ['runs'],
+          summary: 'Re-queue the tasks of a failed or canceled run that did not succeed',
+          description: 'Succeeded tasks and their records are kept; only failed (and withdrawn) tasks run again.',
+          params: RunParams,
+          response: { 200: RunEnvelope, ...errors(400, 401, 404, 409) },
+        },
+      },
+      async (request) => ({ run: await retry(deps, request.owner, request.params.id) }),
+    );
+  };
+}

@@ -1,0 +1,80 @@
+import { Type } from '@sinclair/typebox';
+import { ID_PATTERN } from '../src/ids.js';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable machine-readable code, e.g. validation_failed, not_found' }),
+      message: Type.String(),
+      details: Type.Array(Type.Object({ field: Type.Optional(Type.String()), message: Type.String() }, { additionalProperties: true })),
+    }),
+  },
+  { description: 'Error' },
+);
+
+/** Declares the error responses of a route, typed so handlers may `reply.status(4xx).send(...)`. */
+export const errors = <const S extends number[]>(...statuses: S) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as { [K in S[number]]: typeof ErrorBody };
+
+export const RunId = Type.String({ pattern: ID_PATTERN('run'), description: 'Run id (run_ + 24 hex)' });
+export const DatasetId = Type.String({ pattern: ID_PATTERN('ds'), description: 'Dataset id (ds_ + 24 hex)' });
+export const RunParams = Type.Object({ id: RunId });
+export const DatasetParams = Type.Object({ id: DatasetId });
+
+const RunStatus = Type.Union(['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)));
+
+export const Progress = Type.Object({
+  total: Type.Integer({ description: 'Tasks planned (one chunk, one batch, one topic path each)' }),
+  done: Type.Integer({ description: 'Tasks that succeeded' }),
+  failed: Type.Integer({ description: 'Tasks that failed after their last attempt' }),
+  records: Type.Integer({ description: 'Records written to the output dataset' }),
+  records_per_second: Type.Number(),
+  tasks_per_second: Type.Number(),
+  tokens: Type.Object({ input: Type.Integer(), output: Type.Integer() }),
+  cost_usd: Type.Number(),
+  eta_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated seconds left; null before any task finished' }),
+});
+
+export const Run = Type.Object(
+  {
+    id: RunId,
+    kind: Type.String({ description: 'generate, topics, enrich, curate, …' }),
+    status: RunStatus,
+    spec: Type.Unknown({ description: 'The validated request that started the run' }),
+    progress: Progress,
+    usage: Type.Object({ requests: Type.Integer(), input_tokens: Type.Integer(), output_tokens: Type.Integer(), cost_usd: Type.Number() }),
+    output: Type.Object(
+      { dataset_id: Type.Optional(DatasetId), report: Type.Optional(Type.Unknown({ description: 'What the run planned and what happened: chunks, task counts, failures' })) },
+      { additionalProperties: true },
+    ),
+    error: Type.Optional(Type.Object({ category: Type.String(), message: Type.String() }, { additionalProperties: true })),
+    created_at: Type.String({ format: 'date-time' }),
+    started_at: Type.Optional(Type.String({ format: 'date-time' })),
+    finished_at: Type.Optional(Type.String({ format: 'date-time' })),
+    links: Type.Object({
+      self: Type.String(),
+      events: Type.String({ description: 'SSE stream of run events' }),
+      ws: Type.String({ description: 'WebSocket stream of run events' }),
+      dataset: Type.Optional(Type.String()),
+      export: Type.Optional(Type.String()),
+    }),
+  },
+  { description: 'A run: one job, planned into tasks, executed by workers' },
+);
+
+export const RunEnvelope = Type.Object({ run: Run });
+
+export const Dataset = Type.Object({
+  id: DatasetId,
+  name: Type.String(),
+  record_count: Type.Integer(),
+  run_id: Type.Optional(Type.String()),
+  meta: Type.Unknown(),
+  created_at: Type.String({ format: 'date-time' }),
+  links: Type.Object({ self: Type.String(), records: Type.String(), export: Type.String() }),
+});
+
+export const JobHeaders = Type.Object({
+  prefer: Type.Optional(Type.String({ description: 'wait=N holds the request up to N seconds (max 600) for the run to end', pattern: '^\\s*wait\\s*=\\s*\\d+\\s*$' })),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'A repeated request with the same key returns the same run' })),
+});

@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const LlmSettings = Type.Object(
+  {
+    provider: Type.Optional(Type.String({ minLength: 1, description: 'Provider name from configuration (default: the configured default, Ollama when none)' })),
+    model: Type.Optional(Type.String({ minLength: 1, description: "Model name; the provider's default model when absent" })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 200_000 })),
+  },
+  { additionalProperties: false, description: 'Which teacher to use and how' },
+);
+
+export const MarkdownDocument = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, description: 'File name or title; its stem prefixes chunk ids' }),
+    text: Type.String({ minLength: 1, description: 'Markdown text' }),
+  },
+  { additionalProperties: false },
+);
+
+export const GenerateSpec = Type.Object(
+  {
+    task: Type.Optional(Type.Literal('qa', { description: 'qa: question–answer pairs by instruction backtranslation (default)' })),
+    documents: Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Markdown documents; each chunk is an answer source' }),
+    n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
+    target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),
+    max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Use at most this many chunks, spread across the documents' })),
+    min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
+    max_chunk_size: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000, description: 'Characters; default 2000' })),
+    overlap: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section; default 100' })),
+    system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the teacher' })),
+    dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),
+    llm: Type.Optional(LlmSettings),
+  },
+  { additionalProperties: false },
+);
+
+export type GenerateSpec = Static<typeof GenerateSpec>;
+export type LlmSettings = Static<typeof LlmSettings>;

@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+import type { PromptTemplate } from '../../src/prompts.js';
+import { render } from '../../src/prompts.js';
+import type { TaskHandler } from '../../src/queue/task-handler.js';
+import type { LlmSettings } from './generate.spec.js';
+
+export interface QaTaskPayload {
+  dataset_id: string;
+  chunk: { chunk_id: string; content: string; source: string; section_path: string[] };
+  pairs: number;
+  llm: LlmSettings;
+  system_prompt?: string;
+}
+
+const Pair = Type.Object({
+  question: Type.String({ minLength: 8, description: 'A self-contained question answered by the passage' }),
+  answer: Type.String({ minLength: 1, description: 'The answer, grounded in the passage' }),
+});
+
+const makePairsSchema = (n: number) => Type.Object({ pairs: Type.Array(Pair, { minItems: n, maxItems: n }) });
+const schemas = new Map<number, ReturnType<typeof makePairsSchema>>();
+
+/** The answer schema asks for exactly n pairs; memoised so the compiled validator is reused. */
+export function pairsSchema(n: number) {
+  let schema = schemas.get(n);
+  if (!schema) schemas.set(n, (schema = makePairsSchema(n)));
+  return schema;
+}
+
+export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+  const prompt = prompts.get('qa-generation');
+  if (!prompt) throw new Error('prompt qa-generation is missing');
+  return async ({ task, llm, signal, usage }) => {
+    const p = task.payload as QaTaskPayload;
+    const { value, model } = await llm.structured({
+      llm: p.llm,
+      system: p.system_prompt ?? prompt.system,
+      prompt: render(prompt.user, {
+        source: p.chunk.source,
+        section: p.chunk.section_path.join(' > ') || '(none)',
+        content: p.chunk.content,
+        n: p.pairs,
+      }),
+      schema: pairsSchema(p.pairs),
+      schemaName: 'qa_pairs',
+      signal,
+      usage,
+    });
+    return {
+      datasetId: p.dataset_id,
+      records: value.pairs.map((pair, i) => ({
+        key: `${task.key}#${i}`,
+        data: { question: pair.question.trim(), answer: pair.answer.trim(), chunk_id: p.chunk.chunk_id, source: p.chunk.source, model },
+      })),
+    };
+  };
+}

@@ -1,0 +1,39 @@
+import type { RunRow } from '../../db/runs.repository.js';
+import { progressOf } from '../../db/queue.repository.js';
+
+/** The public shape of a run (the `Run` schema of the contract). */
+export function runView(row: RunRow, extra: { report?: Record<string, unknown> } = {}) {
+  const output = row.output as { dataset_id?: string; report?: Record<string, unknown> };
+  const self = `/v1/runs/${row.id}`;
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status as 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled',
+    spec: row.spec,
+    progress: progressOf({
+      total: row.total,
+      done: row.done,
+      failed: row.failed,
+      records: row.records,
+      input_tokens: row.inputTokens,
+      output_tokens: row.outputTokens,
+      cost_usd: row.costUsd,
+      started_at: row.startedAt,
+    }),
+    usage: { requests: row.requests, input_tokens: row.inputTokens, output_tokens: row.outputTokens, cost_usd: row.costUsd },
+    output: { ...output, ...(extra.report ? { report: { ...output.report, ...extra.report } } : {}) },
+    error: (row.error as { category: string; message: string } | null) ?? undefined,
+    created_at: row.createdAt.toISOString(),
+    started_at: row.startedAt?.toISOString(),
+    finished_at: row.finishedAt?.toISOString(),
+    links: {
+      self,
+      events: `${self}/events`,
+      ws: `${self}/ws`,
+      ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?format=chatml` } : {}),
+    },
+  };
+}
+
+export type RunView = ReturnType<typeof runView>;
+export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'canceled']);

@@ -1,0 +1,100 @@
+import type { Database } from '../../db/client.js';
+import { TERMINAL_EVENTS } from '../../db/events.repository.js';
+import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask } from '../../db/runs.repository.js';
+import type { EventHub } from '../../src/events/event-hub.js';
+import { AppError, notFound } from '../../src/errors.js';
+import { hashOf, newId } from '../../src/ids.js';
+import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
+
+export interface RunsDeps {
+  database: Database;
+  hub: EventHub;
+}
+
+export interface StartRun {
+  owner: string;
+  kind: string;
+  spec: unknown;
+  idempotencyKey?: string;
+  tasks: NewTask[];
+  dataset?: { name: string; meta?: Record<string, unknown> };
+  report?: Record<string, unknown>;
+}
+
+export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: RunView; created: boolean }> {
+  const id = newId('run');
+  const datasetId = input.dataset ? newId('ds') : undefined;
+  const requestHash = hashOf({ kind: input.kind, spec: input.spec });
+  const { row, created } = await insertRun(deps.database.db, {
+    id,
+    owner: input.owner,
+    kind: input.kind,
+    spec: input.spec,
+    idempotencyKey: input.idempotencyKey,
+    requestHash,
+    output: { ...(datasetId ? { dataset_id: datasetId } : {}), ...(input.report ? { report: input.report } : {}) },
+    dataset: datasetId ? { id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta } : undefined,
+    // Handlers write into the run's dataset, which only exists from here on.
+    tasks: datasetId ? input.tasks.map((t) => ({ ...t, payload: { ...(t.payload as object), dataset_id: datasetId } })) : input.tasks,
+  });
+  if (!created && row.requestHash !== requestHash) {
+    throw new AppError('conflict', 'Idempotency-Key was already used for a different request', [
+      { field: 'Idempotency-Key', message: `already used by run ${row.id} with another body` },
+    ]);
+  }
+  return { run: runView(row), created };
+}
+
+export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
+  const row = await findRun(deps.database.db, id, owner);
+  if (!row) throw notFound('run', id);
+  const summary = await taskSummary(deps.database.db, id);
+  return runView(row, { report: { tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
+}
+
+export async function requireRun(deps: Pick<RunsDeps, 'database'>, owner: string, id: string) {
+  const row = await findRun(deps.database.db, id, owner);
+  if (!row) throw notFound('run', id);
+  return row;
+}
+
+export async function listRunViews(deps: Pick<RunsDeps, 'database'>, owner: string, query: { limit?: number; before?: string; status?: string; kind?: string }) {
+  const limit = query.limit ?? 50;
+  const rows = await listRuns(deps.database.db, owner, { limit: limit + 1, before: query.before ? new Date(query.before) : undefined, status: query.status, kind: query.kind });
+  const page = rows.slice(0, limit);
+  return { runs: page.map((r) => runView(r)), next_before: rows.length > limit ? page[page.length - 1].createdAt.toISOString() : null };
+}
+
+export async function cancel(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
+  const row = await requireRun(deps, owner, id);
+  if (TERMINAL_STATUSES.has(row.status)) throw new AppError('conflict', `run ${id} already ended (${row.status})`, [{ field: 'id', message: `status is ${row.status}` }]);
+  await cancelRun(deps.database.db, id);
+  return getRun(deps, owner, id);
+}
+
+export async function retry(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
+  const row = await requireRun(deps, owner, id);
+  const requeued = await retryRun(deps.database.db, id);
+  if (requeued < 0) throw new AppError('conflict', `run ${id} is ${row.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${row.status}` }]);
+  if (requeued === 0) throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
+  return getRun(deps, owner, id);
+}
+
+/** Resolves when the run ends or `seconds` pass, whichever is first; returns the run as it is then. */
+export async function waitForRun(deps: RunsDeps, owner: string, id: string, seconds: number): Promise<RunView> {
+  const row = await requireRun(deps, owner, id);
+  if (!TERMINAL_STATUSES.has(row.status) && seconds > 0) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, seconds * 1000);
+      const unsubscribe = deps.hub.subscribe(id, row.eventSeq, (e) => {
+        if (TERMINAL_EVENTS.has(e.type)) finish();
+      });
+      function finish() {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  }
+  return getRun(deps, owner, id);
+}

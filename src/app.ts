@@ -1,0 +1,76 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.js';
+import { datasetsRoutes } from '../routes/datasets.routes.js';
+import { eventsRoutes } from '../routes/events.routes.js';
+import { generateRoutes } from '../routes/generate.routes.js';
+import { healthRoutes } from '../routes/health.routes.js';
+import { runsRoutes } from '../routes/runs.routes.js';
+import type { EventHub } from './events/event-hub.js';
+import { installAuth } from './http/auth.js';
+import { installErrorHandler } from './http/error-handler.js';
+import type { AnyFastify } from './http/types.js';
+import { validatorCompiler } from './http/validation.js';
+import type { ProviderRegistry } from './llm/providers.js';
+import type { Metrics } from './metrics.js';
+
+export interface AppDeps {
+  log: Logger;
+  database: Database;
+  providers: ProviderRegistry;
+  hub: EventHub;
+  metrics: Metrics;
+  apiKeys: string[];
+  bodyLimitBytes: number;
+  sseKeepAliveMs: number;
+}
+
+export const API_VERSION = '1.0.0';
+
+/** Builds the HTTP app from its dependencies; it starts nothing and listens nowhere. */
+export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: deps.bodyLimitBytes,
+    // Streams (SSE, WebSocket) never finish on their own; closing must not wait for them.
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Quarry',
+        version: API_VERSION,
+        description:
+          'Generate fine-tuning datasets with teacher LLMs. Jobs answer 202 with a run; watch it over SSE or WebSocket; ' +
+          'export the dataset in a training format. Errors are `{ "error": { "code", "message", "details" } }`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the API_KEYS, when configured' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'jobs', description: 'Endpoints that queue runs' },
+        { name: 'runs', description: 'Run status, control and event streams' },
+        { name: 'datasets', description: 'Datasets, records and export' },
+        { name: 'ops', description: 'Health and metrics' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket);
+  installErrorHandler(app);
+  installAuth(app, deps.apiKeys);
+
+  await app.register(healthRoutes(deps));
+  await app.register(runsRoutes(deps));
+  await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs }));
+  await app.register(generateRoutes(deps));
+  await app.register(datasetsRoutes(deps));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,89 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The only place that reads process.env. Everything else receives a Config.
+ * Validated once at boot so a typo fails the start, not the first request.
+ */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data' }),
+  API_KEYS: Type.Optional(Type.String()),
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 1024, default: 16 }),
+  PROVIDERS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  DEFAULT_PROVIDER: Type.Optional(Type.String({ minLength: 1 })),
+  OPENAI_API_KEY: Type.Optional(Type.String()),
+  OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  ANTHROPIC_API_KEY: Type.Optional(Type.String()),
+  ANTHROPIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OLLAMA_BASE_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:11434/v1' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+  LEASE_SECONDS: Type.Number({ minimum: 1, default: 30 }),
+  POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
+  SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  apiKeys: string[];
+  workerConcurrency: number;
+  providersFile?: string;
+  defaultProvider?: string;
+  openai: { apiKey?: string; baseUrl?: string };
+  anthropic: { apiKey?: string; baseUrl?: string };
+  ollamaBaseUrl: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  leaseSeconds: number;
+  pollIntervalMs: number;
+  sseKeepAliveMs: number;
+  /** Raw environment, for resolving provider `api_key_env` names. */
+  env: Record<string, string | undefined>;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const errors = [...Value.Errors(EnvSchema, withDefaults)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.path.slice(1) || '(root)'}: ${e.message}`);
+    throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
+  }
+  const c = withDefaults as Static<typeof EnvSchema>;
+  const apiKeys = (c.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  return {
+    port: c.PORT,
+    // Without API keys the service is open, so it only listens on loopback.
+    host: apiKeys.length === 0 ? '127.0.0.1' : (c.HOST ?? '0.0.0.0'),
+    databaseUrl: c.DATABASE_URL,
+    dataDir: c.DATA_DIR,
+    apiKeys,
+    workerConcurrency: c.WORKER_CONCURRENCY,
+    providersFile: c.PROVIDERS_FILE,
+    defaultProvider: c.DEFAULT_PROVIDER,
+    openai: { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL },
+    anthropic: { apiKey: c.ANTHROPIC_API_KEY, baseUrl: c.ANTHROPIC_BASE_URL },
+    ollamaBaseUrl: c.OLLAMA_BASE_URL,
+    logLevel: c.LOG_LEVEL,
+    bodyLimitBytes: c.BODY_LIMIT_BYTES,
+    leaseSeconds: c.LEASE_SECONDS,
+    pollIntervalMs: c.POLL_INTERVAL_MS,
+    sseKeepAliveMs: c.SSE_KEEPALIVE_MS,
+    env,
+  };
+}

@@ -1,0 +1,82 @@
+import { pino, type Logger } from 'pino';
+import { openDatabase, type Database } from '../db/client.js';
+import { runCountsByStatus } from '../db/runs.repository.js';
+import { taskHandlers } from '../services/handlers.js';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createEventHub } from './events/event-hub.js';
+import { createLlmClient } from './llm/llm.client.js';
+import { loadProviders, publicProvider } from './llm/providers.js';
+import { createMetrics } from './metrics.js';
+import { loadPrompts } from './prompts.js';
+import { createWorker } from './queue/worker.js';
+
+export interface QuarryOptions {
+  log?: Logger;
+  /** An already-open database (tests share one); otherwise opened from the config. */
+  database?: Database;
+  /** Run the in-process worker (default: when WORKER_CONCURRENCY > 0). */
+  worker?: boolean;
+  /** Serve HTTP (default true); the standalone worker sets false. */
+  http?: boolean;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    // Belt and braces: nothing we log carries a secret, and these paths are masked if one ever does.
+    redact: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key', 'apiKey'],
+  });
+}
+
+/** The composition root: every dependency is created here and nowhere else. */
+export async function createQuarry(config: Config, options: QuarryOptions = {}) {
+  const log = options.log ?? createLogger(config);
+  const providers = loadProviders(config);
+  const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const metrics = createMetrics({ runsByStatus: () => runCountsByStatus(database.db) });
+  const llm = createLlmClient({ providers, metrics, log });
+  const hub = createEventHub({ database, log });
+  const runWorker = options.worker ?? config.workerConcurrency > 0;
+  const worker = runWorker
+    ? createWorker({
+        database,
+        handlers: taskHandlers(loadPrompts()),
+        llm,
+        log,
+        metrics,
+        concurrency: Math.max(1, config.workerConcurrency),
+        leaseSeconds: config.leaseSeconds,
+        pollIntervalMs: config.pollIntervalMs,
+      })
+    : undefined;
+  const app =
+    options.http === false
+      ? undefined
+      : await buildApp({ log, database, providers, hub, metrics, apiKeys: config.apiKeys, bodyLimitBytes: config.bodyLimitBytes, sseKeepAliveMs: config.sseKeepAliveMs });
+
+  let stopped = false;
+  return {
+    app,
+    database,
+    providers,
+    worker,
+    log,
+    async start() {
+      await hub.start();
+      await worker?.start();
+      log.info({ database: database.kind, providers: providers.list().map(publicProvider), default_provider: providers.defaultName }, 'quarry ready');
+    },
+    /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      await worker?.stop(graceMs);
+      await app?.close();
+      await hub.stop();
+      if (!options.database) await database.close();
+    },
+  };
+}
+
+export type Quarry = Awaited<ReturnType<typeof createQuarry>>;

@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.js';
+import {
+  CANCEL_CHANNEL, TASKS_CHANNEL, claimTasks, commitOutcomes, extendLeases, reapExpired, releaseTasks,
+  type ClaimedTask, type Outcome, type Usage,
+} from '../../db/queue.repository.js';
+import { markRunsStarted } from '../../db/runs.repository.js';
+import type { LlmClient } from '../llm/llm.client.js';
+import { LlmError } from '../llm/llm.errors.js';
+import type { Metrics } from '../metrics.js';
+import { backoffMs } from './backoff.js';
+import type { TaskHandlers } from './task-handler.js';
+
+export interface WorkerOptions {
+  database: Database;
+  handlers: TaskHandlers;
+  llm: LlmClient;
+  log: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  leaseSeconds: number;
+  pollIntervalMs: number;
+  workerId?: string;
+}
+
+interface InFlight {
+  task: ClaimedTask;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const COMMIT_BATCH = 256;
+const COMMIT_DELAY_MS = 5;
+
+/**
+ * Runs tasks from the Postgres queue. Claims in batches as slots free up, commits outcomes in
+ * batches, keeps leases alive while work (or its commit) is pending, and reaps dead workers' tasks.
+ */
+export function createWorker(opts: WorkerOptions) {
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const log = opts.log.child({ workerId });
+  const inFlight = new Map<number, InFlight>();
+  const uncommitted = new Map<number, Outcome>();
+  const startedRuns = new Set<string>();
+  const timers: NodeJS.Timeout[] = [];
+  const unlisteners: Array<() => Promise<void>> = [];
+  let stopping = false;
+  let claiming = false;
+  let wakeQueued = false;
+  let flushing: Promise<void> | null = null;
+  let flushTimer: NodeJS.Timeout | null = null;
+
+  const free = () => opts.concurrency - inFlight.size;
+  // Backpressure: if commits fall behind, stop claiming rather than buffer without bound.
+  const backlogged = () => uncommitted.size > opts.concurrency * 4;
+
+  function wake() {
+    if (wakeQueued || stopping) return;
+    wakeQueued = true;
+    setImmediate(() => {
+      wakeQueued = false;
+      void fill();
+    });
+  }
+
+  async function fill() {
+    if (claiming || stopping) return;
+    claiming = true;
+    try {
+      while (!stopping && free() > 0 && !backlogged()) {
+        const want = free();
+        const claimed = await claimTasks(opts.database.db, workerId, want, opts.leaseSeconds);
+        if (claimed.length === 0) break;
+        opts.metrics.tasksClaimed.inc(claimed.length);
+        const fresh = [...new Set(claimed.map((t) => t.run_id))].filter((id) => !startedRuns.has(id));
+        if (fresh.length > 0) {
+          if (startedRuns.size > 10_000) startedRuns.clear();
+          fresh.forEach((id) => startedRuns.add(id));
+          await markRunsStarted(opts.database.db, fresh);
+        }
+        for (const task of claimed) execute(task);
+        if (claimed.length < want) break;
+      }
+    } catch (err) {
+      log.error({ err }, 'claiming tasks failed; retrying on next poll');
+    } finally {
+      claiming = false;
+    }
+  }
+
+  function execute(task: ClaimedTask) {
+    const controller = new AbortController();
+    const entry = { task, controller } as InFlight;
+    inFlight.set(task.id, entry);
+    entry.done = runTask(task, controller).finally(() => {
+      inFlight.delete(task.id);
+      wake();
+    });
+  }
+
+  async function runTask(task: ClaimedTask, controller: AbortController) {
+    const usage: Usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+    const handler = opts.handlers[task.kind];
+    let outcome: Outcome;
+    try {
+      if (!handler) throw new LlmError('api', `no handler for task kind ${task.kind}`);
+      const result = await handler({ task, signal: controller.signal, usage, llm: opts.llm, log });
+      outcome = { type: 'succeeded', task, datasetId: result.datasetId, records: result.records, usage };
+    } catch (err) {
+      // A stopping worker releases its tasks instead of recording a failure it did not earn.
+      if (stopping && controller.signal.aborted) return;
+      outcome = classify(task, err, usage);
+    }
+    if (outcome.type !== 'succeeded') {
+      opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
+      log.debug({ taskId: task.id, runId: task.run_id, category: outcome.error.category, type: outcome.type }, 'task attempt failed');
+    }
+    uncommitted.set(task.id, outcome);
+    scheduleFlush();
+  }
+
+  function scheduleFlush() {
+    if (flushing || flushTimer) return;
+    if (uncommitted.size >= COMMIT_BATCH) void flush();
+    else flushTimer = setTimeout(() => void flush(), COMMIT_DELAY_MS);
+  }
+
+  async function flush(): Promise<void> {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = null;
+    if (flushing) return flushing;
+    const batch = [...uncommitted.values()].slice(0, COMMIT_BATCH);
+    if (batch.length === 0) return;
+    flushing = (async () => {
+      try {
+        await commitOutcomes(opts.database.db, workerId, batch);
+        for (const o of batch) uncommitted.delete(o.task.id);
+        opts.metrics.tasksCompleted.inc(batch.filter((o) => o.type === 'succeeded').length);
+      } catch (err) {
+        // Outcomes stay buffered (and leased) and are committed on the next try; inserts are idempotent.
+        log.error({ err, batch: batch.length }, 'committing task outcomes failed; will retry');
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        flushing = null;
+      }
+      if (uncommitted.size > 0) scheduleFlush();
+      wake();
+    })();
+    return flushing;
+  }
+
+  function classify(task: ClaimedTask, err: unknown, usage: Usage): Outcome {
+    const e = err instanceof LlmError ? err : new LlmError('api', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    const error = { category: e.category, message: e.message };
+    if (e.options.fatal) return { type: 'fatal', task, error, usage };
+    if (e.options.retryable && task.attempts < task.max_attempts) {
+      const delayMs = Math.max(e.options.retryAfterMs ?? 0, backoffMs(task.attempts));
+      return { type: 'retry', task, error, delayMs, usage };
+    }
+    return { type: 'failed', task, error, usage };
+  }
+
+  async function heartbeat() {
+    const held = [...new Set([...inFlight.keys(), ...uncommitted.keys()])];
+    if (held.length === 0) return;
+    try {
+      const kept = new Set(await extendLeases(opts.database.db, workerId, held, opts.leaseSeconds));
+      for (const id of held) {
+        if (kept.has(id)) continue;
+        // Someone reaped it: our result would be dropped at commit anyway, so stop paying for it.
+        inFlight.get(id)?.controller.abort(new Error('lease lost'));
+      }
+    } catch (err) {
+      log.warn({ err }, 'lease heartbeat failed');
+    }
+  }
+
+  async function reap() {
+    try {
+      const { requeued, exhausted } = await reapExpired(opts.database.db);
+      if (requeued > 0) log.warn({ requeued }, 'requeued tasks whose worker stopped heartbeating');
+      if (exhausted.length > 0) {
+        const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+        const error = { category: 'api', message: 'the task outlived its lease on every attempt (its worker kept dying)' };
+        await commitOutcomes(opts.database.db, 'reaper', exhausted.map((task) => ({ type: 'failed' as const, task, error, usage: none })));
+      }
+    } catch (err) {
+      log.warn({ err }, 'reaping expired leases failed');
+    }
+  }
+
+  function every(ms: number, fn: () => unknown) {
+    const t = setInterval(fn, ms);
+    t.unref();
+    timers.push(t);
+  }
+
+  return {
+    workerId,
+    async start() {
+      unlisteners.push(await opts.database.listen(TASKS_CHANNEL, () => wake()));
+      unlisteners.push(
+        await opts.database.listen(CANCEL_CHANNEL, (runId) => {
+          for (const f of inFlight.values()) if (f.task.run_id === runId) f.controller.abort(new Error('run canceled'));
+        }),
+      );
+      every(opts.pollIntervalMs, wake);
+      every(Math.max(200, (opts.leaseSeconds * 1000) / 3), heartbeat);
+      every(Math.max(500, (opts.leaseSeconds * 1000) / 2), reap);
+      log.info({ concurrency: opts.concurrency }, 'worker started');
+      wake();
+    },
+    /** Stops claiming, lets in-flight tasks finish for `graceMs`, aborts the rest, commits what finished and releases the remainder. */
+    async stop(graceMs = 10_000) {
+      if (stopping) return;
+      const pending = [...inFlight.values()].map((f) => f.done);
+      const grace = new Promise((r) => setTimeout(r, graceMs).unref());
+      await Promise.race([Promise.all(pending), grace]);
+      stopping = true;
+      timers.forEach(clearInterval);
+      await Promise.all(unlisteners.map((u) => u().catch(() => {})));
+      for (const f of inFlight.values()) f.controller.abort(new Error('worker stopping'));
+      await Promise.all([...inFlight.values()].map((f) => f.done));
+      while (uncommitted.size > 0) {
+        const before = uncommitted.size;
+        await flush();
+        if (uncommitted.size >= before) break;
+      }
+      const released = await releaseTasks(opts.database.db, workerId).catch(() => 0);
+      log.info({ released }, 'worker stopped');
+    },
+    stats: () => ({ inFlight: inFlight.size, uncommitted: uncommitted.size }),
+  };
+}
+
+export type Worker = ReturnType<typeof createWorker>;

@@ -1,0 +1,217 @@
+// A fake OpenAI + Anthropic endpoint on loopback, so the real SDKs (with their retry, timeout and
+// parsing logic) can be exercised without network access, credentials or cost.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { anthropicWire } from './anthropic.js';
+import { modelList, readBody, send } from './http.js';
+import { openaiWire } from './openai.js';
+import { hash } from './prompt-text.js';
+import type { AnswerFault, FaultKind, FaultRule, WireProvider } from './types.js';
+
+export type { FaultKind, FaultRule } from './types.js';
+
+export interface FakeLlmOptions {
+  port?: number;
+  /** Delay before every answer (including fault answers, except 'hang'): fixed, or uniform in [min, max]. */
+  latencyMs?: number | [number, number];
+  /** Prefixed to every generated string, e.g. to mark demo output as an offline placeholder. */
+  label?: string;
+  faults?: FaultRule[];
+}
+
+export interface FakeLlmStats {
+  /** Requests to the provider API (/v1/...); the /_fake control endpoints are not counted. */
+  requests: number;
+  /** 200 answers from the two completion endpoints, including malformed/schema/truncate/refusal ones. */
+  completions: number;
+  faults: Record<string, number>;
+  inFlight: number;
+  byPath: Record<string, number>;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+  at: number;
+}
+
+export interface FakeLlm {
+  url: string;
+  openaiBaseUrl: string;
+  anthropicBaseUrl: string;
+  port: number;
+  configure(options: Partial<FakeLlmOptions>): void;
+  stats(): FakeLlmStats;
+  requests(): RecordedRequest[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema']);
+const MAX_RECORDED = 1000;
+const WIRES: Record<string, WireProvider> = { '/v1/chat/completions': openaiWire, '/v1/messages': anthropicWire };
+
+export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
+  let latency: number | [number, number] = 0;
+  let label = '';
+  let faults: FaultRule[] = [];
+  let counters = { requests: 0, completions: 0, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
+  let recorded: RecordedRequest[] = [];
+  // Kept outside `counters` so a reset() during traffic cannot drive it negative.
+  let inFlight = 0;
+  let nextId = 0;
+  const idPrefix = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+  const closing = new AbortController();
+
+  const configure = (o: Partial<FakeLlmOptions>) => {
+    if (o.latencyMs !== undefined) latency = checkLatency(o.latencyMs);
+    if (o.label !== undefined) label = String(o.label);
+    if (o.faults !== undefined) faults = checkFaults(o.faults);
+  };
+  configure(options);
+
+  const takeFault = (promptText: string): FaultRule | undefined => {
+    const index = faults.findIndex((r) => r.match === undefined || promptText.includes(r.match));
+    const rule = faults[index];
+    if (!rule) return undefined;
+    if (rule.times !== undefined && --rule.times <= 0) faults.splice(index, 1);
+    counters.faults[rule.kind] = (counters.faults[rule.kind] ?? 0) + 1;
+    return rule;
+  };
+
+  const delay = async () => {
+    const ms = typeof latency === 'number' ? latency : latency[0] + Math.random() * (latency[1] - latency[0]);
+    // Aborted by close() so pending answers do not keep the process alive.
+    if (ms > 0) await sleep(ms, undefined, { signal: closing.signal }).catch(() => undefined);
+  };
+
+  const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>) => {
+    const invalid = wire.validate(body);
+    if (invalid) return send(res, 400, wire.error('invalid_request_error', invalid));
+    const prompt = wire.prompt(body);
+    const fault = takeFault(prompt.all);
+    // Leave the socket open: the client's timeout/abort or close() ends it.
+    if (fault?.kind === 'hang') return;
+    await delay();
+    if (fault?.kind === '429') {
+      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
+      return send(res, 429, wire.error('rate_limit_error', 'Rate limit reached (fake-llm fault injection)'), headers);
+    }
+    if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)'));
+    const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
+    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id });
+    if (send(res, 200, answer)) counters.completions++;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://fake').pathname.replace(/(.)\/+$/, '$1');
+    // The Anthropic SDK always sends this header; it picks the error and model-list shapes.
+    const isAnthropic = req.headers['anthropic-version'] !== undefined;
+    const raw = method === 'POST' ? await readBody(req) : '';
+
+    if (path.startsWith('/_fake/')) return control(method, path, raw, res);
+
+    counters.requests++;
+    counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
+    inFlight++;
+    res.on('close', () => inFlight--);
+
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      const wire = WIRES[path] ?? (isAnthropic ? anthropicWire : openaiWire);
+      return send(res, 400, wire.error('invalid_request_error', 'request body is not valid JSON'));
+    }
+    recorded.push({ method, path, body, at: Date.now() });
+    if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
+
+    const wire = WIRES[path];
+    if (method === 'POST' && wire) {
+      if (!isObject(body)) return send(res, 400, wire.error('invalid_request_error', 'request body must be a JSON object'));
+      return complete(res, wire, raw, body);
+    }
+    if (method === 'GET' && path === '/v1/models') return send(res, 200, modelList(isAnthropic));
+    const notFound = (isAnthropic ? anthropicWire : openaiWire).error('not_found_error', `Unknown endpoint: ${method} ${path}`);
+    return send(res, 404, notFound);
+  };
+
+  const control = (method: string, path: string, raw: string, res: http.ServerResponse) => {
+    if (method === 'GET' && path === '/_fake/stats') return send(res, 200, stats());
+    if (method === 'GET' && path === '/_fake/requests') return send(res, 200, recorded);
+    if (method === 'POST' && path === '/_fake/reset') return reset(), send(res, 200, { ok: true });
+    if (method === 'POST' && path === '/_fake/config') {
+      try {
+        configure(raw ? JSON.parse(raw) : {});
+        return send(res, 200, { ok: true, latencyMs: latency, label, faults });
+      } catch (err) {
+        return send(res, 400, { error: { message: (err as Error).message, type: 'invalid_request_error' } });
+      }
+    }
+    return send(res, 404, { error: { message: `Unknown endpoint: ${method} ${path}`, type: 'not_found_error' } });
+  };
+
+  const stats = (): FakeLlmStats => ({
+    requests: counters.requests,
+    completions: counters.completions,
+    faults: { ...counters.faults },
+    inFlight,
+    byPath: { ...counters.byPath },
+  });
+
+  const reset = () => {
+    counters = { requests: 0, completions: 0, faults: {}, byPath: {} };
+    recorded = [];
+    faults = [];
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => send(res, 500, { error: { message: `fake-llm: ${(err as Error).message}`, type: 'api_error' } }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    openaiBaseUrl: `${url}/v1`,
+    anthropicBaseUrl: url,
+    port,
+    configure,
+    stats,
+    requests: () => [...recorded],
+    reset,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing.abort();
+        // close() alone would wait for hanging requests and idle keep-alive sockets.
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function checkLatency(value: unknown): number | [number, number] {
+  if (typeof value === 'number' && value >= 0) return value;
+  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number' && v >= 0) && value[0] <= value[1]) {
+    return [value[0], value[1]];
+  }
+  throw new TypeError(`latencyMs must be a non-negative number or [min, max], got ${JSON.stringify(value)}`);
+}
+
+function checkFaults(value: unknown): FaultRule[] {
+  if (!Array.isArray(value)) throw new TypeError('faults must be an array');
+  for (const rule of value) {
+    if (!FAULT_KINDS.has(rule?.kind)) throw new TypeError(`unknown fault kind ${JSON.stringify(rule?.kind)}`);
+  }
+  // Copies, because `times` counts down in place; rules that may not fire at all are dropped.
+  return value.map((rule) => ({ ...rule })).filter((rule) => rule.times === undefined || rule.times > 0);
+}
+
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);

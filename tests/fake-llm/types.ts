@@ -1,0 +1,46 @@
+// Shared shapes between the HTTP layer (server.ts) and the wire-format modules (openai.ts, anthropic.ts).
+
+/** Same wording for both providers so tests can assert on it. */
+export const REFUSAL = 'I can’t help with that.';
+
+export type FaultKind = '429' | '500' | 'malformed' | 'truncate' | 'hang' | 'refusal' | 'schema';
+
+export interface FaultRule {
+  kind: FaultKind;
+  /** Only requests whose prompt text contains this substring are affected. */
+  match?: string;
+  /** How many more times the rule may fire; unlimited when absent. */
+  times?: number;
+  /** Seconds sent in `retry-after` for '429'; defaults to 1. */
+  retryAfter?: number;
+}
+
+/** Faults that still produce a 200 answer and so are shaped by the provider module. */
+export type AnswerFault = Extract<FaultKind, 'malformed' | 'schema' | 'truncate' | 'refusal'>;
+
+export interface PromptText {
+  /** Every message (and system prompt) joined by newlines; what `match` is tested against. */
+  all: string;
+  /** Text the answer is drawn from: the last user message, else everything. */
+  source: string;
+  /** Sum of the character lengths of the message contents, for the token estimate. */
+  chars: number;
+}
+
+export interface ReplyInput {
+  body: Record<string, any>;
+  prompt: PromptText;
+  fault?: AnswerFault;
+  /** Hash of the raw request body, so identical requests get identical answers. */
+  seed: number;
+  label: string;
+  id: string;
+}
+
+export interface WireProvider {
+  /** Returns an error message when the request is one we refuse with 400. */
+  validate(body: Record<string, any>): string | undefined;
+  prompt(body: Record<string, any>): PromptText;
+  error(type: 'invalid_request_error' | 'rate_limit_error' | 'api_error' | 'not_found_error', message: string): unknown;
+  reply(input: ReplyInput): unknown;
+}
