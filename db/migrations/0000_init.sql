@@ -20,7 +20,7 @@ CREATE TABLE "run_events" (
 	"run_id" text NOT NULL,
 	"seq" integer NOT NULL,
 	"type" text NOT NULL,
-	"data" jsonb NOT NULL,
+	"data" json NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "run_events_run_id_seq_pk" PRIMARY KEY("run_id","seq")
 );

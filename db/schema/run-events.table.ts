@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { integer, json, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { runs } from './runs.table.js';
 
 /**
@@ -11,7 +11,8 @@ export const runEvents = pgTable(
     runId: text('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
     type: text('type').notNull(),
-    data: jsonb('data').notNull(),
+    // json keeps the record's key order for streaming clients; events are written once and read whole.
+    data: json('data').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],

@@ -31,7 +31,21 @@ export interface ChatResult {
 export type ChatAdapter = (req: ChatRequest, signal: AbortSignal) => Promise<ChatResult>;
 
 export function createAdapter(provider: Provider): ChatAdapter {
-  return provider.kind === 'anthropic' ? anthropicAdapter(provider) : openaiAdapter(provider);
+  const call = provider.kind === 'anthropic' ? anthropicAdapter(provider) : openaiAdapter(provider);
+  return (req, signal) => abortable(call(req, signal), signal);
+}
+
+/**
+ * The OpenAI SDK sleeps out a Retry-After without watching the signal, so a canceled run could
+ * wait minutes for it. Racing the signal returns at once; the SDK then gives up before resending.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new LlmError('canceled', 'request aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new LlmError('canceled', 'request aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function openaiAdapter(provider: Provider): ChatAdapter {

@@ -44,7 +44,10 @@ export function collectPrompt(messages: unknown, system?: unknown): PromptText {
     if (m.role === 'user') lastUser = text;
   }
   const all = texts.join('\n');
-  return { all, source: lastUser || all, chars: texts.reduce((n, t) => n + t.length, 0) };
+  // Quarry's prompts fence the source passage in <<< >>>; answering from it (not from the
+  // instructions around it) makes fake records look like what a real teacher would ground.
+  const passages = [...all.matchAll(/<<<\s*([\s\S]*?)\s*>>>/g)].map((m) => m[1]).filter(Boolean);
+  return { all, source: passages.at(-1) || lastUser || all, chars: texts.reduce((n, t) => n + t.length, 0) };
 }
 
 const FALLBACK = 'The fake LLM received no prompt text to draw from.';

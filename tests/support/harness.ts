@@ -1,0 +1,68 @@
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createQuarry, type Quarry } from '../../src/quarry.js';
+import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/server.js';
+import { createPostgresDatabase } from './databases.js';
+
+export interface Harness {
+  quarry: Quarry;
+  config: Config;
+  fake: FakeLlm;
+  /** Base URL of the listening service (real sockets, for SSE/WebSocket clients and supertest). */
+  url: string;
+  databaseUrl?: string;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  db: 'pglite' | 'postgres';
+  env?: Record<string, string>;
+  fake?: FakeLlmOptions;
+  /** Reuse a fake teacher (e.g. one shared with other processes). */
+  fakeLlm?: FakeLlm;
+}
+
+/**
+ * The real service on a fresh database, with the `openai` provider (the default) and the
+ * `anthropic` provider both pointed at the fake teacher over loopback.
+ */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const fake = options.fakeLlm ?? (await startFakeLlm(options.fake));
+  const pg = options.db === 'postgres' ? await createPostgresDatabase() : undefined;
+  const config = loadConfig({
+    DATA_DIR: 'memory://',
+    ...(pg ? { DATABASE_URL: pg.url } : {}),
+    OPENAI_BASE_URL: fake.openaiBaseUrl,
+    OPENAI_API_KEY: 'sk-test-openai-secret',
+    ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+    ANTHROPIC_API_KEY: 'sk-ant-test-secret',
+    DEFAULT_PROVIDER: 'openai',
+    WORKER_CONCURRENCY: '8',
+    LEASE_SECONDS: '5',
+    POLL_INTERVAL_MS: '200',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const quarry = await createQuarry(config, { log: pino({ level: config.logLevel }) });
+  await quarry.start();
+  const url = quarry.app ? await quarry.app.listen({ port: 0, host: '127.0.0.1' }) : '';
+  return {
+    quarry,
+    config,
+    fake,
+    url,
+    databaseUrl: pg?.url,
+    async close() {
+      await quarry.stop(0);
+      if (!options.fakeLlm) await fake.close();
+      await pg?.drop();
+    },
+  };
+}
+
+export const markdownDoc = (name: string, sections: number, words = 40) => ({
+  name,
+  text: Array.from({ length: sections }, (_, i) =>
+    `## Section ${i + 1}\n\n` + Array.from({ length: words }, (_, w) => `fact${i}_${w}`).join(' ') + '. The end of this section.\n',
+  ).join('\n'),
+});
