@@ -35,7 +35,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
   return db.transaction(async (tx) => {
     if (run.idempotencyKey) {
       // Serialise concurrent requests with the same key on a transaction-scoped lock.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${run.owner + '\u0000' + run.idempotencyKey}))`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${run.owner}), hashtext(${run.idempotencyKey}))`);
       const [existing] = await tx.select().from(runs).where(and(eq(runs.owner, run.owner), eq(runs.idempotencyKey, run.idempotencyKey)));
       if (existing) return { row: existing, created: false };
     }

@@ -48,6 +48,8 @@ export function readWs(url: string, options: { stopAfter?: number; headers?: Rec
     const ws = new WebSocket(url, { headers: options.headers });
     const events: WireEvent[] = [];
     ws.on('message', (data) => {
+      // Messages already in flight when we close still arrive; a client that stopped reading ignores them.
+      if (options.stopAfter && events.length >= options.stopAfter) return;
       events.push(JSON.parse(String(data)));
       if (options.stopAfter && events.length >= options.stopAfter) ws.close();
     });
