@@ -27,6 +27,7 @@ const EnvSchema = Type.Object({
   LEASE_SECONDS: Type.Number({ minimum: 1, default: 30 }),
   POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
   SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
 });
 
 export interface Config {
@@ -46,6 +47,8 @@ export interface Config {
   leaseSeconds: number;
   pollIntervalMs: number;
   sseKeepAliveMs: number;
+  /** How long a stopping worker lets in-flight tasks finish before aborting and releasing them. */
+  shutdownGraceMs: number;
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -84,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaseSeconds: c.LEASE_SECONDS,
     pollIntervalMs: c.POLL_INTERVAL_MS,
     sseKeepAliveMs: c.SSE_KEEPALIVE_MS,
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     env,
   };
 }

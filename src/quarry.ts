@@ -68,7 +68,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
       log.info({ database: database.kind, providers: providers.list().map(publicProvider), default_provider: providers.defaultName }, 'quarry ready');
     },
     /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = config.shutdownGraceMs) {
       if (stopped) return;
       stopped = true;
       await worker?.stop(graceMs);
