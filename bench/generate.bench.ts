@@ -40,8 +40,12 @@ const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL
 const deadline = new AbortController();
 const deadlineTimer = setTimeout(() => deadline.abort(new Error(`ABORTED: no result within ${timeoutS} s (raise --timeout-s)`)), timeoutS * 1000);
 process.once('SIGINT', () => deadline.abort(new Error('ABORTED: interrupted')));
-const bounded = <T>(p: Promise<T>) =>
-  Promise.race([p, new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason), { once: true }))]);
+function bounded<T>(p: Promise<T>): Promise<T> {
+  deadline.signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', (onAbort = () => reject(deadline.signal.reason)), { once: true }));
+  return Promise.race([p, aborted]).finally(() => deadline.signal.removeEventListener('abort', onAbort));
+}
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;

@@ -71,29 +71,30 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
       },
     );
 
-    app.get(
-      '/v1/runs/:id/ws',
-      {
-        websocket: true,
-        schema: {
-          operationId: 'streamRunEventsWebSocket',
-          tags: ['runs'],
-          summary: 'Stream run events over WebSocket',
-          description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event.`,
-          params: RunParams,
-          querystring: ReplayQuery,
-          response: { 101: { description: 'Switching protocols to WebSocket' }, ...errors(400, 401, 404) },
-        },
+    // handler + wsHandler (rather than `websocket: true`) keeps the route in the OpenAPI document
+    // and gives a plain GET a clear 426 instead of a bare 404.
+    app.route({
+      method: 'GET',
+      url: '/v1/runs/:id/ws',
+      schema: {
+        operationId: 'streamRunEventsWebSocket',
+        tags: ['runs'],
+        summary: 'Stream run events over WebSocket',
+        description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event (4404 for an unknown run).`,
+        params: RunParams,
+        querystring: ReplayQuery,
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^\\d+$' })) }),
+        response: { 101: { description: 'Switching protocols to WebSocket' }, ...errors(400, 401, 404, 426) },
       },
-      async (socket, request) => {
-        const params = request.params as { id: string };
-        const query = request.query as { after?: number };
+      handler: async (_request, reply) =>
+        reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'this endpoint speaks WebSocket; connect with a WebSocket client', details: [] } }),
+      wsHandler: async (socket, request) => {
         try {
           const close = await openRunStream(
             deps,
             request.owner,
-            params.id,
-            replayCursor(request.headers['last-event-id'], query.after),
+            request.params.id,
+            replayCursor(request.headers['last-event-id'], request.query.after),
             (e) => socket.send(JSON.stringify(e)),
             () => socket.close(1000, 'run ended'),
           );
@@ -104,6 +105,6 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
           socket.close(e.code === 'not_found' ? 4404 : 1011, e.code ?? 'error');
         }
       },
-    );
+    });
   };
 }

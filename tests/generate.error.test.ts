@@ -84,19 +84,19 @@ const BODY_CASES: Array<[string, unknown, string]> = [
   ['body is a JSON string', 'documents', 'body'],
 ];
 
-// [label, set up the request, status, code, field]
+// [label, status, code, field, set up the request]
 type Raw = (r: request.Test) => request.Test;
 const valid = spec({ n_pairs: 1 });
-const RAW_CASES: Array<[string, Raw, number, string, string]> = [
-  ['malformed JSON', (r) => r.set('content-type', 'application/json').send('{"documents": [{"name": "a.md",'), 400, 'bad_request', 'body'],
-  ['empty JSON body', (r) => r.set('content-type', 'application/json').send(''), 400, 'bad_request', 'body'],
-  ['no body at all', (r) => r, 400, 'validation_failed', 'body'],
-  ['text/plain body', (r) => r.set('content-type', 'text/plain').send(JSON.stringify(valid)), 415, 'unsupported_media_type', 'body'],
-  ['application/xml body', (r) => r.set('content-type', 'application/xml').send('<documents/>'), 415, 'unsupported_media_type', 'body'],
-  ['Prefer: wait=soon', (r) => r.set('Prefer', 'wait=soon').send(valid), 400, 'validation_failed', 'prefer'],
-  ['Prefer: wait=-1', (r) => r.set('Prefer', 'wait=-1').send(valid), 400, 'validation_failed', 'prefer'],
-  ['empty Idempotency-Key', (r) => r.set('Idempotency-Key', '').send(valid), 400, 'validation_failed', 'idempotency-key'],
-  ['Idempotency-Key too long', (r) => r.set('Idempotency-Key', 'k'.repeat(256)).send(valid), 400, 'validation_failed', 'idempotency-key'],
+const RAW_CASES: Array<[string, number, string, string, Raw]> = [
+  ['malformed JSON', 400, 'bad_request', 'body', (r) => r.set('content-type', 'application/json').send('{"documents": [{"name": "a.md",')],
+  ['empty JSON body', 400, 'bad_request', 'body', (r) => r.set('content-type', 'application/json').send('')],
+  ['no body at all', 400, 'validation_failed', 'body', (r) => r],
+  ['text/plain body', 415, 'unsupported_media_type', 'body', (r) => r.set('content-type', 'text/plain').send(JSON.stringify(valid))],
+  ['application/xml body', 415, 'unsupported_media_type', 'body', (r) => r.set('content-type', 'application/xml').send('<documents/>')],
+  ['Prefer: wait=soon', 400, 'validation_failed', 'prefer', (r) => r.set('Prefer', 'wait=soon').send(valid)],
+  ['Prefer: wait=-1', 400, 'validation_failed', 'prefer', (r) => r.set('Prefer', 'wait=-1').send(valid)],
+  ['empty Idempotency-Key', 400, 'validation_failed', 'idempotency-key', (r) => r.set('Idempotency-Key', '').send(valid)],
+  ['Idempotency-Key too long', 400, 'validation_failed', 'idempotency-key', (r) => r.set('Idempotency-Key', 'k'.repeat(256)).send(valid)],
 ];
 
 async function count(h: Harness, table: 'tasks' | 'runs' | 'datasets' | 'records' | 'run_events'): Promise<number> {
@@ -137,7 +137,7 @@ describe.each(DATABASES)('POST /v1/generate rejects bad input and writes nothing
     expect(fields).toEqual(expect.arrayContaining(['documents.0.name', 'documents.0.text', 'n_pairs', 'llm.temperature']));
   });
 
-  it.each(RAW_CASES)('%s → %i %s', async (_label, build, status, code, field) => {
+  it.each(RAW_CASES)('%s → %i %s naming %s', async (_label, status, code, field, build) => {
     expectError(await build(request(h.url).post('/v1/generate')), status, code, field);
   });
 
@@ -212,7 +212,6 @@ describe('bad and unknown ids, bad query parameters (pglite)', () => {
   it.each([
     [`/v1/datasets/${DS}/export?format=xml`, 'format'],
     [`/v1/datasets/${DS}/export?format=`, 'format'],
-    [`/v1/datasets/${DS}/export?format=chatml&system_prompt=${'x'.repeat(20_001)}`, 'system_prompt'],
     [`/v1/datasets/${DS}/records?limit=0`, 'limit'],
     [`/v1/datasets/${DS}/records?limit=1001`, 'limit'],
     [`/v1/datasets/${DS}/records?cursor=abc`, 'cursor'],

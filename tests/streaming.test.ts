@@ -36,6 +36,14 @@ describe('event streams: replay after reconnect, keep-alive, end of stream', () 
     expect(viaHeader.events.map((e) => e.seq)).toEqual(rest.events.map((e) => e.seq));
   });
 
+  it('answers a plain HTTP GET on the WebSocket route with 426, and an unknown run with close code 4404', async () => {
+    const res = await request(h.url).get(run.links.ws).expect(426);
+    expect(res.body.error.code).toBe('upgrade_required');
+    const unknown = await readWs(`${h.url.replace('http', 'ws')}/v1/runs/run_000000000000000000000000/ws`);
+    expect(unknown.code).toBe(4404);
+    expect(unknown.events[0]).toMatchObject({ error: { code: 'not_found' } });
+  });
+
   it('a stream of an ended run that the client has fully seen ends at once', async () => {
     const last = full.events.at(-1)!.id;
     const res = await readSse(`${h.url}${run.links.events}`, { 'Last-Event-ID': last });
