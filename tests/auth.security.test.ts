@@ -254,6 +254,17 @@ describe('loadConfig', () => {
     expect((error as Error).message).toContain(name);
   });
 
+  it('never silently truncates a number: PORT=1e3 is port 1000 or an error, never port 1', () => {
+    let port: number | undefined;
+    try {
+      port = loadConfig({ PORT: '1e3' }).port;
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return;
+    }
+    expect(port).toBe(1000);
+  });
+
   it('names every invalid variable at once', () => {
     expect(() => loadConfig({ PORT: 'abc', WORKER_CONCURRENCY: '-1' })).toThrow(/PORT[\s\S]*WORKER_CONCURRENCY|WORKER_CONCURRENCY[\s\S]*PORT/);
   });
