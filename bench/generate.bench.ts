@@ -54,9 +54,12 @@ const pct = (xs: number[], p: number) => {
 };
 const r = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
+// The fake's per-request sleeps each listen on one shared close signal, so 64+ in flight trip a false leak warning.
+const NO_LISTENER_WARNING = '--disable-warning=MaxListenersExceededWarning';
+
 /** `node --import tsx`, not `npm start`/`tsx`: the child's pid is then the process we measure and stop. */
 function startFake(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/fake-llm/cli.ts', '--port', '0', '--latency', String(latencyMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', NO_LISTENER_WARNING, 'tests/fake-llm/cli.ts', '--port', '0', '--latency', String(latencyMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b) => {
@@ -123,6 +126,21 @@ async function probe(url: string, until: AbortSignal, latencies: number[], error
   }
 }
 
+// CPU per process from /proc (USER_HZ = 100): the machine has 2 cores shared by the service, Postgres,
+// the fake and whatever else runs, so a low ratio is only meaningful next to where the CPU went.
+const cpuMs = (pid: number | undefined) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+};
+const machineBusyMs = () => {
+  // Fields after "cpu": user nice system idle iowait irq softirq steal; idle and iowait are not busy.
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1, 9).map(Number);
+  return (t[0] + t[1] + t[2] + t[5] + t[6] + t[7]) * 10;
+};
 const vmHwmBytes = (pid: number | undefined) => {
   const m = pid ? /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8')) : null;
   return m ? Number(m[1]) * 1024 : undefined;
@@ -156,6 +174,7 @@ try {
   const base = service.url;
 
   const posted = performance.now();
+  const cpu0 = { service: cpuMs(service.child.pid), fake: cpuMs(fake.child.pid), bench: process.cpuUsage(), machine: machineBusyMs() };
   const res = await bounded(fetch(`${base}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ documents: [document], n_pairs: pairs, max_chunks: chunks }) }));
   if (res.status !== 202) throw new Error(`POST /v1/generate answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   const runId: string = ((await res.json()) as any).run.id;
@@ -181,6 +200,14 @@ try {
   const run = ((await (await fetch(`${base}/v1/runs/${runId}`)).json()) as any).run;
   const fakeStats = (await (await fetch(`${fake.url}/_fake/stats`)).json()) as { requests: number };
   const stats = await ask(service.child, 'stats');
+  // The pool's backends live from the service's start, so their lifetime CPU is (nearly all) run CPU.
+  const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
+  const cpu = {
+    service: cpuMs(service.child.pid) - cpu0.service, postgres: backends.reduce((sum, b) => sum + cpuMs(b.pid), 0),
+    fake: cpuMs(fake.child.pid) - cpu0.fake, bench: (() => { const u = process.cpuUsage(cpu0.bench); return (u.user + u.system) / 1000; })(),
+    machine: machineBusyMs() - cpu0.machine,
+  };
+  const otherMs = Math.max(0, cpu.machine - cpu.service - cpu.postgres - cpu.fake - cpu.bench);
   const wallS = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
   const callsPerS = run.usage.requests / wallS;
   const idealPerS = concurrency / (latencyMs / 1000);
@@ -193,7 +220,8 @@ try {
     llm_calls_per_s: r(callsPerS), records_per_s: r(run.progress.records / wallS), ideal_calls_per_s: r(idealPerS), ratio: r(ratio, 3),
     event_delay_ms: { n: delays.length, p50: pct(delays, 50), p99: pct(delays, 99), max: pct(delays, 100) },
     api_probe_ms: { n: probeLatencies.length, errors: probeErrors.n, p50: r(pct(probeLatencies, 50)), p99: r(pct(probeLatencies, 99)), max: r(pct(probeLatencies, 100)) },
-    service_loop_lag_ms: stats?.lag, service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null, verdict,
+    service_loop_lag_ms: stats?.lag,
+    cpu_s: Object.fromEntries(Object.entries({ ...cpu, other: otherMs }).map(([k, v]) => [k, r(v / 1000, 2)])), service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null, verdict,
   };
   const f = figures;
   const rows: Array<[string, string]> = [
@@ -207,9 +235,11 @@ try {
     ['API probe p50/p99/max', `${f.api_probe_ms.p50} / ${f.api_probe_ms.p99} / ${f.api_probe_ms.max} ms   (n=${f.api_probe_ms.n}, errors ${probeErrors.n})`],
     ['service loop lag p50/p99/max', stats ? `${stats.lag.p50} / ${stats.lag.p99} / ${stats.lag.max} ms` : 'n/a'],
     ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
+    ['CPU s (POST→end)', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres}, fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
   ];
   console.log(`\nQuarry generate bench: concurrency ${concurrency}, teacher latency ${latencyMs} ms, ${chunks} chunks × ${pairs} pair(s)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
+  if (otherMs > 0.1 * cpu.machine) console.log(`  note: other processes used ${f.cpu_s.other} CPU s during the run; the figures are noisy`);
   if (providerCap < concurrency) console.log(`  note: the openai provider allows ${providerCap} calls in flight, below WORKER_CONCURRENCY ${concurrency}`);
   console.log(JSON.stringify({ bench: 'generate', ...figures }));
   console.log(verdict);

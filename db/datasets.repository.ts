@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor } from './client.js';
 import { datasets, records } from './schema/index.js';
 
@@ -31,9 +31,9 @@ export async function findDataset(ex: Executor, id: string, owner: string): Prom
   return row;
 }
 
-export async function listDatasets(ex: Executor, owner: string, filter: { limit: number; before?: Date }): Promise<DatasetRow[]> {
+export async function listDatasets(ex: Executor, owner: string, filter: { limit: number; before?: string }): Promise<DatasetRow[]> {
   const conditions = [eq(datasets.owner, owner)];
-  if (filter.before) conditions.push(lt(datasets.createdAt, filter.before));
+  if (filter.before) conditions.push(sql`(${datasets.createdAt}, ${datasets.id}) < (select created_at, id from datasets where id = ${filter.before})`);
   return ex.select().from(datasets).where(and(...conditions)).orderBy(desc(datasets.createdAt), desc(datasets.id)).limit(filter.limit);
 }
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor } from './client.js';
 import { appendEvents } from './events.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
@@ -82,10 +82,11 @@ export async function findRun(ex: Executor, id: string, owner: string): Promise<
 export async function listRuns(
   ex: Executor,
   owner: string,
-  filter: { limit: number; before?: Date; status?: string; kind?: string },
+  filter: { limit: number; before?: string; status?: string; kind?: string },
 ): Promise<RunRow[]> {
   const conditions = [eq(runs.owner, owner)];
-  if (filter.before) conditions.push(lt(runs.createdAt, filter.before));
+  // Keyset on (created_at, id): exact however many runs share a timestamp.
+  if (filter.before) conditions.push(sql`(${runs.createdAt}, ${runs.id}) < (select created_at, id from runs where id = ${filter.before})`);
   if (filter.status) conditions.push(eq(runs.status, filter.status));
   if (filter.kind) conditions.push(eq(runs.kind, filter.kind));
   return ex.select().from(runs).where(and(...conditions)).orderBy(desc(runs.createdAt), desc(runs.id)).limit(filter.limit);

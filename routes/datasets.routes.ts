@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { getDataset, importDataset, listDatasetViews, listRecords, parseImport, removeDataset } from '../services/datasets/datasets.service.js';
 import { exportDataset } from '../services/export/export.service.js';
@@ -22,7 +23,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
           summary: 'List datasets, newest first',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-            before: Type.Optional(Type.String({ format: 'date-time', description: 'Cursor: next_before of the previous page' })),
+            before: Type.Optional(Type.String({ pattern: ID_PATTERN('ds'), description: 'Cursor: next_before of the previous page (the id of its last item)' })),
           }),
           response: { 200: Type.Object({ datasets: Type.Array(Dataset), next_before: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401) },
         },

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { cancel, getRun, listRunViews, retry, type RunsDeps } from '../services/runs/runs.service.js';
 import { Run, RunEnvelope, RunParams, errors } from './schemas.js';
@@ -14,7 +15,7 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           summary: 'List runs, newest first',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-            before: Type.Optional(Type.String({ format: 'date-time', description: 'Cursor: next_before of the previous page' })),
+            before: Type.Optional(Type.String({ pattern: ID_PATTERN('run'), description: 'Cursor: next_before of the previous page (the id of its last item)' })),
             status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)))),
             kind: Type.Optional(Type.String()),
           }),

@@ -64,6 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket);
   installErrorHandler(app);
+  // Plain text is not an accepted body anywhere (JSONL has its own types): 415, not a confusing 400.
+  app.removeContentTypeParser('text/plain');
   installAuth(app, deps.apiKeys);
 
   await app.register(healthRoutes(deps));

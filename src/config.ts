@@ -57,14 +57,18 @@ export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
+  const malformed: string[] = [];
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
     const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
+    if (value === undefined || value === '') continue;
+    // TypeBox's conversion would read PORT=1e3 as 1 and 1.5 as 1; integers must be written as integers.
+    if ((schema as { type?: string }).type === 'integer' && !/^-?\d+$/.test(value.trim())) malformed.push(`${key}: must be an integer, got "${value}"`);
+    else raw[key] = value;
   }
   const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
   const errors = [...Value.Errors(EnvSchema, withDefaults)];
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.path.slice(1) || '(root)'}: ${e.message}`);
+  if (errors.length > 0 || malformed.length > 0) {
+    const lines = [...malformed, ...errors.map((e) => `${e.path.slice(1) || '(root)'}: ${e.message}`)];
     throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const c = withDefaults as Static<typeof EnvSchema>;

@@ -100,7 +100,7 @@ describe.each(DATABASES)('datasets: import, page, export, delete (%s)', (db) => 
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await request(h.url).get(`/v1/datasets/${id}/records?limit=5${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+      const res: request.Response = await request(h.url).get(`/v1/datasets/${id}/records?limit=5${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
       expect(res.body.records.length).toBeLessThanOrEqual(5);
       seen.push(...res.body.records);
       cursor = res.body.next_cursor;
@@ -212,7 +212,7 @@ describe.each(DATABASES)('GET /v1/datasets: newest first, paged with next_before
     const ids: string[] = [];
     let before: string | null = null;
     for (let pages = 0; pages < 50; pages++) {
-      const res = await request(h.url).get(`/v1/datasets?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`).expect(200);
+      const res: request.Response = await request(h.url).get(`/v1/datasets?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`).expect(200);
       expect(res.body.datasets.length).toBeLessThanOrEqual(limit);
       ids.push(...res.body.datasets.map((d: { id: string }) => d.id));
       before = res.body.next_before;

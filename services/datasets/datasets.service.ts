@@ -67,9 +67,9 @@ export async function getDataset(deps: Deps, owner: string, id: string) {
 
 export async function listDatasetViews(deps: Deps, owner: string, query: { limit?: number; before?: string }) {
   const limit = query.limit ?? 50;
-  const rows = await listDatasets(deps.database.db, owner, { limit: limit + 1, before: query.before ? new Date(query.before) : undefined });
+  const rows = await listDatasets(deps.database.db, owner, { limit: limit + 1, before: query.before });
   const page = rows.slice(0, limit);
-  return { datasets: page.map(datasetView), next_before: rows.length > limit ? page[page.length - 1].createdAt.toISOString() : null };
+  return { datasets: page.map(datasetView), next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
 export async function listRecords(deps: Deps, owner: string, id: string, query: { limit?: number; cursor?: string }) {

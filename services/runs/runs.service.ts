@@ -60,9 +60,9 @@ export async function requireRun(deps: Pick<RunsDeps, 'database'>, owner: string
 
 export async function listRunViews(deps: Pick<RunsDeps, 'database'>, owner: string, query: { limit?: number; before?: string; status?: string; kind?: string }) {
   const limit = query.limit ?? 50;
-  const rows = await listRuns(deps.database.db, owner, { limit: limit + 1, before: query.before ? new Date(query.before) : undefined, status: query.status, kind: query.kind });
+  const rows = await listRuns(deps.database.db, owner, { limit: limit + 1, before: query.before, status: query.status, kind: query.kind });
   const page = rows.slice(0, limit);
-  return { runs: page.map((r) => runView(r)), next_before: rows.length > limit ? page[page.length - 1].createdAt.toISOString() : null };
+  return { runs: page.map((r) => runView(r)), next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
 export async function cancel(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {

@@ -12,15 +12,20 @@ declare module 'fastify' {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Routes that answer without a key: probes, metrics and the contract. */
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
 /**
- * With API_KEYS set, every /v1 route needs a bearer key, and the key's hash scopes runs and
- * datasets: another key gets 404 for them. Keys are compared as digests, in constant time.
+ * With API_KEYS set, every route but the public ones needs a bearer key, and the key's hash scopes
+ * runs and datasets: another key gets 404 for them. Keys are compared as digests, in constant time.
+ * The decision uses the matched route, not the raw URL, so percent-encoded paths cannot dodge it.
  */
 export function installAuth(app: AnyFastify, apiKeys: string[]) {
   const known = apiKeys.map((k) => ({ digest: digest(k), owner: digest(k).toString('hex').slice(0, 16) }));
   app.decorateRequest('owner', '');
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (known.length === 0 || !request.url.startsWith('/v1/')) return;
+    const route = request.routeOptions.url;
+    if (known.length === 0 || (route && (PUBLIC_ROUTES.has(route) || route.startsWith('/docs')))) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match) throw new AppError('unauthorized', 'missing API key: send Authorization: Bearer <key>', [{ field: 'Authorization', message: 'missing or not a Bearer token' }]);
