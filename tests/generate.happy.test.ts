@@ -98,6 +98,19 @@ describe.each(DATABASES)('generate → stream → export (%s)', (db) => {
     expect(records.body.records[0].data.model).toBe('claude-test');
   });
 
+  it('exposes Prometheus metrics for runs, tasks and teacher calls', async () => {
+    const res = await request(h.url).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.text).toMatch(/quarry_runs\{status="succeeded"\} [1-9]/);
+    expect(res.text).toMatch(/quarry_tasks_claimed_total [1-9]/);
+    expect(res.text).toMatch(/quarry_tasks_completed_total [1-9]/);
+    expect(res.text).toMatch(/quarry_llm_requests_total\{provider="openai",model="gpt-4o-mini",outcome="ok"\} [1-9]/);
+    expect(res.text).toMatch(/quarry_llm_tokens_total\{provider="anthropic",direction="output"\} [1-9]/);
+    expect(res.text).toMatch(/quarry_llm_request_duration_seconds_bucket\{le="0.5",provider="openai"\} [1-9]/);
+    const ready = await request(h.url).get('/readyz').expect(200);
+    expect(ready.body).toEqual({ status: 'ready', database: db });
+  });
+
   it('sends OpenAI a strict json_schema built from the validating schema', async () => {
     await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [markdownDoc('s.md', 1)], n_pairs: 4, llm: { model: 'gpt-test', temperature: 0.3 } }).expect(200);
     const sent = h.fake.requests().filter((r) => r.path === '/v1/chat/completions').at(-1)!.body as any;
