@@ -34,6 +34,9 @@ export type Outcome =
   /** The run cannot succeed (bad credentials, unreachable provider): fail it now instead of burning every task. */
   | { type: 'fatal'; task: ClaimedTask; error: TaskFailure; usage: Usage };
 
+/** Task ids are numbers from our own rows, so inlining them as an array literal is safe. */
+const idArray = (ids: number[]) => sql.raw(`'{${ids.map(Number).join(',')}}'::bigint[]`);
+
 export const EVENTS_CHANNEL = 'quarry_events';
 export const TASKS_CHANNEL = 'quarry_tasks';
 export const CANCEL_CHANNEL = 'quarry_cancel';
@@ -68,7 +71,7 @@ export async function extendLeases(db: Db, workerId: string, ids: number[], leas
   const held = await rows<{ id: number }>(
     db,
     sql`update tasks set lease_until = now() + make_interval(secs => ${leaseSeconds})
-         where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)}) and worker_id = ${workerId} and status = 'running'
+         where id = any(${idArray(ids)}) and worker_id = ${workerId} and status = 'running'
      returning id::int as id`,
   );
   return held.map((r) => r.id);
@@ -144,7 +147,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       (
         await rows<{ id: number }>(
           tx,
-          sql`select id::int as id from tasks where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)})
+          sql`select id::int as id from tasks where id = any(${idArray(ids)})
                and worker_id = ${workerId} and status = 'running' for update`,
         )
       ).map((r) => r.id),
@@ -170,32 +173,27 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes
     return;
   }
   const events: NewEvent[] = [];
-  let done = 0;
+  const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');
+  const inserted = await insertRecords(tx, succeeded);
+  const ts = Date.now();
+  for (const o of succeeded) {
+    for (const r of o.records) {
+      if (inserted.has(`${o.datasetId}\u0000${r.key}`)) events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, record: r.data, ts } });
+    }
+  }
+  if (succeeded.length > 0) {
+    await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now()
+      where id = any(${idArray(succeeded.map((o) => o.task.id))})`);
+  }
   let failed = 0;
-  let inserted = 0;
   let fatal: TaskFailure | undefined;
-
   for (const o of outcomes) {
-    if (o.type === 'succeeded') {
-      done++;
-      const fresh = o.records.length === 0 ? [] : await tx
-        .insert(recordsTable)
-        .values(o.records.map((r) => ({ datasetId: o.datasetId, key: r.key, data: r.data })))
-        .onConflictDoNothing()
-        .returning({ key: recordsTable.key, data: recordsTable.data });
-      inserted += fresh.length;
-      if (fresh.length > 0) {
-        await tx.execute(sql`update datasets set record_count = record_count + ${fresh.length} where id = ${o.datasetId}`);
-      }
-      const ts = Date.now();
-      for (const r of fresh) events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, record: r.data, ts } });
-      await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now() where id = ${o.task.id}`);
-    } else if (o.type === 'retry') {
+    if (o.type === 'retry') {
       events.push({ type: 'task.retrying', data: { task: o.task.key, attempt: o.task.attempts, delay_ms: o.delayMs, error: o.error } });
       await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null,
         run_at = now() + make_interval(secs => ${o.delayMs / 1000}), last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
         where id = ${o.task.id}`);
-    } else {
+    } else if (o.type === 'failed' || o.type === 'fatal') {
       failed++;
       if (o.type === 'fatal') fatal = o.error;
       events.push({ type: 'record.failed', data: { task: o.task.key, attempts: o.task.attempts, ...o.error } });
@@ -203,10 +201,11 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes
         where id = ${o.task.id}`);
     }
   }
+  const done = succeeded.length;
 
   const [run] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
     tx,
-    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${inserted},
+    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${inserted.size},
         requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
         output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
       where id = ${runId}
@@ -231,9 +230,34 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes
   await appendEvents(tx, runId, events);
 }
 
+const RECORD_INSERT_CHUNK = 1000;
+
+/**
+ * One multi-row insert per chunk for the whole batch. Keys already present (a task redone after a
+ * lost lease) are skipped by the unique index; the returned set says which records are new.
+ */
+async function insertRecords(tx: Tx, succeeded: Array<Extract<Outcome, { type: 'succeeded' }>>): Promise<Set<string>> {
+  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: o.datasetId, key: r.key, data: r.data })));
+  const inserted = new Set<string>();
+  const perDataset = new Map<string, number>();
+  for (let i = 0; i < values.length; i += RECORD_INSERT_CHUNK) {
+    const fresh = await tx
+      .insert(recordsTable)
+      .values(values.slice(i, i + RECORD_INSERT_CHUNK))
+      .onConflictDoNothing()
+      .returning({ datasetId: recordsTable.datasetId, key: recordsTable.key });
+    for (const r of fresh) {
+      inserted.add(`${r.datasetId}\u0000${r.key}`);
+      perDataset.set(r.datasetId, (perDataset.get(r.datasetId) ?? 0) + 1);
+    }
+  }
+  for (const [datasetId, n] of perDataset) await tx.execute(sql`update datasets set record_count = record_count + ${n} where id = ${datasetId}`);
+  return inserted;
+}
+
 async function setTaskStatus(tx: Tx, ids: number[], status: string): Promise<void> {
   await tx.execute(sql`update tasks set status = ${status}, lease_until = null, updated_at = now()
-    where id = any(${sql.raw(`'{${ids.join(',')}}'::bigint[]`)})`);
+    where id = any(${idArray(ids)})`);
 }
 
 function sumUsage(list: Usage[]): Usage {
