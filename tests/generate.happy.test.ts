@@ -36,6 +36,8 @@ describe.each(DATABASES)('generate → stream → export (%s)', (db) => {
     const finished = await request(h.url).get(`/v1/runs/${run.id}`).expect(200);
     expect(finished.body.run).toMatchObject({ status: 'succeeded', progress: { done: 4, records: 12 }, usage: { requests: 4 } });
     expect(finished.body.run.usage.output_tokens).toBeGreaterThan(0);
+    // The run keeps what was asked, not a second copy of the documents (the chunks live in the tasks).
+    expect(finished.body.run.spec.documents).toEqual([{ name: 'guide.md', chars: doc.text.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     expect(finished.body.run.output.report).toMatchObject({ chunks: 4, chunks_used: 4, pairs_requested: 12, tasks: { succeeded: 4 } });
 
     const datasetId = run.output.dataset_id;

@@ -1,5 +1,6 @@
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { hashOf } from '../../src/ids.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
 import { startRun, type RunsDeps } from '../runs/runs.service.js';
 import type { GenerateSpec } from './generate.spec.js';
@@ -81,11 +82,13 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
   if (planned.tasks.length === 0) {
     throw new AppError('validation_failed', 'the documents produced no chunks to generate from', [{ field: 'documents', message: 'no non-empty sections' }]);
   }
-  const spec = { task: 'qa' as const, ...input.spec };
+  // The chunks live in the tasks; the run keeps what the request was, not a second copy of the text.
+  const spec = { task: 'qa' as const, ...input.spec, documents: input.spec.documents.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) })) };
   return startRun(deps, {
     owner: input.owner,
     kind: 'generate',
     spec,
+    requestHash: hashOf(input.spec),
     idempotencyKey: input.idempotencyKey,
     tasks: planned.tasks,
     dataset: { name: input.spec.dataset_name ?? `qa from ${input.spec.documents[0].name}`, meta: { kind: 'qa', source_run_kind: 'generate' } },

@@ -16,6 +16,8 @@ export interface StartRun {
   kind: string;
   spec: unknown;
   idempotencyKey?: string;
+  /** Identifies the request for Idempotency-Key checks; defaults to a hash of kind + spec. */
+  requestHash?: string;
   tasks: NewTask[];
   dataset?: { name: string; meta?: Record<string, unknown> };
   report?: Record<string, unknown>;
@@ -24,7 +26,7 @@ export interface StartRun {
 export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: RunView; created: boolean }> {
   const id = newId('run');
   const datasetId = input.dataset ? newId('ds') : undefined;
-  const requestHash = hashOf({ kind: input.kind, spec: input.spec });
+  const requestHash = input.requestHash ?? hashOf({ kind: input.kind, spec: input.spec });
   const { row, created } = await insertRun(deps.database.db, {
     id,
     owner: input.owner,

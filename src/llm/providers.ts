@@ -62,7 +62,8 @@ export function loadProviders(config: Config): ProviderRegistry {
       apiKey: config.openai.apiKey ?? 'none',
       apiKeyEnv: 'OPENAI_API_KEY',
       defaultModel: 'gpt-4o-mini',
-      maxConcurrency: 64,
+      // The shortcut providers never throttle below the worker: WORKER_CONCURRENCY is the knob.
+      maxConcurrency: Math.max(64, config.workerConcurrency),
     });
   }
   if (config.anthropic.apiKey || config.anthropic.baseUrl) {
@@ -74,7 +75,7 @@ export function loadProviders(config: Config): ProviderRegistry {
       apiKey: config.anthropic.apiKey ?? 'none',
       apiKeyEnv: 'ANTHROPIC_API_KEY',
       defaultModel: 'claude-sonnet-4-5',
-      maxConcurrency: 32,
+      maxConcurrency: Math.max(32, config.workerConcurrency),
     });
   }
   let fileDefault: string | undefined;

@@ -42,22 +42,29 @@ export function createWorker(opts: WorkerOptions) {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const log = opts.log.child({ workerId });
   const inFlight = new Map<number, InFlight>();
+  // Claimed but not started: a freed slot starts one of these at once instead of waiting a round
+  // trip to Postgres for its next task.
+  const ready: ClaimedTask[] = [];
+  const prefetch = Math.min(16, Math.ceil(opts.concurrency / 4));
   const uncommitted = new Map<number, Outcome>();
   const startedRuns = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
   const unlisteners: Array<() => Promise<void>> = [];
+  /** Set when stop begins: no more claiming or starting. */
+  let closing = false;
+  /** Set once the grace period is over: in-flight work is being aborted and released. */
   let stopping = false;
   let claiming = false;
   let wakeQueued = false;
   let flushing: Promise<void> | null = null;
   let flushTimer: NodeJS.Timeout | null = null;
 
-  const free = () => opts.concurrency - inFlight.size;
+  const free = () => opts.concurrency + prefetch - inFlight.size - ready.length;
   // Backpressure: if commits fall behind, stop claiming rather than buffer without bound.
   const backlogged = () => uncommitted.size > opts.concurrency * 4;
 
   function wake() {
-    if (wakeQueued || stopping) return;
+    if (wakeQueued || closing) return;
     wakeQueued = true;
     setImmediate(() => {
       wakeQueued = false;
@@ -66,10 +73,10 @@ export function createWorker(opts: WorkerOptions) {
   }
 
   async function fill() {
-    if (claiming || stopping) return;
+    if (claiming || closing) return;
     claiming = true;
     try {
-      while (!stopping && free() > 0 && !backlogged()) {
+      while (!closing && free() > 0 && !backlogged()) {
         const want = free();
         const claimed = await claimTasks(opts.database.db, workerId, want, opts.leaseSeconds);
         if (claimed.length === 0) break;
@@ -80,7 +87,8 @@ export function createWorker(opts: WorkerOptions) {
           fresh.forEach((id) => startedRuns.add(id));
           await markRunsStarted(opts.database.db, fresh);
         }
-        for (const task of claimed) execute(task);
+        ready.push(...claimed);
+        startReady();
         if (claimed.length < want) break;
       }
     } catch (err) {
@@ -90,12 +98,17 @@ export function createWorker(opts: WorkerOptions) {
     }
   }
 
+  function startReady() {
+    while (!closing && inFlight.size < opts.concurrency && ready.length > 0) execute(ready.shift()!);
+  }
+
   function execute(task: ClaimedTask) {
     const controller = new AbortController();
     const entry = { task, controller } as InFlight;
     inFlight.set(task.id, entry);
     entry.done = runTask(task, controller).finally(() => {
       inFlight.delete(task.id);
+      startReady();
       wake();
     });
   }
@@ -163,7 +176,7 @@ export function createWorker(opts: WorkerOptions) {
   }
 
   async function heartbeat() {
-    const held = [...new Set([...inFlight.keys(), ...uncommitted.keys()])];
+    const held = [...new Set([...inFlight.keys(), ...ready.map((t) => t.id), ...uncommitted.keys()])];
     if (held.length === 0) return;
     try {
       const kept = new Set(await extendLeases(opts.database.db, workerId, held, opts.leaseSeconds));
@@ -204,6 +217,14 @@ export function createWorker(opts: WorkerOptions) {
       unlisteners.push(
         await opts.database.listen(CANCEL_CHANNEL, (runId) => {
           for (const f of inFlight.values()) if (f.task.run_id === runId) f.controller.abort(new Error('run canceled'));
+          // Buffered tasks of the run are handed straight to the committer, which marks them canceled.
+          const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+          for (let i = ready.length - 1; i >= 0; i--) {
+            if (ready[i].run_id !== runId) continue;
+            const [task] = ready.splice(i, 1);
+            uncommitted.set(task.id, { type: 'failed', task, error: { category: 'canceled', message: 'run canceled' }, usage: none });
+          }
+          scheduleFlush();
         }),
       );
       every(opts.pollIntervalMs, wake);
@@ -214,7 +235,8 @@ export function createWorker(opts: WorkerOptions) {
     },
     /** Stops claiming, lets in-flight tasks finish for `graceMs`, aborts the rest, commits what finished and releases the remainder. */
     async stop(graceMs = 10_000) {
-      if (stopping) return;
+      if (closing) return;
+      closing = true;
       const pending = [...inFlight.values()].map((f) => f.done);
       const grace = new Promise((r) => setTimeout(r, graceMs).unref());
       await Promise.race([Promise.all(pending), grace]);
@@ -231,7 +253,7 @@ export function createWorker(opts: WorkerOptions) {
       const released = await releaseTasks(opts.database.db, workerId).catch(() => 0);
       log.info({ released }, 'worker stopped');
     },
-    stats: () => ({ inFlight: inFlight.size, uncommitted: uncommitted.size }),
+    stats: () => ({ inFlight: inFlight.size, ready: ready.length, uncommitted: uncommitted.size }),
   };
 }
 

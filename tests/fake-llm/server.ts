@@ -1,5 +1,6 @@
 // A fake OpenAI + Anthropic endpoint on loopback, so the real SDKs (with their retry, timeout and
 // parsing logic) can be exercised without network access, credentials or cost.
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,6 +65,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   let nextId = 0;
   const idPrefix = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
   const closing = new AbortController();
+  // Every delayed answer listens on this one signal; dozens in flight is normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const configure = (o: Partial<FakeLlmOptions>) => {
     if (o.latencyMs !== undefined) latency = checkLatency(o.latencyMs);
