@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { createProviderFetch } from './fetch.js';
 import { LlmError } from './llm.errors.js';
 import type { Provider } from './providers.js';
 
@@ -50,7 +51,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function openaiAdapter(provider: Provider): ChatAdapter {
   // The SDK retries 408/409/429/5xx and connection errors with jittered backoff and honours Retry-After.
-  const client = new OpenAI({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs });
+  const client = new OpenAI({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency) });
   return async (req, signal) => {
     try {
       const res = await client.chat.completions.create(
@@ -75,7 +76,7 @@ function openaiAdapter(provider: Provider): ChatAdapter {
 }
 
 function anthropicAdapter(provider: Provider): ChatAdapter {
-  const client = new Anthropic({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs });
+  const client = new Anthropic({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency) });
   return async (req, signal) => {
     try {
       const res = await client.messages.create(

@@ -76,7 +76,8 @@ export function createWorker(opts: WorkerOptions) {
     if (claiming || closing) return;
     claiming = true;
     try {
-      while (!closing && free() > 0 && !backlogged()) {
+      // Top up only when the buffer runs low (or a slot idles), so claims come in batches, not one per completion.
+      while (!closing && free() > 0 && !backlogged() && (ready.length <= prefetch / 2 || inFlight.size < opts.concurrency)) {
         const want = free();
         const claimed = await claimTasks(opts.database.db, workerId, want, opts.leaseSeconds);
         if (claimed.length === 0) break;
