@@ -92,7 +92,9 @@ export async function reapExpired(db: Db): Promise<{ requeued: number; exhausted
     update tasks t
        set status = case when t.attempts < t.max_attempts then 'queued' else t.status end,
            worker_id = case when t.attempts < t.max_attempts then null else 'reaper' end,
-           lease_until = null, run_at = now(), updated_at = now()
+           -- An exhausted task keeps an expired lease: if failing it does not commit, the next reap retries.
+           lease_until = case when t.attempts < t.max_attempts then null else now() end,
+           run_at = now(), updated_at = now()
       from expired e where t.id = e.id
     returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts, t.status`,
   );

@@ -19,6 +19,9 @@ describe('run control: cancel, idempotency, Prefer: wait', () => {
     const run = (await request(h.url).post('/v1/generate').send({ documents: [markdownDoc('slow.md', 40)], n_pairs: 1 }).expect(202)).body.run;
     const firstRecord = await readSse(`${h.url}${run.links.events}`, {}, { stopAfter: 4 });
     expect(firstRecord.events.map((e) => e.type)).toContain('record.created');
+    // Cancel while teacher calls are in flight (between two waves there may briefly be none).
+    const waitFrom = Date.now();
+    while (h.fake.stats().inFlight === 0 && Date.now() - waitFrom < 2000) await new Promise((r) => setTimeout(r, 5));
     expect(h.fake.stats().inFlight).toBeGreaterThan(0);
 
     const canceledAt = Date.now();
