@@ -107,7 +107,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
           tags: ['datasets'],
           summary: 'Stream a dataset in a training format (JSONL)',
           description:
-            'chatml: {"messages":[system?, user, assistant]}; alpaca: {"instruction","input","output","system"?}; ' +
+            'chatml: {"messages":[system?, user, assistant]} (CoT reasoning written before the answer); messages: the same, with CoT reasoning as the assistant\'s reasoning_content; alpaca: {"instruction","input","output","system"?}; ' +
             'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored. ' +
             '`system_prompt` adds (or replaces) the system message.',
           params: DatasetParams,

@@ -1,10 +1,14 @@
 import type { PromptTemplate } from '../src/prompts.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
+import { conversationTaskHandler } from './generate/conversation.task.js';
+import { cotTaskHandler } from './generate/cot.task.js';
 import { qaTaskHandler } from './generate/qa.task.js';
 
 /** Every task kind a worker can run, by the `kind` the planners give their tasks. */
 export function taskHandlers(prompts: Map<string, PromptTemplate>): TaskHandlers {
   return {
     'generate.qa': qaTaskHandler(prompts),
+    'generate.cot': cotTaskHandler(prompts),
+    'generate.conversation': conversationTaskHandler(prompts),
   };
 }

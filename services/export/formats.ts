@@ -1,5 +1,5 @@
 /** Training formats. `messages` is the hub: every record is normalised to chat messages first. */
-export const EXPORT_FORMATS = ['chatml', 'alpaca', 'sharegpt', 'jsonl'] as const;
+export const EXPORT_FORMATS = ['chatml', 'messages', 'alpaca', 'sharegpt', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ChatMessage {
@@ -15,12 +15,25 @@ type Rec = Record<string, unknown>;
 
 const SHAREGPT_ROLES: Record<string, ChatMessage['role']> = { human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', system: 'system', tool: 'tool', observation: 'tool' };
 
-export function toMessages(record: Rec, systemPrompt?: string): ChatMessage[] {
+const numbered = (steps: string[]) => steps.map((s, i) => `${i + 1}. ${s}`).join('\n');
+
+/**
+ * Chat messages for a record. A CoT record's reasoning goes into the assistant turn before the
+ * answer, or — with `separateReasoning` — into `reasoning_content` (what Qwen3/DeepSeek-style
+ * trainers read), leaving the answer as the content.
+ */
+export function toMessages(record: Rec, systemPrompt?: string, separateReasoning = false): ChatMessage[] {
   let messages: ChatMessage[];
   if (Array.isArray(record.messages)) {
     messages = (record.messages as ChatMessage[]).map((m) => ({ ...m }));
   } else if (typeof record.question === 'string' && typeof record.answer === 'string') {
-    messages = [{ role: 'user', content: record.question }, { role: 'assistant', content: record.answer }];
+    const steps = Array.isArray(record.reasoning) ? numbered(record.reasoning as string[]) : typeof record.reasoning === 'string' ? record.reasoning : '';
+    const assistant: ChatMessage = !steps
+      ? { role: 'assistant', content: record.answer }
+      : separateReasoning
+        ? { role: 'assistant', content: record.answer, reasoning_content: steps }
+        : { role: 'assistant', content: `${steps}\n\n${record.answer}` };
+    messages = [{ role: 'user', content: record.question }, assistant];
   } else if (typeof record.instruction === 'string' && typeof record.output === 'string') {
     const input = typeof record.input === 'string' && record.input ? `\n\n${record.input}` : '';
     messages = [
@@ -43,8 +56,8 @@ export function toMessages(record: Rec, systemPrompt?: string): ChatMessage[] {
 /** Renders one stored record in the requested format (one JSONL line, without the newline). */
 export function render(format: ExportFormat, record: Rec, systemPrompt?: string): Rec {
   if (format === 'jsonl') return record;
-  const messages = toMessages(record, systemPrompt);
-  if (format === 'chatml') return { messages };
+  const messages = toMessages(record, systemPrompt, format === 'messages');
+  if (format === 'chatml' || format === 'messages') return { messages };
   const system = messages.find((m) => m.role === 'system')?.content;
   const turns = messages.filter((m) => m.role !== 'system');
   if (format === 'sharegpt') {

@@ -6,7 +6,7 @@ import { startRun, type RunsDeps } from '../runs/runs.service.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { DEFAULT_CHUNK_OPTIONS, splitMarkdown, type Chunk } from './markdown-loader.js';
 import { planPairs } from './pair-plan.js';
-import type { QaTaskPayload } from './qa.task.js';
+import type { GenerateTaskPayload } from './task-payload.js';
 
 export interface GenerateDeps extends RunsDeps {
   providers: ProviderRegistry;
@@ -15,6 +15,16 @@ export interface GenerateDeps extends RunsDeps {
 /** Checks what the schema cannot express; every problem names its field. */
 export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistry): void {
   const details: ErrorDetail[] = [];
+  const task = spec.task ?? 'qa';
+  if (task !== 'conversation') {
+    for (const field of ['turns', 'answers'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: `only applies to task "conversation" (task is "${task}")` });
+    }
+  } else {
+    for (const field of ['n_pairs', 'target_pairs'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'task "conversation" writes one conversation per chunk; limit chunks with max_chunks' });
+    }
+  }
   if (spec.n_pairs !== undefined && spec.target_pairs !== undefined) {
     details.push({ field: 'target_pairs', message: 'give either n_pairs (per chunk) or target_pairs (in total), not both' });
   }
@@ -39,18 +49,23 @@ export function planGenerate(spec: GenerateSpec): { tasks: NewTask[]; report: Re
   spec.documents.forEach((document, doc) => {
     for (const chunk of splitMarkdown(document, options)) chunks.push({ doc, chunk });
   });
-  const plan = planPairs(chunks.length, { nPairs: spec.n_pairs, targetPairs: spec.target_pairs, maxChunks: spec.max_chunks });
+  // A conversation is one per chunk; the pair plan then only selects chunks.
+  const plan = planPairs(chunks.length, { nPairs: spec.task === 'conversation' ? 1 : spec.n_pairs, targetPairs: spec.target_pairs, maxChunks: spec.max_chunks });
   const tasks = plan.map(({ index, pairs }) => {
     const { doc, chunk } = chunks[index];
-    const payload: Omit<QaTaskPayload, 'dataset_id'> = {
+    const payload: Omit<GenerateTaskPayload, 'dataset_id'> = {
       chunk: { chunk_id: chunk.chunk_id, content: chunk.content, source: chunk.source, section_path: chunk.section_path },
       pairs,
       llm: spec.llm ?? {},
       system_prompt: spec.system_prompt,
+      language: spec.language,
+      seed_examples: spec.seed_examples,
+      turns: spec.turns,
+      answers: spec.answers,
     };
     return {
       key: `d${doc}/${chunk.chunk_id}`,
-      kind: 'generate.qa',
+      kind: `generate.${spec.task ?? 'qa'}`,
       maxAttempts: spec.max_attempts,
       payload,
     };
@@ -62,7 +77,7 @@ export function planGenerate(spec: GenerateSpec): { tasks: NewTask[]; report: Re
       documents: spec.documents.length,
       chunks: chunks.length,
       chunks_used: plan.length,
-      pairs_requested: requested,
+      ...(spec.task === 'conversation' ? { conversations_requested: plan.length } : { [spec.task === 'cot' ? 'examples_requested' : 'pairs_requested']: requested }),
       ...(spec.target_pairs !== undefined && requested < spec.target_pairs
         ? { note: `target_pairs ${spec.target_pairs} capped at ${requested} (50 pairs per chunk at most)` }
         : {}),
@@ -83,7 +98,7 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
     throw new AppError('validation_failed', 'the documents produced no chunks to generate from', [{ field: 'documents', message: 'no non-empty sections' }]);
   }
   // The chunks live in the tasks; the run keeps what the request was, not a second copy of the text.
-  const spec = { task: 'qa' as const, ...input.spec, documents: input.spec.documents.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) })) };
+  const spec = { task: input.spec.task ?? ('qa' as const), ...input.spec, documents: input.spec.documents.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) })) };
   return startRun(deps, {
     owner: input.owner,
     kind: 'generate',
@@ -91,7 +106,7 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
     requestHash: hashOf(input.spec),
     idempotencyKey: input.idempotencyKey,
     tasks: planned.tasks,
-    dataset: { name: input.spec.dataset_name ?? `qa from ${input.spec.documents[0].name}`, meta: { kind: 'qa', source_run_kind: 'generate' } },
+    dataset: { name: input.spec.dataset_name ?? `${spec.task} from ${input.spec.documents[0].name}`, meta: { kind: spec.task, source_run_kind: 'generate' } },
     report: planned.report,
   });
 }

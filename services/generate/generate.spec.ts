@@ -20,7 +20,13 @@ export const MarkdownDocument = Type.Object(
 
 export const GenerateSpec = Type.Object(
   {
-    task: Type.Optional(Type.Literal('qa', { description: 'qa: question–answer pairs by instruction backtranslation (default)' })),
+    task: Type.Optional(
+      Type.Union([Type.Literal('qa'), Type.Literal('cot'), Type.Literal('conversation')], {
+        description:
+          'qa: question–answer pairs by instruction backtranslation (default); cot: question, 2–5 reasoning steps and an answer; ' +
+          'conversation: one multi-turn conversation per chunk, each turn building on the one before',
+      }),
+    ),
     documents: Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Markdown documents; each chunk is an answer source' }),
     n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
     target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),
@@ -28,6 +34,12 @@ export const GenerateSpec = Type.Object(
     min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
     max_chunk_size: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000, description: 'Characters; default 2000' })),
     overlap: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section; default 100' })),
+    language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'Language to write in, e.g. "Spanish" (default: the language of the documents)' })),
+    seed_examples: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { minItems: 1, maxItems: 20, description: 'Example questions shown to the teacher for style and difficulty' }),
+    ),
+    turns: Type.Optional(Type.Integer({ minimum: 2, maximum: 12, description: 'conversation: turns per conversation (default 3)' })),
+    answers: Type.Optional(Type.Boolean({ description: 'conversation: false writes the questions only, for evaluation sets (default true)' })),
     system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the teacher' })),
     dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),

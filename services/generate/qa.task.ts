@@ -1,16 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import type { PromptTemplate } from '../../src/prompts.js';
-import { render } from '../../src/prompts.js';
+import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from './generate.spec.js';
-
-export interface QaTaskPayload {
-  dataset_id: string;
-  chunk: { chunk_id: string; content: string; source: string; section_path: string[] };
-  pairs: number;
-  llm: LlmSettings;
-  system_prompt?: string;
-}
+import { passageVars } from './prompt-vars.js';
+import type { GenerateTaskPayload } from './task-payload.js';
 
 const Pair = Type.Object({
   question: Type.String({ minLength: 8, description: 'A self-contained question answered by the passage' }),
@@ -28,19 +20,13 @@ export function pairsSchema(n: number) {
 }
 
 export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
-  const prompt = prompts.get('qa-generation');
-  if (!prompt) throw new Error('prompt qa-generation is missing');
+  const prompt = requirePrompt(prompts, 'qa-generation');
   return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as QaTaskPayload;
+    const p = task.payload as GenerateTaskPayload;
     const { value, model } = await llm.structured({
       llm: p.llm,
       system: p.system_prompt ?? prompt.system,
-      prompt: render(prompt.user, {
-        source: p.chunk.source,
-        section: p.chunk.section_path.join(' > ') || '(none)',
-        content: p.chunk.content,
-        n: p.pairs,
-      }),
+      prompt: render(prompt.user, { ...passageVars(p.chunk, p), n: p.pairs }),
       schema: pairsSchema(p.pairs),
       schemaName: 'qa_pairs',
       signal,
@@ -54,4 +40,10 @@ export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler
       })),
     };
   };
+}
+
+export function requirePrompt(prompts: Map<string, PromptTemplate>, id: string): PromptTemplate {
+  const prompt = prompts.get(id);
+  if (!prompt) throw new Error(`prompt ${id} is missing from prompts/`);
+  return prompt;
 }

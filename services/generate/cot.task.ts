@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import { render, type PromptTemplate } from '../../src/prompts.js';
+import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { passageVars } from './prompt-vars.js';
+import { requirePrompt } from './qa.task.js';
+import type { GenerateTaskPayload } from './task-payload.js';
+
+const Example = Type.Object({
+  question: Type.String({ minLength: 8 }),
+  reasoning: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, maxItems: 5, description: 'Ordered steps, each building on the one before' }),
+  answer: Type.String({ minLength: 1, description: 'The conclusion the steps support (1–2 sentences)' }),
+});
+const makeSchema = (n: number) => Type.Object({ items: Type.Array(Example, { minItems: n, maxItems: n }) });
+const schemas = new Map<number, ReturnType<typeof makeSchema>>();
+const cotSchema = (n: number) => schemas.get(n) ?? schemas.set(n, makeSchema(n)).get(n)!;
+
+/** Records `{ question, reasoning: [steps], answer, chunk_id, source, model }`. */
+export function cotTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+  const prompt = requirePrompt(prompts, 'cot-generation');
+  return async ({ task, llm, signal, usage }) => {
+    const p = task.payload as GenerateTaskPayload;
+    const { value, model } = await llm.structured({
+      llm: p.llm,
+      system: p.system_prompt ?? prompt.system,
+      prompt: render(prompt.user, { ...passageVars(p.chunk, p), n: p.pairs }),
+      schema: cotSchema(p.pairs),
+      schemaName: 'cot_examples',
+      signal,
+      usage,
+    });
+    return {
+      datasetId: p.dataset_id,
+      records: value.items.map((item, i) => ({
+        key: `${task.key}#${i}`,
+        data: {
+          question: item.question.trim(),
+          reasoning: item.reasoning.map((s) => s.trim()),
+          answer: item.answer.trim(),
+          chunk_id: p.chunk.chunk_id,
+          source: p.chunk.source,
+          model,
+        },
+      })),
+    };
+  };
+}

@@ -1,0 +1,15 @@
+import type { ChunkRef, GenerationOptions } from './task-payload.js';
+
+/** The variables every generation prompt shares: where the passage comes from, and how to write. */
+export function passageVars(chunk: ChunkRef, options: GenerationOptions): Record<string, string> {
+  const examples = options.seed_examples?.length
+    ? `\nExample questions, for style and difficulty (do not copy them):\n${options.seed_examples.map((q) => `- ${q}`).join('\n')}\n`
+    : '';
+  return {
+    source: chunk.source,
+    section: chunk.section_path.join(' > ') || '(none)',
+    content: chunk.content,
+    language_instruction: options.language ? `Write the questions and answers in ${options.language}.\n` : '',
+    examples,
+  };
+}
