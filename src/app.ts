@@ -27,6 +27,7 @@ export interface AppDeps {
   apiKeys: string[];
   bodyLimitBytes: number;
   sseKeepAliveMs: number;
+  lancedbRoots: string[];
 }
 
 export const API_VERSION = '1.0.0';

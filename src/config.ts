@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { resolve } from 'node:path';
 
 /**
  * The only place that reads process.env. Everything else receives a Config.
@@ -28,6 +29,7 @@ const EnvSchema = Type.Object({
   POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
   SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
+  LANCEDB_ROOTS: Type.Optional(Type.String()),
 });
 
 export interface Config {
@@ -49,6 +51,8 @@ export interface Config {
   sseKeepAliveMs: number;
   /** How long a stopping worker lets in-flight tasks finish before aborting and releasing them. */
   shutdownGraceMs: number;
+  /** Directories LanceDB sources may be read from; empty = LanceDB sources disabled. */
+  lancedbRoots: string[];
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -92,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollIntervalMs: c.POLL_INTERVAL_MS,
     sseKeepAliveMs: c.SSE_KEEPALIVE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    lancedbRoots: (c.LANCEDB_ROOTS ?? '').split(',').map((r) => r.trim()).filter(Boolean).map((r) => resolve(r)),
     env,
   };
 }

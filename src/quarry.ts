@@ -53,7 +53,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const app =
     options.http === false
       ? undefined
-      : await buildApp({ log, database, providers, hub, metrics, apiKeys: config.apiKeys, bodyLimitBytes: config.bodyLimitBytes, sseKeepAliveMs: config.sseKeepAliveMs });
+      : await buildApp({ log, database, providers, hub, metrics, apiKeys: config.apiKeys, bodyLimitBytes: config.bodyLimitBytes, sseKeepAliveMs: config.sseKeepAliveMs, lancedbRoots: config.lancedbRoots });
 
   let stopped = false;
   return {

@@ -27,7 +27,19 @@ export const GenerateSpec = Type.Object(
           'conversation: one multi-turn conversation per chunk, each turn building on the one before',
       }),
     ),
-    documents: Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Markdown documents; each chunk is an answer source' }),
+    documents: Type.Optional(Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Source: markdown documents, split into chunks on H1–H3 headers' })),
+    lancedb: Type.Optional(
+      Type.Object(
+        {
+          uri: Type.String({ minLength: 1, description: 'Directory of the LanceDB database; must lie under LANCEDB_ROOTS' }),
+          tables: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50, description: 'Chunk tables (id, content, source_file, …); several give one unified output' }),
+          max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 200_000, description: 'Rows to read in all' })),
+          where: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: "LanceDB SQL filter, e.g. \"source_file LIKE 'docs/%'\"" })),
+        },
+        { additionalProperties: false, description: 'Source: chunk tables as Phagocyte writes them; code tables (name contains "code", or a language column) get a code prompt' },
+      ),
+    ),
+    dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Source: a dataset whose records carry content (or text) to generate from' })),
     n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
     target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),
     max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Use at most this many chunks, spread across the documents' })),

@@ -7,7 +7,9 @@ export function passageVars(chunk: ChunkRef, options: GenerationOptions): Record
     : '';
   return {
     source: chunk.source,
-    section: chunk.section_path.join(' > ') || '(none)',
+    section: chunk.code
+      ? `${chunk.code.symbol ?? chunk.section_path.join(' > ') ?? '(file)'}${chunk.code.language ? ` (${chunk.code.language})` : ''}`
+      : chunk.section_path.join(' > ') || '(none)',
     content: chunk.content,
     language_instruction: options.language ? `Write the questions and answers in ${options.language}.\n` : '',
     examples,

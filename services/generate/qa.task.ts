@@ -20,9 +20,11 @@ export function pairsSchema(n: number) {
 }
 
 export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
-  const prompt = requirePrompt(prompts, 'qa-generation');
+  const textPrompt = requirePrompt(prompts, 'qa-generation');
+  const codePrompt = requirePrompt(prompts, 'code-qa-generation');
   return async ({ task, llm, signal, usage }) => {
     const p = task.payload as GenerateTaskPayload;
+    const prompt = p.chunk.code ? codePrompt : textPrompt;
     const { value, model } = await llm.structured({
       llm: p.llm,
       system: p.system_prompt ?? prompt.system,

@@ -6,6 +6,8 @@ export interface ChunkRef {
   content: string;
   source: string;
   section_path: string[];
+  /** Set for chunks of source code (LanceDB code tables): they get the code prompt. */
+  code?: { language?: string; symbol?: string };
 }
 
 /** What steers the teacher, shared by every generation task. */

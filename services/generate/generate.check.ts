@@ -1,0 +1,47 @@
+import { AppError, type ErrorDetail } from '../../src/errors.js';
+import type { ProviderRegistry } from '../../src/llm/providers.js';
+import type { GenerateSpec } from './generate.spec.js';
+import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
+
+const SOURCES = ['documents', 'lancedb', 'dataset_id'] as const;
+const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap'] as const;
+
+/** Checks what the schema cannot express; every problem names its field. */
+export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistry): void {
+  const details: ErrorDetail[] = [];
+  const given = SOURCES.filter((s) => spec[s] !== undefined);
+  if (given.length === 0) details.push({ field: 'documents', message: 'give one source: documents, lancedb or dataset_id' });
+  if (given.length > 1) details.push({ field: given[1], message: `give one source, not ${given.join(' and ')}` });
+  if (!spec.documents) {
+    for (const field of MARKDOWN_OPTIONS) if (spec[field] !== undefined) details.push({ field, message: 'only applies to markdown documents' });
+  }
+  if (spec.lancedb?.max_chunks !== undefined && spec.max_chunks !== undefined) {
+    details.push({ field: 'lancedb.max_chunks', message: 'give either max_chunks or lancedb.max_chunks, not both' });
+  }
+
+  const task = spec.task ?? 'qa';
+  if (task !== 'conversation') {
+    for (const field of ['turns', 'answers'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: `only applies to task "conversation" (task is "${task}")` });
+    }
+  } else {
+    for (const field of ['n_pairs', 'target_pairs'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'task "conversation" writes one conversation per chunk; limit chunks with max_chunks' });
+    }
+  }
+  if (spec.n_pairs !== undefined && spec.target_pairs !== undefined) {
+    details.push({ field: 'target_pairs', message: 'give either n_pairs (per chunk) or target_pairs (in total), not both' });
+  }
+  const min = spec.min_chunk_size ?? DEFAULT_CHUNK_OPTIONS.minChunkSize;
+  const max = spec.max_chunk_size ?? DEFAULT_CHUNK_OPTIONS.maxChunkSize;
+  const overlap = spec.overlap ?? DEFAULT_CHUNK_OPTIONS.overlap;
+  if (max <= min) details.push({ field: 'max_chunk_size', message: `must be greater than min_chunk_size (${min})` });
+  if (overlap >= min) details.push({ field: 'overlap', message: `must be smaller than min_chunk_size (${min})` });
+  spec.documents?.forEach((d, i) => {
+    if (d.text.trim() === '') details.push({ field: `documents.${i}.text`, message: 'is empty' });
+  });
+  if (spec.llm?.provider && !providers.get(spec.llm.provider)) {
+    details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"; configured: ${providers.list().map((p) => p.name).join(', ')}` });
+  }
+  if (details.length > 0) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+}

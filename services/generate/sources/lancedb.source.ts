@@ -1,0 +1,84 @@
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { AppError } from '../../../src/errors.js';
+import type { PlannedChunk } from './planned-chunk.js';
+
+export interface LanceSource {
+  uri: string;
+  tables: string[];
+  max_chunks?: number;
+  where?: string;
+}
+
+/** Phagocyte's chunk columns we use; anything else (vectors, hashes, offsets) is ignored. */
+const COLUMNS = ['id', 'content', 'source_file', 'title', 'section_path', 'language', 'symbol_name'];
+
+/** The database path must resolve (symlinks included) inside one of LANCEDB_ROOTS. */
+async function allowedPath(uri: string, roots: string[]): Promise<string> {
+  if (roots.length === 0) throw invalid('lancedb.uri', 'reading LanceDB is disabled: set LANCEDB_ROOTS to the directories Quarry may read');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw invalid('lancedb.uri', 'must be a local directory path under LANCEDB_ROOTS');
+  let real: string;
+  try {
+    real = await realpath(resolve(uri));
+  } catch {
+    throw invalid('lancedb.uri', `${uri} does not exist`);
+  }
+  for (const root of roots) {
+    const rel = relative(await realpath(root).catch(() => resolve(root)), real);
+    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return real;
+  }
+  throw invalid('lancedb.uri', `${uri} is not under an allowed root (LANCEDB_ROOTS)`);
+}
+
+const invalid = (field: string, message: string) => new AppError('validation_failed', `${field}: ${message}`, [{ field, message }]);
+
+/**
+ * Reads chunk rows from one or more LanceDB tables into one list. A table is code when its name
+ * says so or it has a `language` column; its chunks then get the code prompt.
+ */
+export async function loadLanceChunks(source: LanceSource, roots: string[], limit: number): Promise<PlannedChunk[]> {
+  const path = await allowedPath(source.uri, roots);
+  const db = await lancedb.connect(path);
+  const existing = new Set(await db.tableNames());
+  source.tables.forEach((name, i) => {
+    if (!existing.has(name)) throw invalid(`lancedb.tables.${i}`, `no table "${name}" in ${source.uri} (tables: ${[...existing].join(', ') || 'none'})`);
+  });
+  const chunks: PlannedChunk[] = [];
+  const seen = new Set<string>();
+  for (const [i, name] of source.tables.entries()) {
+    if (chunks.length >= limit) break;
+    const table = await db.openTable(name);
+    const columns = (await table.schema()).fields.map((f) => f.name);
+    if (!columns.includes('content')) throw invalid(`lancedb.tables.${i}`, `table "${name}" has no content column (columns: ${columns.join(', ')})`);
+    const isCode = /code/i.test(name) || columns.includes('language');
+    let query = table.query().select(COLUMNS.filter((c) => columns.includes(c))).limit(limit - chunks.length);
+    if (source.where) query = query.where(source.where);
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await query.toArray();
+    } catch (err) {
+      throw invalid('lancedb.where', `LanceDB rejected the filter on table "${name}": ${(err as Error).message.split('\n')[0]}`);
+    }
+    rows.forEach((row, n) => {
+      const content = String(row.content ?? '').trim();
+      if (!content) return;
+      const id = row.id != null ? String(row.id) : `${name}_${n}`;
+      let key = `${name}/${id}`;
+      for (let k = 2; seen.has(key); k++) key = `${name}/${id}~${k}`;
+      seen.add(key);
+      const sectionPath = typeof row.section_path === 'string' && row.section_path ? row.section_path.split(/\s*>\s*/) : typeof row.title === 'string' && row.title ? [row.title] : [];
+      chunks.push({
+        key,
+        chunk: {
+          chunk_id: id,
+          content,
+          source: typeof row.source_file === 'string' && row.source_file ? row.source_file : name,
+          section_path: isCode && typeof row.symbol_name === 'string' && row.symbol_name ? [row.symbol_name] : sectionPath,
+          ...(isCode ? { code: { language: typeof row.language === 'string' ? row.language : undefined, symbol: typeof row.symbol_name === 'string' ? row.symbol_name : undefined } } : {}),
+        },
+      });
+    });
+  }
+  return chunks;
+}
