@@ -1,5 +1,6 @@
 import type { PromptTemplate } from '../src/prompts.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
+import { enrichTaskHandler } from './enrich/enrich.task.js';
 import { conversationTaskHandler } from './generate/conversation.task.js';
 import { cotTaskHandler } from './generate/cot.task.js';
 import { qaTaskHandler } from './generate/qa.task.js';
@@ -10,5 +11,6 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>): TaskHandlers
     'generate.qa': qaTaskHandler(prompts),
     'generate.cot': cotTaskHandler(prompts),
     'generate.conversation': conversationTaskHandler(prompts),
+    'enrich.batch': enrichTaskHandler(prompts),
   };
 }

@@ -27,6 +27,8 @@ export interface StructuredRequest<S extends TSchema> {
   usage: Usage;
   /** Extra attempts with the validation error fed back (DeepFabric's sample_retries). */
   sampleRetries?: number;
+  /** A check the schema cannot express (e.g. items aligned with the input); its message is fed back like a schema error. */
+  check?: (value: Static<S>) => string | undefined;
 }
 
 export interface LlmClient {
@@ -89,7 +91,11 @@ export function createLlmClient(deps: { providers: ProviderRegistry; metrics?: M
         deps.metrics?.llmRequests.inc({ provider: provider.name, model, outcome: 'refusal' });
         throw new LlmError('refusal', `the teacher refused: ${result.refusal ?? ''}`.trim());
       }
-      const verdict = judge(result, check);
+      let verdict = judge(result, check);
+      if (verdict.ok && req.check) {
+        const problem = req.check(verdict.value as Static<S>);
+        if (problem) verdict = { ok: false, category: 'schema', message: `the answer is inconsistent: ${problem}`, feedback: `Your JSON was inconsistent: ${problem}\nAnswer again with corrected JSON.` };
+      }
       deps.metrics?.llmRequests.inc({ provider: provider.name, model, outcome: verdict.ok ? 'ok' : verdict.category });
       if (verdict.ok) return { value: verdict.value as Static<S>, model, provider: provider.name };
       last = verdict;

@@ -36,18 +36,20 @@ export function collectPrompt(messages: unknown, system?: unknown): PromptText {
   const texts: string[] = [];
   const sys = contentText(system);
   if (sys) texts.push(sys);
-  let lastUser = '';
+  // The first user message is the task; later ones are follow-ups (e.g. validation feedback),
+  // which a real model answers with the whole conversation in view.
+  let firstUser = '';
   for (const m of Array.isArray(messages) ? messages : []) {
     const text = contentText(m?.content);
     if (!text) continue;
     texts.push(text);
-    if (m.role === 'user') lastUser = text;
+    if (m.role === 'user' && !firstUser) firstUser = text;
   }
   const all = texts.join('\n');
   // Quarry's prompts fence the source passage in <<< >>>; answering from it (not from the
   // instructions around it) makes fake records look like what a real teacher would ground.
   const passages = [...all.matchAll(/<<<\s*([\s\S]*?)\s*>>>/g)].map((m) => m[1]).filter(Boolean);
-  return { all, source: passages.at(-1) || lastUser || all, chars: texts.reduce((n, t) => n + t.length, 0) };
+  return { all, source: passages.at(-1) || firstUser || all, chars: texts.reduce((n, t) => n + t.length, 0) };
 }
 
 const FALLBACK = 'The fake LLM received no prompt text to draw from.';

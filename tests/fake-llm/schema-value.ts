@@ -47,7 +47,12 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
     return { i, item: list[i] };
   };
 
+  // Items the prompt labels `[p1]`, `[p2]`, … are answered in order, echoing their labels in an
+  // `id` field, as a real teacher asked to echo ids does.
+  const labels = [...ctx.source.matchAll(/^\[([\w.-]{1,40})\]\s*$/gm)].map((m) => m[1]);
+
   const text = (key: string, path: string, slot: number): string => {
+    if (key === 'id' && labels.length > 0) return labels[slot % labels.length];
     if (QUESTION_KEY.test(key)) {
       phr ??= phrases(ctx.source);
       const { item } = pick(phr, path, slot);

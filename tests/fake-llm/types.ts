@@ -21,7 +21,7 @@ export type AnswerFault = Extract<FaultKind, 'malformed' | 'schema' | 'truncate'
 export interface PromptText {
   /** Every message (and system prompt) joined by newlines; what `match` is tested against. */
   all: string;
-  /** Text the answer is drawn from: the last user message, else everything. */
+  /** Text the answer is drawn from: the fenced passage, else the first user message, else everything. */
   source: string;
   /** Sum of the character lengths of the message contents, for the token estimate. */
   chars: number;

@@ -1,0 +1,58 @@
+import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { hashOf } from '../../src/ids.js';
+import { readRecords } from '../datasets/read-records.js';
+import type { GenerateDeps } from '../generate/generate.service.js';
+import { startRun } from '../runs/runs.service.js';
+import type { EnrichSpec } from './enrich.spec.js';
+import type { EnrichTaskPayload } from './enrich.task.js';
+
+const MAX_RECORDS = 200_000;
+const isPair = (d: Record<string, unknown>) => typeof d.question === 'string' && d.question.trim() !== '' && typeof d.answer === 'string' && d.answer.trim() !== '';
+
+/** Plans an enrich run: the source's pairs in batches of `batch_size`, one task per batch. */
+export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: EnrichSpec; idempotencyKey?: string }) {
+  const { spec } = input;
+  const details: ErrorDetail[] = [];
+  if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
+  if (spec.preserve_original !== undefined && (spec.mode ?? 'rewrite') !== 'rewrite') details.push({ field: 'preserve_original', message: 'only applies to mode "rewrite"' });
+  if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
+  if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+
+  const source = spec.dataset_id
+    ? await readRecords(deps.database, input.owner, spec.dataset_id, MAX_RECORDS)
+    : { dataset: undefined, records: spec.records!.map((data, i) => ({ key: `r${i}`, data })) };
+  const bad = source.records.findIndex((r) => !isPair(r.data));
+  if (bad >= 0) {
+    const field = spec.dataset_id ? 'dataset_id' : `records.${bad}`;
+    throw new AppError('validation_failed', `${field}: record ${source.records[bad].key} has no question and answer to enrich`, [{ field, message: 'every record needs non-empty question and answer strings' }]);
+  }
+  if (source.records.length === 0) throw new AppError('validation_failed', 'dataset_id: the dataset is empty', [{ field: 'dataset_id', message: 'no records' }]);
+
+  const mode = spec.mode ?? 'rewrite';
+  const batchSize = spec.batch_size ?? 5;
+  const tasks = [];
+  for (let i = 0; i < source.records.length; i += batchSize) {
+    const payload: Omit<EnrichTaskPayload, 'dataset_id'> = {
+      mode,
+      preserve_original: spec.preserve_original !== false,
+      llm: spec.llm ?? {},
+      system_prompt: spec.system_prompt,
+      records: source.records.slice(i, i + batchSize),
+    };
+    tasks.push({ key: `b${i / batchSize}`, kind: 'enrich.batch', maxAttempts: spec.max_attempts, payload });
+  }
+  const stored = spec.records ? { ...spec, records: undefined, record_count: spec.records.length } : spec;
+  return startRun(deps, {
+    owner: input.owner,
+    kind: 'enrich',
+    spec: { mode, ...stored },
+    requestHash: hashOf(spec),
+    idempotencyKey: input.idempotencyKey,
+    tasks,
+    dataset: {
+      name: spec.dataset_name ?? `${mode === 'rewrite' ? 'enriched' : 'cot-enhanced'} ${source.dataset?.name ?? 'records'}`,
+      meta: { kind: mode === 'cot' ? 'cot' : 'qa', source_run_kind: 'enrich', ...(spec.dataset_id ? { source_dataset_id: spec.dataset_id } : {}) },
+    },
+    report: { records_in: source.records.length, batches: tasks.length, mode },
+  });
+}
