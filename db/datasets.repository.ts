@@ -74,3 +74,12 @@ export async function deleteDataset(db: Db, id: string, owner: string): Promise<
     return 'deleted';
   });
 }
+
+/** Curate outcomes by dataset, rating and rejection reason: what the curate report is built from. */
+export async function curationCounts(ex: Executor, keptId: string, rejectedId: string) {
+  return rows<{ kept: boolean; rating: number | null; reason: string | null; n: number }>(
+    ex,
+    sql`select dataset_id = ${keptId} as kept, (data->'curation'->>'rating')::int as rating, data->'rejection'->>'reason' as reason, count(*)::int as n
+          from records where dataset_id in (${keptId}, ${rejectedId}) group by 1, 2, 3`,
+  );
+}

@@ -28,7 +28,7 @@ export interface TaskFailure {
 
 /** What a worker hands back for one claimed task; committed in batches by `commitOutcomes`. */
 export type Outcome =
-  | { type: 'succeeded'; task: ClaimedTask; datasetId: string; records: Array<{ key: string; data: unknown }>; usage: Usage }
+  | { type: 'succeeded'; task: ClaimedTask; datasetId: string; records: Array<{ key: string; data: unknown; datasetId?: string }>; usage: Usage }
   | { type: 'retry'; task: ClaimedTask; error: TaskFailure; delayMs: number; usage: Usage }
   | { type: 'failed'; task: ClaimedTask; error: TaskFailure; usage: Usage }
   /** The run cannot succeed (bad credentials, unreachable provider): fail it now instead of burning every task. */
@@ -142,7 +142,6 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       sql`select id, status, output->>'dataset_id' as dataset_id from runs
            where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
     );
-    const runStatus = new Map(locked.map((r) => [r.id, r.status]));
 
     const ids = outcomes.map((o) => o.task.id);
     const owned = new Set(
@@ -159,13 +158,14 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       // A task reaped from under us was re-queued for someone else: its outcome is dropped, not doubled.
       const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
       if (mine.length === 0) continue;
-      await commitRunOutcomes(tx, runId, runStatus.get(runId) ?? 'canceled', mine);
+      const lock = locked.find((r) => r.id === runId);
+      await commitRunOutcomes(tx, runId, lock?.status ?? 'canceled', lock?.dataset_id ?? null, mine);
     }
     for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
   });
 }
 
-async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes: Outcome[]): Promise<void> {
+async function commitRunOutcomes(tx: Tx, runId: string, status: string, primaryDataset: string | null, outcomes: Outcome[]): Promise<void> {
   const usage = sumUsage(outcomes.map((o) => o.usage));
   if (status !== 'running' && status !== 'queued') {
     // The run was canceled or failed while these were in flight: keep the spend, drop the work.
@@ -178,9 +178,13 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes
   const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');
   const inserted = await insertRecords(tx, succeeded);
   const ts = Date.now();
+  let insertedPrimary = 0;
   for (const o of succeeded) {
     for (const r of o.records) {
-      if (inserted.has(`${o.datasetId}\u0000${r.key}`)) events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, record: r.data, ts } });
+      const datasetId = r.datasetId ?? o.datasetId;
+      if (!inserted.has(`${datasetId}\u0000${r.key}`)) continue;
+      if (datasetId === primaryDataset) insertedPrimary++;
+      events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== primaryDataset ? { dataset_id: datasetId } : {}), record: r.data, ts } });
     }
   }
   if (succeeded.length > 0) {
@@ -207,7 +211,7 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, outcomes
 
   const [run] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
     tx,
-    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${inserted.size},
+    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedPrimary},
         requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
         output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
       where id = ${runId}
@@ -239,7 +243,7 @@ const RECORD_INSERT_CHUNK = 1000;
  * lost lease) are skipped by the unique index; the returned set says which records are new.
  */
 async function insertRecords(tx: Tx, succeeded: Array<Extract<Outcome, { type: 'succeeded' }>>): Promise<Set<string>> {
-  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: o.datasetId, key: r.key, data: r.data })));
+  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: r.data })));
   const inserted = new Set<string>();
   const perDataset = new Map<string, number>();
   for (let i = 0; i < values.length; i += RECORD_INSERT_CHUNK) {

@@ -21,7 +21,8 @@ export interface NewRun {
   idempotencyKey?: string;
   requestHash?: string;
   output: Record<string, unknown>;
-  dataset?: { id: string; name: string; meta?: Record<string, unknown> };
+  /** Datasets the run writes into; `output.dataset_id` names the primary one. */
+  datasets: Array<{ id: string; name: string; meta?: Record<string, unknown> }>;
   tasks: NewTask[];
 }
 
@@ -39,8 +40,8 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
       const [existing] = await tx.select().from(runs).where(and(eq(runs.owner, run.owner), eq(runs.idempotencyKey, run.idempotencyKey)));
       if (existing) return { row: existing, created: false };
     }
-    if (run.dataset) {
-      await tx.insert(datasets).values({ id: run.dataset.id, owner: run.owner, name: run.dataset.name, runId: run.id, meta: run.dataset.meta ?? {} });
+    if (run.datasets.length > 0) {
+      await tx.insert(datasets).values(run.datasets.map((d) => ({ id: d.id, owner: run.owner, name: d.name, runId: run.id, meta: d.meta ?? {} })));
     }
     const [row] = await tx
       .insert(runs)

@@ -44,7 +44,11 @@ export const Run = Type.Object(
     progress: Progress,
     usage: Type.Object({ requests: Type.Integer(), input_tokens: Type.Integer(), output_tokens: Type.Integer(), cost_usd: Type.Number() }),
     output: Type.Object(
-      { dataset_id: Type.Optional(DatasetId), report: Type.Optional(Type.Unknown({ description: 'What the run planned and what happened: chunks, task counts, failures' })) },
+      {
+        dataset_id: Type.Optional(DatasetId),
+        rejected_dataset_id: Type.Optional({ ...DatasetId, description: 'curate: the records that were not kept, each with its rejection reason' }),
+        report: Type.Optional(Type.Unknown({ description: 'What the run planned and what happened: chunks, task counts, failures; for curate also kept, rejected by reason and the rating histogram' })),
+      },
       { additionalProperties: true },
     ),
     error: Type.Optional(Type.Object({ category: Type.String(), message: Type.String() }, { additionalProperties: true })),
@@ -57,6 +61,7 @@ export const Run = Type.Object(
       ws: Type.String({ description: 'WebSocket stream of run events' }),
       dataset: Type.Optional(Type.String()),
       export: Type.Optional(Type.String()),
+      rejected: Type.Optional(Type.String({ description: 'curate: the rejected records' })),
     }),
   },
   { description: 'A run: one job, planned into tasks, executed by workers' },

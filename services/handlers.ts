@@ -1,5 +1,6 @@
 import type { PromptTemplate } from '../src/prompts.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
+import { curateJudgeHandler, curatePassHandler } from './curate/curate.task.js';
 import { enrichTaskHandler } from './enrich/enrich.task.js';
 import { conversationTaskHandler } from './generate/conversation.task.js';
 import { cotTaskHandler } from './generate/cot.task.js';
@@ -12,5 +13,7 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>): TaskHandlers
     'generate.cot': cotTaskHandler(prompts),
     'generate.conversation': conversationTaskHandler(prompts),
     'enrich.batch': enrichTaskHandler(prompts),
+    'curate.judge': curateJudgeHandler(prompts),
+    'curate.pass': curatePassHandler,
   };
 }

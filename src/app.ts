@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { datasetsRoutes } from '../routes/datasets.routes.js';
+import { curateRoutes } from '../routes/curate.routes.js';
 import { enrichRoutes } from '../routes/enrich.routes.js';
 import { eventsRoutes } from '../routes/events.routes.js';
 import { generateRoutes } from '../routes/generate.routes.js';
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs }));
   await app.register(generateRoutes(deps));
   await app.register(enrichRoutes(deps));
+  await app.register(curateRoutes(deps));
   await app.register(datasetsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

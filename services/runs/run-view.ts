@@ -3,7 +3,7 @@ import { progressOf } from '../../db/queue.repository.js';
 
 /** The public shape of a run (the `Run` schema of the contract). */
 export function runView(row: RunRow, extra: { report?: Record<string, unknown> } = {}) {
-  const output = row.output as { dataset_id?: string; report?: Record<string, unknown> };
+  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; report?: Record<string, unknown> };
   const self = `/v1/runs/${row.id}`;
   return {
     id: row.id,
@@ -31,6 +31,7 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       events: `${self}/events`,
       ws: `${self}/ws`,
       ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?format=chatml` } : {}),
+      ...(output.rejected_dataset_id ? { rejected: `/v1/datasets/${output.rejected_dataset_id}` } : {}),
     },
   };
 }

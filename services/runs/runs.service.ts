@@ -4,6 +4,7 @@ import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type Ne
 import type { EventHub } from '../../src/events/event-hub.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
+import { curateReport } from '../curate/curate.report.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
 
 export interface RunsDeps {
@@ -20,6 +21,8 @@ export interface StartRun {
   requestHash?: string;
   tasks: NewTask[];
   dataset?: { name: string; meta?: Record<string, unknown> };
+  /** More datasets the run writes into, with ids the caller chose (e.g. curate's rejected set), named in `output`. */
+  extraDatasets?: Array<{ id: string; name: string; meta?: Record<string, unknown>; output: string }>;
   report?: Record<string, unknown>;
 }
 
@@ -34,8 +37,12 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     spec: input.spec,
     idempotencyKey: input.idempotencyKey,
     requestHash,
-    output: { ...(datasetId ? { dataset_id: datasetId } : {}), ...(input.report ? { report: input.report } : {}) },
-    dataset: datasetId ? { id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta } : undefined,
+    output: {
+      ...(datasetId ? { dataset_id: datasetId } : {}),
+      ...Object.fromEntries((input.extraDatasets ?? []).map((d) => [d.output, d.id])),
+      ...(input.report ? { report: input.report } : {}),
+    },
+    datasets: [...(datasetId ? [{ id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta }] : []), ...(input.extraDatasets ?? [])],
     // Handlers write into the run's dataset, which only exists from here on.
     tasks: datasetId ? input.tasks.map((t) => ({ ...t, payload: { ...(t.payload as object), dataset_id: datasetId } })) : input.tasks,
   });
@@ -51,7 +58,8 @@ export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id
   const row = await findRun(deps.database.db, id, owner);
   if (!row) throw notFound('run', id);
   const summary = await taskSummary(deps.database.db, id);
-  return runView(row, { report: { tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
+  const extra = row.kind === 'curate' ? await curateReport(deps.database, row.output as Record<string, string>) : {};
+  return runView(row, { report: { ...extra, tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
 }
 
 export async function requireRun(deps: Pick<RunsDeps, 'database'>, owner: string, id: string) {

@@ -12,8 +12,12 @@ export interface TaskContext {
 
 export interface TaskResult {
   datasetId: string;
-  /** Keys must be deterministic for the task (e.g. `${task.key}:${i}`) so a re-run cannot duplicate. */
-  records: Array<{ key: string; data: unknown }>;
+  /**
+   * Keys must be deterministic for the task (e.g. `${task.key}:${i}`) so a re-run cannot duplicate.
+   * A record may name another dataset of the run (curate's rejected set); only records of the run's
+   * own dataset count as its progress.records.
+   */
+  records: Array<{ key: string; data: unknown; datasetId?: string }>;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;

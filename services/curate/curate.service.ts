@@ -1,0 +1,97 @@
+import type { NewTask } from '../../db/runs.repository.js';
+import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { hashOf, newId } from '../../src/ids.js';
+import { readRecords } from '../datasets/read-records.js';
+import type { GenerateDeps } from '../generate/generate.service.js';
+import { startRun } from '../runs/runs.service.js';
+import type { CurateSpec } from './curate.spec.js';
+import type { CurateJudgePayload, CuratePassPayload } from './curate.task.js';
+import { findDuplicates } from './dedup.js';
+import { shapeOf } from './record-text.js';
+
+const MAX_RECORDS = 200_000;
+const PASS_BATCH = 500;
+
+/**
+ * Plans a curate run. Deduplication is exact and cheap, so it happens here; duplicates are written
+ * to the rejected dataset by no-LLM tasks, and the survivors are judged in batches.
+ */
+export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: CurateSpec; idempotencyKey?: string }) {
+  const { spec } = input;
+  const details: ErrorDetail[] = [];
+  if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
+  if (spec.judge === false) {
+    if (!spec.dedup) details.push({ field: 'dedup', message: 'with judge: false there is nothing to do but deduplicate; give dedup' });
+    for (const field of ['threshold', 'topic', 'batch_size', 'llm', 'system_prompt'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'only applies when judging (judge is false)' });
+    }
+  }
+  if (spec.dedup && spec.dedup.exact === false && spec.dedup.near === undefined) details.push({ field: 'dedup', message: 'exact: false without near turns deduplication off' });
+  if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
+  if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+
+  const source = spec.dataset_id
+    ? await readRecords(deps.database, input.owner, spec.dataset_id, MAX_RECORDS)
+    : { dataset: undefined, records: spec.records!.map((data, i) => ({ key: `r${i}`, data })) };
+  if (source.records.length === 0) throw new AppError('validation_failed', 'dataset_id: the dataset is empty', [{ field: 'dataset_id', message: 'no records' }]);
+  const bad = source.records.findIndex((r) => !shapeOf(r.data));
+  if (bad >= 0) {
+    const field = spec.dataset_id ? 'dataset_id' : `records.${bad}`;
+    throw new AppError('validation_failed', `${field}: record ${source.records[bad].key} is not a QA, CoT or conversation record`, [
+      { field, message: 'records need question and answer (optionally reasoning), or messages' },
+    ]);
+  }
+
+  const duplicates = spec.dedup ? findDuplicates(source.records, spec.dedup) : [];
+  const duplicateOf = new Map(duplicates.map((d) => [d.key, d]));
+  const survivors = source.records.filter((r) => !duplicateOf.has(r.key));
+  const rejectedId = newId('ds');
+  const tasks: NewTask[] = [];
+
+  const rejectedDuplicates = source.records
+    .filter((r) => duplicateOf.has(r.key))
+    .map((r) => {
+      const { key: _key, ...rejection } = duplicateOf.get(r.key)!;
+      return { key: r.key, data: { ...r.data, rejection } };
+    });
+  for (let i = 0; i < rejectedDuplicates.length; i += PASS_BATCH) {
+    const payload: Omit<CuratePassPayload, 'dataset_id'> = { target_dataset_id: rejectedId, records: rejectedDuplicates.slice(i, i + PASS_BATCH) };
+    tasks.push({ key: `dup${i / PASS_BATCH}`, kind: 'curate.pass', payload });
+  }
+  if (spec.judge === false) {
+    for (let i = 0; i < survivors.length; i += PASS_BATCH) {
+      tasks.push({ key: `keep${i / PASS_BATCH}`, kind: 'curate.pass', payload: { records: survivors.slice(i, i + PASS_BATCH) } });
+    }
+  } else {
+    const batchSize = spec.batch_size ?? 5;
+    for (let i = 0; i < survivors.length; i += batchSize) {
+      const payload: Omit<CurateJudgePayload, 'dataset_id'> = {
+        rejected_dataset_id: rejectedId,
+        threshold: spec.threshold ?? 7,
+        topic: spec.topic,
+        llm: spec.llm ?? {},
+        system_prompt: spec.system_prompt,
+        records: survivors.slice(i, i + batchSize),
+      };
+      tasks.push({ key: `b${i / batchSize}`, kind: 'curate.judge', maxAttempts: spec.max_attempts, payload });
+    }
+  }
+
+  const name = spec.dataset_name ?? `curated ${source.dataset?.name ?? 'records'}`;
+  const stored = spec.records ? { ...spec, records: undefined, record_count: spec.records.length } : spec;
+  return startRun(deps, {
+    owner: input.owner,
+    kind: 'curate',
+    spec: { threshold: spec.judge === false ? undefined : (spec.threshold ?? 7), ...stored },
+    requestHash: hashOf(spec),
+    idempotencyKey: input.idempotencyKey,
+    tasks,
+    dataset: { name, meta: { kind: 'curated', source_run_kind: 'curate', ...(spec.dataset_id ? { source_dataset_id: spec.dataset_id } : {}) } },
+    extraDatasets: [{ id: rejectedId, name: `${name} (rejected)`, meta: { kind: 'rejected', source_run_kind: 'curate' }, output: 'rejected_dataset_id' }],
+    report: {
+      records_in: source.records.length,
+      duplicates: { exact: duplicates.filter((d) => d.reason === 'exact_duplicate').length, near: duplicates.filter((d) => d.reason === 'near_duplicate').length },
+      to_judge: spec.judge === false ? 0 : survivors.length,
+    },
+  });
+}

@@ -1,0 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { LlmSettings } from '../generate/generate.spec.js';
+
+export const CurateSpec = Type.Object(
+  {
+    dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Dataset of QA, CoT or conversation records to judge' })),
+    records: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: 10_000, description: 'Inline records (instead of dataset_id)' })),
+    threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Keep records whose rating (clarity + accuracy + usefulness + difficulty, 0–10) is at least this (default 7)' })),
+    topic: Type.Optional(Type.String({ minLength: 2, maxLength: 500, description: 'Also judge topic relevance; off-topic records are rejected' })),
+    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'Records per judge call (default 5)' })),
+    judge: Type.Optional(Type.Boolean({ description: 'false: only deduplicate, no teacher calls (default true)' })),
+    dedup: Type.Optional(
+      Type.Object(
+        {
+          exact: Type.Optional(Type.Boolean({ description: 'Drop exact duplicates by normalised text (default true)' })),
+          near: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'Drop near duplicates whose question is at least this similar (MinHash/LSH Jaccard estimate), e.g. 0.85' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
+    dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+    llm: Type.Optional(LlmSettings),
+  },
+  { additionalProperties: false },
+);
+
+export type CurateSpec = Static<typeof CurateSpec>;
