@@ -108,19 +108,29 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
           summary: 'Stream a dataset in a training format (JSONL)',
           description:
             'chatml: {"messages":[system?, user, assistant]} (CoT reasoning written before the answer); messages: the same, with CoT reasoning as the assistant\'s reasoning_content; alpaca: {"instruction","input","output","system"?}; ' +
-            'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored. ' +
+            'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored; ' +
+            'fairforge: a JSON array of Fair-Forge evaluation datasets, one per chunk ({session_id, assistant_id, language, context, conversation: [{qa_id, query, assistant, ground_truth_assistant}]}). ' +
             '`system_prompt` adds (or replaces) the system message.',
           params: DatasetParams,
           querystring: Type.Object({
-            format: Type.Union(EXPORT_FORMATS.map((f) => Type.Literal(f)), { default: 'jsonl' }),
+            format: Type.Union([...EXPORT_FORMATS, 'fairforge' as const].map((f) => Type.Literal(f)), { default: 'jsonl' }),
             system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
+            assistant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'fairforge: the assistant under evaluation (default "assistant")' })),
+            language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'fairforge: dataset language when records do not carry one (default "english")' })),
           }),
-          response: { 200: { description: 'JSON Lines', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(400, 401, 404, 422) },
+          response: {
+            200: { description: 'JSON Lines (a JSON array for fairforge)', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'array' } } } },
+            ...errors(400, 401, 404, 422),
+          },
         },
       },
       async (request, reply) => {
-        const { stream, filename } = await exportDataset(deps, request.owner, request.params.id, request.query.format, request.query.system_prompt);
-        return reply.type('application/x-ndjson; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(stream);
+        const { query } = request;
+        const { stream, filename, contentType } = await exportDataset(deps, request.owner, request.params.id, query.format, {
+          systemPrompt: query.system_prompt,
+          fairforge: { assistantId: query.assistant_id ?? 'assistant', language: query.language ?? 'english' },
+        });
+        return reply.type(contentType).header('content-disposition', `attachment; filename="${filename}"`).send(stream);
       },
     );
   };

@@ -90,3 +90,41 @@ describe('generate tasks: cot and conversation', () => {
     expect((await request(h.url).get('/v1/runs?limit=200').expect(200)).body.runs).toHaveLength(before);
   });
 });
+
+describe('fairforge export', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', fake: { latencyMs: 2 } });
+  });
+  afterAll(() => h?.close());
+
+  it('exports question-only conversations as Fair-Forge evaluation datasets, one per chunk', async () => {
+    const run = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [markdownDoc('ff.md', 3)], task: 'conversation', answers: false, turns: 2 }).expect(200)).body.run;
+    const res = await request(h.url).get(`/v1/datasets/${run.output.dataset_id}/export?format=fairforge&assistant_id=bot-7&language=spanish`).expect(200);
+    expect(res.headers['content-type']).toContain('application/json');
+    const datasets = JSON.parse(res.text);
+    expect(datasets).toHaveLength(3);
+    const first = datasets.find((d: any) => d.session_id === 'ff_section-1');
+    expect(first).toMatchObject({ assistant_id: 'bot-7', language: 'spanish' });
+    expect(first.context).toContain('fact0_0');
+    expect(first.conversation).toEqual([
+      { qa_id: 'ff_section-1_t1', query: expect.any(String), assistant: '', ground_truth_assistant: '' },
+      { qa_id: 'ff_section-1_t2', query: expect.any(String), assistant: '', ground_truth_assistant: '' },
+    ]);
+  });
+
+  it('groups the QA pairs of a chunk into one dataset with ground truths', async () => {
+    const run = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [markdownDoc('qa.md', 2)], n_pairs: 3 }).expect(200)).body.run;
+    const datasets = JSON.parse((await request(h.url).get(`/v1/datasets/${run.output.dataset_id}/export?format=fairforge`).expect(200)).text);
+    expect(datasets.map((d: any) => d.conversation.length)).toEqual([3, 3]);
+    expect(datasets[0]).toMatchObject({ assistant_id: 'assistant', language: 'english' });
+    expect(datasets[0].conversation[2].qa_id).toBe(`${datasets[0].session_id}_q3`);
+    expect(datasets[0].conversation[0].ground_truth_assistant.length).toBeGreaterThan(0);
+  });
+
+  it('turns an imported pair without a chunk into a dataset keyed by the record', async () => {
+    const imported = (await request(h.url).post('/v1/datasets').send([{ question: 'q?', answer: 'a' }]).expect(201)).body.dataset.id;
+    const datasets = JSON.parse((await request(h.url).get(`/v1/datasets/${imported}/export?format=fairforge`).expect(200)).text);
+    expect(datasets).toEqual([{ session_id: 'import#0', assistant_id: 'assistant', language: 'english', context: '', conversation: [{ qa_id: 'import#0_q1', query: 'q?', assistant: '', ground_truth_assistant: 'a' }] }]);
+  });
+});
