@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { rows, type Executor, type Tx, type Db } from './client.js';
 import { records as recordsTable } from './schema/index.js';
 import { appendEvents, type NewEvent } from './events.repository.js';
+import { stageEnded } from './pipeline.repository.js';
 
 export interface ClaimedTask {
   id: number;
@@ -28,7 +29,17 @@ export interface TaskFailure {
 
 /** What a worker hands back for one claimed task; committed in batches by `commitOutcomes`. */
 export type Outcome =
-  | { type: 'succeeded'; task: ClaimedTask; datasetId: string; records: Array<{ key: string; data: unknown; datasetId?: string }>; usage: Usage }
+  | {
+      type: 'succeeded';
+      task: ClaimedTask;
+      datasetId: string;
+      records: Array<{ key: string; data: unknown; datasetId?: string }>;
+      usage: Usage;
+      /** Run-level events the task adds (a pipeline's stage.started). */
+      events?: NewEvent[];
+      /** Merged into the run's output (a pipeline's final dataset and export). */
+      output?: Record<string, unknown>;
+    }
   | { type: 'retry'; task: ClaimedTask; error: TaskFailure; delayMs: number; usage: Usage }
   | { type: 'failed'; task: ClaimedTask; error: TaskFailure; usage: Usage }
   /** The run cannot succeed (bad credentials, unreachable provider): fail it now instead of burning every task. */
@@ -124,6 +135,8 @@ interface RunLock {
   id: string;
   status: string;
   dataset_id: string | null;
+  parent_run_id: string | null;
+  stage: number | null;
 }
 
 /**
@@ -139,7 +152,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
     // cancel either fully precedes or fully follows this batch.
     const locked = await rows<RunLock>(
       tx,
-      sql`select id, status, output->>'dataset_id' as dataset_id from runs
+      sql`select id, status, output->>'dataset_id' as dataset_id, parent_run_id, stage from runs
            where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
     );
 
@@ -159,13 +172,14 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
       if (mine.length === 0) continue;
       const lock = locked.find((r) => r.id === runId);
-      await commitRunOutcomes(tx, runId, lock?.status ?? 'canceled', lock?.dataset_id ?? null, mine);
+      if (lock) await commitRunOutcomes(tx, lock, mine);
     }
     for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
   });
 }
 
-async function commitRunOutcomes(tx: Tx, runId: string, status: string, primaryDataset: string | null, outcomes: Outcome[]): Promise<void> {
+async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
+  const { id: runId, status, dataset_id: primaryDataset } = run;
   const usage = sumUsage(outcomes.map((o) => o.usage));
   if (status !== 'running' && status !== 'queued') {
     // The run was canceled or failed while these were in flight: keep the spend, drop the work.
@@ -186,6 +200,10 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, primaryD
       if (datasetId === primaryDataset) insertedPrimary++;
       events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== primaryDataset ? { dataset_id: datasetId } : {}), record: r.data, ts } });
     }
+  }
+  for (const o of succeeded) {
+    if (o.events) events.push(...o.events);
+    if (o.output) await tx.execute(sql`update runs set output = output || ${JSON.stringify(o.output)}::jsonb where id = ${runId}`);
   }
   if (succeeded.length > 0) {
     await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now()
@@ -209,7 +227,7 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, primaryD
   }
   const done = succeeded.length;
 
-  const [run] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
+  const [counters] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
     tx,
     sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedPrimary},
         requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
@@ -217,23 +235,27 @@ async function commitRunOutcomes(tx: Tx, runId: string, status: string, primaryD
       where id = ${runId}
       returning total, done, failed, records, input_tokens, output_tokens, cost_usd, started_at`,
   );
-  events.push({ type: 'progress', data: progressOf(run) });
+  events.push({ type: 'progress', data: progressOf(counters) });
+  let ended: 'succeeded' | 'failed' | undefined;
 
   if (fatal) {
     await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${runId} and status = 'queued'`);
     events.push({ type: 'run.failed', data: { error: fatal } });
     await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(fatal)}::jsonb where id = ${runId}`);
     await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`);
-  } else if (run.done + run.failed >= run.total) {
-    const outcome = run.failed > 0 ? 'failed' : 'succeeded';
+    ended = 'failed';
+  } else if (counters.done + counters.failed >= counters.total) {
+    const outcome = counters.failed > 0 ? 'failed' : 'succeeded';
     const error =
-      run.failed > 0
-        ? { category: 'tasks_failed', message: `${run.failed} of ${run.total} tasks failed; the dataset keeps the ${run.records} records that succeeded. POST /v1/runs/${runId}/retry re-runs only the failed tasks.` }
+      counters.failed > 0
+        ? { category: 'tasks_failed', message: `${counters.failed} of ${counters.total} tasks failed; the dataset keeps the ${counters.records} records that succeeded. POST /v1/runs/${runId}/retry re-runs only the failed tasks.` }
         : null;
-    events.push({ type: `run.${outcome}`, data: { progress: progressOf(run), error } });
+    events.push({ type: `run.${outcome}`, data: { progress: progressOf(counters), error } });
     await tx.execute(sql`update runs set status = ${outcome}, finished_at = now(), error = ${error ? JSON.stringify(error) : null}::jsonb where id = ${runId}`);
+    ended = outcome;
   }
   await appendEvents(tx, runId, events);
+  if (ended && run.parent_run_id !== null) await stageEnded(tx, { id: runId, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, ended);
 }
 
 const RECORD_INSERT_CHUNK = 1000;

@@ -1,6 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor } from './client.js';
 import { appendEvents } from './events.repository.js';
+import { reopenPipeline, stageEnded, stoppedStage } from './pipeline.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
 import { datasets, runs, tasks } from './schema/index.js';
 
@@ -21,6 +22,10 @@ export interface NewRun {
   idempotencyKey?: string;
   requestHash?: string;
   output: Record<string, unknown>;
+  /** A pipeline's stage run: the pipeline and the stage index. */
+  parent?: { runId: string; stage: number };
+  /** Tasks the run will have in all, when more are queued later (a pipeline's advances); defaults to tasks.length. */
+  total?: number;
   /** Datasets the run writes into; `output.dataset_id` names the primary one. */
   datasets: Array<{ id: string; name: string; meta?: Record<string, unknown> }>;
   tasks: NewTask[];
@@ -52,8 +57,10 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
         spec: run.spec,
         idempotencyKey: run.idempotencyKey,
         requestHash: run.requestHash,
-        total: run.tasks.length,
+        total: run.total ?? run.tasks.length,
         output: run.output,
+        parentRunId: run.parent?.runId,
+        stage: run.parent?.stage,
       })
       .returning();
     for (let i = 0; i < run.tasks.length; i += TASK_INSERT_CHUNK) {
@@ -63,7 +70,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
         .values(slice.map((t) => ({ runId: run.id, key: t.key, kind: t.kind, payload: t.payload, maxAttempts: t.maxAttempts ?? 3 })))
         .onConflictDoNothing();
     }
-    await appendEvents(tx, run.id, [{ type: 'run.queued', data: { kind: run.kind, total: run.tasks.length } }]);
+    await appendEvents(tx, run.id, [{ type: 'run.queued', data: { kind: run.kind, total: run.total ?? run.tasks.length } }]);
     if (run.tasks.length === 0) {
       await appendEvents(tx, run.id, [{ type: 'run.succeeded', data: { progress: { total: 0, done: 0, failed: 0, records: 0 } } }]);
       await tx.update(runs).set({ status: 'succeeded', startedAt: sql`now()`, finishedAt: sql`now()` }).where(eq(runs.id, run.id));
@@ -111,16 +118,26 @@ export async function markRunsStarted(db: Db, runIds: string[]): Promise<void> {
 
 /** Cancels a run that has not ended. Queued tasks are withdrawn; workers abort in-flight ones on NOTIFY. */
 export async function cancelRun(db: Db, id: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [run] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id} for update`);
+  const canceled = await db.transaction(async (tx) => {
+    const [run] = await rows<{ status: string; parent_run_id: string | null; stage: number | null }>(
+      tx,
+      sql`select status, parent_run_id, stage from runs where id = ${id} for update`,
+    );
     if (!run || !['queued', 'running'].includes(run.status)) return false;
     await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${id} and status = 'queued'`);
     await tx.execute(sql`update runs set status = 'canceled', finished_at = now() where id = ${id}`);
     await appendEvents(tx, id, [{ type: 'run.canceled', data: {} }]);
     await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${id})`);
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);
+    if (run.parent_run_id !== null) await stageEnded(tx, { id, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, 'canceled');
     return true;
   });
+  // A pipeline's running stage is canceled with it, in its own transaction (locks stay child → parent).
+  if (canceled) {
+    const children = await rows<{ id: string }>(db, sql`select id from runs where parent_run_id = ${id} and status in ('queued', 'running')`);
+    for (const child of children) await cancelRun(db, child.id);
+  }
+  return canceled;
 }
 
 /**
@@ -128,6 +145,8 @@ export async function cancelRun(db: Db, id: string): Promise<boolean> {
  * fatal error). Succeeded tasks and their records are untouched.
  */
 export async function retryRun(db: Db, id: string): Promise<number> {
+  const [head] = await rows<{ kind: string; status: string }>(db, sql`select kind, status from runs where id = ${id}`);
+  if (head?.kind === 'pipeline' && ['failed', 'canceled'].includes(head.status)) return retryPipeline(db, id);
   return db.transaction(async (tx) => {
     const [run] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id} for update`);
     if (!run || !['failed', 'canceled'].includes(run.status)) return -1;
@@ -160,4 +179,32 @@ export async function taskSummary(ex: Executor, runId: string) {
 export async function runCountsByStatus(ex: Executor): Promise<Record<string, number>> {
   const counts = await rows<{ status: string; n: number }>(ex, sql`select status, count(*)::int as n from runs group by status`);
   return Object.fromEntries(counts.map((c) => [c.status, c.n]));
+}
+
+/** A pipeline resumes by retrying the stage run it stopped at; the stage's completion advances it again. */
+async function retryPipeline(db: Db, id: string): Promise<number> {
+  const child = await stoppedStage(db, id);
+  if (!child) return 0;
+  // Reopen first: a stage that finishes fast must find its pipeline running, or nothing advances it.
+  const error = await db.transaction(async (tx) => {
+    const [parent] = await rows<{ error: unknown }>(tx, sql`select error from runs where id = ${id} for update`);
+    await reopenPipeline(tx, id, child.id);
+    return parent?.error;
+  });
+  const requeued = await retryRun(db, child.id);
+  if (requeued <= 0) {
+    await db.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(error)}::jsonb where id = ${id}`);
+  }
+  return requeued;
+}
+
+/** For the worker, which acts for whoever owns the run. */
+export async function findRunById(ex: Executor, id: string): Promise<RunRow | undefined> {
+  const [row] = await ex.select().from(runs).where(eq(runs.id, id));
+  return row;
+}
+
+/** A pipeline's stage runs, in stage order. */
+export async function stageRuns(ex: Executor, parentId: string): Promise<RunRow[]> {
+  return ex.select().from(runs).where(eq(runs.parentRunId, parentId)).orderBy(runs.stage, runs.createdAt);
 }

@@ -11,7 +11,7 @@ const ReplayQuery = Type.Object({
 
 const description =
   'Events: run.queued, run.started, record.created (with the record), record.failed (with a failure category), ' +
-  'task.retrying, progress (done, failed, total, records/s, tokens, cost, ETA), run.retried, and the terminal ' +
+  'task.retrying, progress (done, failed, total, records/s, tokens, cost, ETA), run.retried, stage.started, stage.completed and stage.failed (pipelines), and the terminal ' +
   'run.succeeded | run.failed | run.canceled, after which the stream ends. Each event carries its seq as the SSE id; ' +
   'reconnect with Last-Event-ID (or ?after=) to replay what was missed.';
 

@@ -1,4 +1,6 @@
 import type { PromptTemplate } from '../src/prompts.js';
+import type { GenerateDeps } from './generate/generate.service.js';
+import { pipelineAdvanceHandler } from './pipelines/pipeline.task.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
 import { curateJudgeHandler, curatePassHandler } from './curate/curate.task.js';
 import { enrichTaskHandler } from './enrich/enrich.task.js';
@@ -7,7 +9,7 @@ import { cotTaskHandler } from './generate/cot.task.js';
 import { qaTaskHandler } from './generate/qa.task.js';
 
 /** Every task kind a worker can run, by the `kind` the planners give their tasks. */
-export function taskHandlers(prompts: Map<string, PromptTemplate>): TaskHandlers {
+export function taskHandlers(prompts: Map<string, PromptTemplate>, deps: GenerateDeps): TaskHandlers {
   return {
     'generate.qa': qaTaskHandler(prompts),
     'generate.cot': cotTaskHandler(prompts),
@@ -15,5 +17,6 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>): TaskHandlers
     'enrich.batch': enrichTaskHandler(prompts),
     'curate.judge': curateJudgeHandler(prompts),
     'curate.pass': curatePassHandler,
+    'pipeline.advance': pipelineAdvanceHandler(deps),
   };
 }

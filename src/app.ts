@@ -11,6 +11,7 @@ import { enrichRoutes } from '../routes/enrich.routes.js';
 import { eventsRoutes } from '../routes/events.routes.js';
 import { generateRoutes } from '../routes/generate.routes.js';
 import { healthRoutes } from '../routes/health.routes.js';
+import { pipelinesRoutes } from '../routes/pipelines.routes.js';
 import { runsRoutes } from '../routes/runs.routes.js';
 import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(generateRoutes(deps));
   await app.register(enrichRoutes(deps));
   await app.register(curateRoutes(deps));
+  await app.register(pipelinesRoutes(deps));
   await app.register(datasetsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -41,7 +41,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const worker = runWorker
     ? createWorker({
         database,
-        handlers: taskHandlers(loadPrompts()),
+        handlers: taskHandlers(loadPrompts(), { database, hub, providers, lancedbRoots: config.lancedbRoots }),
         llm,
         log,
         metrics,

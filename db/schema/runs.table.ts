@@ -23,6 +23,9 @@ export const runs = pgTable(
     eventSeq: integer('event_seq').notNull().default(0),
     output: jsonb('output').notNull().default(sql`'{}'::jsonb`),
     error: jsonb('error'),
+    /** Set on a pipeline's stage runs: the pipeline run and the stage's position in it. */
+    parentRunId: text('parent_run_id'),
+    stage: integer('stage'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -30,5 +33,6 @@ export const runs = pgTable(
   (t) => [
     uniqueIndex('runs_owner_idempotency_key').on(t.owner, t.idempotencyKey),
     index('runs_owner_created').on(t.owner, t.createdAt),
+    index('runs_parent').on(t.parentRunId),
   ],
 );

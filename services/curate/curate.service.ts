@@ -16,7 +16,7 @@ const PASS_BATCH = 500;
  * Plans a curate run. Deduplication is exact and cheap, so it happens here; duplicates are written
  * to the rejected dataset by no-LLM tasks, and the survivors are judged in batches.
  */
-export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: CurateSpec; idempotencyKey?: string }) {
+export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: CurateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
@@ -85,6 +85,7 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
     spec: { threshold: spec.judge === false ? undefined : (spec.threshold ?? 7), ...stored },
     requestHash: hashOf(spec),
     idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
     tasks,
     dataset: { name, meta: { kind: 'curated', source_run_kind: 'curate', ...(spec.dataset_id ? { source_dataset_id: spec.dataset_id } : {}) } },
     extraDatasets: [{ id: rejectedId, name: `${name} (rejected)`, meta: { kind: 'rejected', source_run_kind: 'curate' }, output: 'rejected_dataset_id' }],

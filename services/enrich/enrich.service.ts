@@ -10,7 +10,7 @@ const MAX_RECORDS = 200_000;
 const isPair = (d: Record<string, unknown>) => typeof d.question === 'string' && d.question.trim() !== '' && typeof d.answer === 'string' && d.answer.trim() !== '';
 
 /** Plans an enrich run: the source's pairs in batches of `batch_size`, one task per batch. */
-export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: EnrichSpec; idempotencyKey?: string }) {
+export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: EnrichSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
@@ -48,6 +48,7 @@ export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 
     spec: { mode, ...stored },
     requestHash: hashOf(spec),
     idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
     tasks,
     dataset: {
       name: spec.dataset_name ?? `${mode === 'rewrite' ? 'enriched' : 'cot-enhanced'} ${source.dataset?.name ?? 'records'}`,

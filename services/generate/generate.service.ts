@@ -70,7 +70,7 @@ export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[]): { task
   };
 }
 
-export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string }) {
+export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   checkGenerateSpec(input.spec, deps.providers);
   const chunks = await loadChunks(deps, input.owner, input.spec);
   const planned = planGenerate(input.spec, chunks);
@@ -89,6 +89,7 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
     spec,
     requestHash: hashOf(input.spec),
     idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
     tasks: planned.tasks,
     dataset: { name: input.spec.dataset_name ?? `${task} from ${origin}`, meta: { kind: task, source_run_kind: 'generate' } },
     report: planned.report,

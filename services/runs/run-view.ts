@@ -3,7 +3,8 @@ import { progressOf } from '../../db/queue.repository.js';
 
 /** The public shape of a run (the `Run` schema of the contract). */
 export function runView(row: RunRow, extra: { report?: Record<string, unknown> } = {}) {
-  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; report?: Record<string, unknown> };
+  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; export?: { format: string; system_prompt?: string }; report?: Record<string, unknown> };
+  const exportQuery = new URLSearchParams({ format: output.export?.format ?? 'chatml', ...(output.export?.system_prompt ? { system_prompt: output.export.system_prompt } : {}) });
   const self = `/v1/runs/${row.id}`;
   return {
     id: row.id,
@@ -30,7 +31,7 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       self,
       events: `${self}/events`,
       ws: `${self}/ws`,
-      ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?format=chatml` } : {}),
+      ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?${exportQuery}` } : {}),
       ...(output.rejected_dataset_id ? { rejected: `/v1/datasets/${output.rejected_dataset_id}` } : {}),
     },
   };

@@ -5,6 +5,7 @@ import type { EventHub } from '../../src/events/event-hub.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
 import { curateReport } from '../curate/curate.report.js';
+import { pipelineReport } from '../pipelines/pipeline.report.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
 
 export interface RunsDeps {
@@ -21,6 +22,10 @@ export interface StartRun {
   requestHash?: string;
   tasks: NewTask[];
   dataset?: { name: string; meta?: Record<string, unknown> };
+  /** A pipeline's stage run: the pipeline and the stage index. */
+  parent?: { runId: string; stage: number };
+  /** Tasks in all when more are queued later (a pipeline's advances). */
+  total?: number;
   /** More datasets the run writes into, with ids the caller chose (e.g. curate's rejected set), named in `output`. */
   extraDatasets?: Array<{ id: string; name: string; meta?: Record<string, unknown>; output: string }>;
   report?: Record<string, unknown>;
@@ -37,6 +42,8 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     spec: input.spec,
     idempotencyKey: input.idempotencyKey,
     requestHash,
+    parent: input.parent,
+    total: input.total,
     output: {
       ...(datasetId ? { dataset_id: datasetId } : {}),
       ...Object.fromEntries((input.extraDatasets ?? []).map((d) => [d.output, d.id])),
@@ -58,7 +65,8 @@ export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id
   const row = await findRun(deps.database.db, id, owner);
   if (!row) throw notFound('run', id);
   const summary = await taskSummary(deps.database.db, id);
-  const extra = row.kind === 'curate' ? await curateReport(deps.database, row.output as Record<string, string>) : {};
+  const extra =
+    row.kind === 'curate' ? await curateReport(deps.database, row.output as Record<string, string>) : row.kind === 'pipeline' ? await pipelineReport(deps.database, row.id) : {};
   return runView(row, { report: { ...extra, tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { NewEvent } from '../../db/events.repository.js';
 import type { ClaimedTask, Usage } from '../../db/queue.repository.js';
 import type { LlmClient } from '../llm/llm.client.js';
 
@@ -18,6 +19,10 @@ export interface TaskResult {
    * own dataset count as its progress.records.
    */
   records: Array<{ key: string; data: unknown; datasetId?: string }>;
+  /** Run-level events to append with the task's completion (e.g. a pipeline's stage.started). */
+  events?: NewEvent[];
+  /** Merged into the run's output with the task's completion. */
+  output?: Record<string, unknown>;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;

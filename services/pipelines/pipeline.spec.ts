@@ -1,0 +1,32 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CurateSpec } from '../curate/curate.spec.js';
+import { EnrichSpec } from '../enrich/enrich.spec.js';
+import { EXPORT_FORMATS } from '../export/formats.js';
+import { GenerateSpec } from '../generate/generate.spec.js';
+
+const withoutInput = <T extends typeof EnrichSpec | typeof CurateSpec>(spec: T, description: string) =>
+  Type.Omit(spec, ['dataset_id', 'records'], { additionalProperties: false, description });
+
+export const PipelineSpec = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Input of the first stage when generate is skipped' })),
+    generate: Type.Optional({ ...GenerateSpec, description: 'Stage 1: the generate spec, with its own source and llm' }),
+    enrich: Type.Optional(withoutInput(EnrichSpec, 'Stage 2: enrich the previous stage’s dataset (its own llm)')),
+    curate: Type.Optional(withoutInput(CurateSpec, 'Stage 3: judge and filter the previous stage’s dataset (its own llm, e.g. a stronger judge)')),
+    export: Type.Optional(
+      Type.Object(
+        { format: Type.Union([...EXPORT_FORMATS, 'fairforge' as const].map((f) => Type.Literal(f))), system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })) },
+        { additionalProperties: false, description: 'Stage 4: the format of the final download (links.export)' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type PipelineSpec = Static<typeof PipelineSpec>;
+export const STAGES = ['generate', 'enrich', 'curate'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** The stages a pipeline runs, in order; export is not a stage of its own but the final link. */
+export const stagesOf = (spec: PipelineSpec): StageName[] => STAGES.filter((s) => spec[s] !== undefined);
