@@ -83,3 +83,13 @@ export async function curationCounts(ex: Executor, keptId: string, rejectedId: s
           from records where dataset_id in (${keptId}, ${rejectedId}) group by 1, 2, 3`,
   );
 }
+
+/** Records per dataset and per value of one top-level field (e.g. the flow of a rejected record). */
+export async function countByDataset(ex: Executor, datasetIds: string[], field: string) {
+  if (datasetIds.length === 0) return [];
+  return rows<{ dataset_id: string; value: string | null; n: number }>(
+    ex,
+    sql`select dataset_id, data->>${field} as value, count(*)::int as n from records
+         where dataset_id in (${sql.join(datasetIds.map((id) => sql`${id}`), sql`, `)}) group by 1, 2`,
+  );
+}

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Executor, type Tx, type Db } from './client.js';
-import { records as recordsTable } from './schema/index.js';
+import { records as recordsTable, tasks as tasksTable } from './schema/index.js';
 import { appendEvents, type NewEvent } from './events.repository.js';
 import { stageEnded } from './pipeline.repository.js';
 
@@ -39,6 +39,8 @@ export type Outcome =
       events?: NewEvent[];
       /** Merged into the run's output (a pipeline's final dataset and export). */
       output?: Record<string, unknown>;
+      /** Follow-up tasks of the same run. */
+      spawn?: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>;
     }
   | { type: 'retry'; task: ClaimedTask; error: TaskFailure; delayMs: number; usage: Usage }
   | { type: 'failed'; task: ClaimedTask; error: TaskFailure; usage: Usage }
@@ -135,6 +137,7 @@ interface RunLock {
   id: string;
   status: string;
   dataset_id: string | null;
+  rejected_dataset_id: string | null;
   parent_run_id: string | null;
   stage: number | null;
 }
@@ -152,7 +155,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
     // cancel either fully precedes or fully follows this batch.
     const locked = await rows<RunLock>(
       tx,
-      sql`select id, status, output->>'dataset_id' as dataset_id, parent_run_id, stage from runs
+      sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
            where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
     );
 
@@ -192,15 +195,17 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
   const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');
   const inserted = await insertRecords(tx, succeeded);
   const ts = Date.now();
-  let insertedPrimary = 0;
+  // A run's records are what it wrote anywhere but its rejected set (curate, knowledge flows).
+  let insertedKept = 0;
   for (const o of succeeded) {
     for (const r of o.records) {
       const datasetId = r.datasetId ?? o.datasetId;
       if (!inserted.has(`${datasetId}\u0000${r.key}`)) continue;
-      if (datasetId === primaryDataset) insertedPrimary++;
+      if (datasetId !== run.rejected_dataset_id) insertedKept++;
       events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== primaryDataset ? { dataset_id: datasetId } : {}), record: r.data, ts } });
     }
   }
+  const spawned = await spawnTasks(tx, runId, succeeded.flatMap((o) => o.spawn ?? []));
   for (const o of succeeded) {
     if (o.events) events.push(...o.events);
     if (o.output) await tx.execute(sql`update runs set output = output || ${JSON.stringify(o.output)}::jsonb where id = ${runId}`);
@@ -229,7 +234,7 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
 
   const [counters] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
     tx,
-    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedPrimary},
+    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedKept}, total = total + ${spawned},
         requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
         output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
       where id = ${runId}
@@ -256,6 +261,18 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
   }
   await appendEvents(tx, runId, events);
   if (ended && run.parent_run_id !== null) await stageEnded(tx, { id: runId, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, ended);
+}
+
+/** Inserts follow-up tasks; returns how many are new (a redone task's spawns already exist). */
+async function spawnTasks(tx: Tx, runId: string, spawn: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>): Promise<number> {
+  if (spawn.length === 0) return 0;
+  const fresh = await tx
+    .insert(tasksTable)
+    .values(spawn.map((t) => ({ runId, key: t.key, kind: t.kind, payload: t.payload, maxAttempts: t.maxAttempts ?? 3 })))
+    .onConflictDoNothing()
+    .returning({ id: tasksTable.id });
+  if (fresh.length > 0) await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+  return fresh.length;
 }
 
 const RECORD_INSERT_CHUNK = 1000;

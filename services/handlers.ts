@@ -1,5 +1,6 @@
 import type { PromptTemplate } from '../src/prompts.js';
 import type { GenerateDeps } from './generate/generate.service.js';
+import { knowledgeHandlers } from './knowledge/knowledge.tasks.js';
 import { pipelineAdvanceHandler } from './pipelines/pipeline.task.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
 import { curateJudgeHandler, curatePassHandler } from './curate/curate.task.js';
@@ -18,5 +19,6 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>, deps: Generat
     'curate.judge': curateJudgeHandler(prompts),
     'curate.pass': curatePassHandler,
     'pipeline.advance': pipelineAdvanceHandler(deps),
+    ...knowledgeHandlers(prompts),
   };
 }

@@ -3,14 +3,15 @@ import type { ProviderRegistry } from '../../src/llm/providers.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
 
-const SOURCES = ['documents', 'lancedb', 'dataset_id'] as const;
+const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records'] as const;
+const KNOWLEDGE_ONLY = ['seed_records', 'flows', 'summaries_per_document', 'questions_per_context', 'facts_per_document', 'pairs_per_fact'] as const;
 const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap'] as const;
 
 /** Checks what the schema cannot express; every problem names its field. */
 export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistry): void {
   const details: ErrorDetail[] = [];
   const given = SOURCES.filter((s) => spec[s] !== undefined);
-  if (given.length === 0) details.push({ field: 'documents', message: 'give one source: documents, lancedb or dataset_id' });
+  if (given.length === 0) details.push({ field: spec.task === 'knowledge' ? 'seed_records' : 'documents', message: 'give one source: documents, lancedb, dataset_id or seed_records' });
   if (given.length > 1) details.push({ field: given[1], message: `give one source, not ${given.join(' and ')}` });
   if (!spec.documents) {
     for (const field of MARKDOWN_OPTIONS) if (spec[field] !== undefined) details.push({ field, message: 'only applies to markdown documents' });
@@ -20,6 +21,16 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
   }
 
   const task = spec.task ?? 'qa';
+  if (task === 'knowledge') {
+    for (const field of ['documents', 'lancedb'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'task "knowledge" reads seed_records or a dataset_id of seed records' });
+    }
+    for (const field of ['n_pairs', 'target_pairs', 'max_chunks', 'language', 'seed_examples'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'does not apply to task "knowledge"' });
+    }
+  } else {
+    for (const field of KNOWLEDGE_ONLY) if (spec[field] !== undefined) details.push({ field, message: 'only applies to task "knowledge"' });
+  }
   if (task !== 'conversation') {
     for (const field of ['turns', 'answers'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: `only applies to task "conversation" (task is "${task}")` });

@@ -11,6 +11,7 @@ import { loadDatasetChunks } from './sources/dataset.source.js';
 import { loadLanceChunks } from './sources/lancedb.source.js';
 import type { PlannedChunk } from './sources/planned-chunk.js';
 import type { GenerateTaskPayload } from './task-payload.js';
+import { startKnowledge } from '../knowledge/knowledge.service.js';
 
 export interface GenerateDeps extends RunsDeps {
   providers: ProviderRegistry;
@@ -72,6 +73,7 @@ export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[]): { task
 
 export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   checkGenerateSpec(input.spec, deps.providers);
+  if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
   const chunks = await loadChunks(deps, input.owner, input.spec);
   const planned = planGenerate(input.spec, chunks);
   if (planned.tasks.length === 0) {

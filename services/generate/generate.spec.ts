@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { knowledgeFields } from '../knowledge/knowledge.spec.js';
 
 export const LlmSettings = Type.Object(
   {
@@ -21,10 +22,11 @@ export const MarkdownDocument = Type.Object(
 export const GenerateSpec = Type.Object(
   {
     task: Type.Optional(
-      Type.Union([Type.Literal('qa'), Type.Literal('cot'), Type.Literal('conversation')], {
+      Type.Union([Type.Literal('qa'), Type.Literal('cot'), Type.Literal('conversation'), Type.Literal('knowledge')], {
         description:
           'qa: question–answer pairs by instruction backtranslation (default); cot: question, 2–5 reasoning steps and an answer; ' +
-          'conversation: one multi-turn conversation per chunk, each turn building on the one before',
+          'conversation: one multi-turn conversation per chunk, each turn building on the one before; knowledge: the four ' +
+          'knowledge-tuning flows (extractive and detailed summaries, key facts, document Q&A) from seed records, with a faithfulness judge',
       }),
     ),
     documents: Type.Optional(Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Source: markdown documents, split into chunks on H1–H3 headers' })),
@@ -52,6 +54,7 @@ export const GenerateSpec = Type.Object(
     ),
     turns: Type.Optional(Type.Integer({ minimum: 2, maximum: 12, description: 'conversation: turns per conversation (default 3)' })),
     answers: Type.Optional(Type.Boolean({ description: 'conversation: false writes the questions only, for evaluation sets (default true)' })),
+    ...knowledgeFields,
     system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the teacher' })),
     dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),

@@ -5,6 +5,7 @@ import type { EventHub } from '../../src/events/event-hub.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
 import { curateReport } from '../curate/curate.report.js';
+import { knowledgeReport } from '../knowledge/knowledge.report.js';
 import { pipelineReport } from '../pipelines/pipeline.report.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
 
@@ -21,19 +22,22 @@ export interface StartRun {
   /** Identifies the request for Idempotency-Key checks; defaults to a hash of kind + spec. */
   requestHash?: string;
   tasks: NewTask[];
-  dataset?: { name: string; meta?: Record<string, unknown> };
+  /** The run's own dataset; `id` when the caller must know it before the run exists (to put in payloads). */
+  dataset?: { id?: string; name: string; meta?: Record<string, unknown> };
+  /** Extra fields of the run's output (e.g. knowledge's datasets per flow). */
+  output?: Record<string, unknown>;
   /** A pipeline's stage run: the pipeline and the stage index. */
   parent?: { runId: string; stage: number };
   /** Tasks in all when more are queued later (a pipeline's advances). */
   total?: number;
   /** More datasets the run writes into, with ids the caller chose (e.g. curate's rejected set), named in `output`. */
-  extraDatasets?: Array<{ id: string; name: string; meta?: Record<string, unknown>; output: string }>;
+  extraDatasets?: Array<{ id: string; name: string; meta?: Record<string, unknown>; output?: string }>;
   report?: Record<string, unknown>;
 }
 
 export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: RunView; created: boolean }> {
   const id = newId('run');
-  const datasetId = input.dataset ? newId('ds') : undefined;
+  const datasetId = input.dataset ? (input.dataset.id ?? newId('ds')) : undefined;
   const requestHash = input.requestHash ?? hashOf({ kind: input.kind, spec: input.spec });
   const { row, created } = await insertRun(deps.database.db, {
     id,
@@ -46,7 +50,8 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     total: input.total,
     output: {
       ...(datasetId ? { dataset_id: datasetId } : {}),
-      ...Object.fromEntries((input.extraDatasets ?? []).map((d) => [d.output, d.id])),
+      ...Object.fromEntries((input.extraDatasets ?? []).filter((d) => d.output).map((d) => [d.output, d.id])),
+      ...input.output,
       ...(input.report ? { report: input.report } : {}),
     },
     datasets: [...(datasetId ? [{ id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta }] : []), ...(input.extraDatasets ?? [])],
@@ -65,8 +70,15 @@ export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id
   const row = await findRun(deps.database.db, id, owner);
   if (!row) throw notFound('run', id);
   const summary = await taskSummary(deps.database.db, id);
+  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; datasets?: Record<string, string> };
   const extra =
-    row.kind === 'curate' ? await curateReport(deps.database, row.output as Record<string, string>) : row.kind === 'pipeline' ? await pipelineReport(deps.database, row.id) : {};
+    row.kind === 'curate'
+      ? await curateReport(deps.database, output)
+      : row.kind === 'pipeline'
+        ? await pipelineReport(deps.database, row.id)
+        : output.datasets
+          ? await knowledgeReport(deps.database, output)
+          : {};
   return runView(row, { report: { ...extra, tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
 }
 

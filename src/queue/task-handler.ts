@@ -23,6 +23,8 @@ export interface TaskResult {
   events?: NewEvent[];
   /** Merged into the run's output with the task's completion. */
   output?: Record<string, unknown>;
+  /** Follow-up tasks of the same run, queued in the same commit (keys deterministic, so a redo adds nothing). */
+  spawn?: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;

@@ -121,7 +121,7 @@ export function createWorker(opts: WorkerOptions) {
     try {
       if (!handler) throw new LlmError('api', `no handler for task kind ${task.kind}`);
       const result = await handler({ task, signal: controller.signal, usage, llm: opts.llm, log });
-      outcome = { type: 'succeeded', task, datasetId: result.datasetId, records: result.records, usage, events: result.events, output: result.output };
+      outcome = { type: 'succeeded', task, datasetId: result.datasetId, records: result.records, usage, events: result.events, output: result.output, spawn: result.spawn };
     } catch (err) {
       // A stopping worker releases its tasks instead of recording a failure it did not earn.
       if (stopping && controller.signal.aborted) return;

@@ -5,6 +5,8 @@ import { hash, phrases, sentences } from './prompt-text.js';
 export interface ValueContext {
   /** Text the strings are drawn from (usually the last user message). */
   source: string;
+  /** The whole prompt; item labels (`[p1]`) are looked up here, inside or outside the passage. */
+  all?: string;
   /** Per-request seed: the same request body yields the same value. */
   seed: number;
   /** Prefixed to every generated free-text string, e.g. "[offline placeholder] ". */
@@ -49,7 +51,8 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
 
   // Items the prompt labels `[p1]`, `[p2]`, … are answered in order, echoing their labels in an
   // `id` field, as a real teacher asked to echo ids does.
-  const labels = [...ctx.source.matchAll(/^\[([\w.-]{1,40})\]\s*$/gm)].map((m) => m[1]);
+  // Deduplicated: a feedback turn may quote the labels again.
+  const labels = [...new Set([...(ctx.all ?? ctx.source).matchAll(/^\[([\w.-]{1,40})\]\s*$/gm)].map((m) => m[1]))];
 
   const text = (key: string, path: string, slot: number): string => {
     if (key === 'id' && labels.length > 0) return labels[slot % labels.length];

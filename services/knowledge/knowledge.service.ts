@@ -1,0 +1,71 @@
+import type { NewTask } from '../../db/runs.repository.js';
+import { AppError } from '../../src/errors.js';
+import { hashOf, newId } from '../../src/ids.js';
+import { readRecords } from '../datasets/read-records.js';
+import type { GenerateDeps } from '../generate/generate.service.js';
+import type { GenerateSpec } from '../generate/generate.spec.js';
+import { startRun } from '../runs/runs.service.js';
+import { KNOWLEDGE_FLOWS, type KnowledgeFlow, type SeedRecord } from './knowledge.spec.js';
+import type { KnowledgePayload } from './knowledge.tasks.js';
+
+const MAX_SEEDS = 10_000;
+const FIRST_TASK: Record<KnowledgeFlow, string> = {
+  extractive_summary: 'knowledge.summarize',
+  detailed_summary: 'knowledge.summarize',
+  key_facts: 'knowledge.key_facts',
+  document_qa: 'knowledge.qa',
+};
+
+/**
+ * Plans the knowledge flows: one first task per seed and flow (summaries, key facts, or document
+ * Q&A), which spawn the rest as they go. One output dataset per flow, plus a rejected set for the
+ * answers the faithfulness judge says NO to.
+ */
+export async function startKnowledge(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+  const { spec } = input;
+  const seeds: SeedRecord[] = spec.seed_records ?? (await readRecords(deps.database, input.owner, spec.dataset_id!, MAX_SEEDS)).records.map((r) => r.data as SeedRecord);
+  const bad = seeds.findIndex((s) => typeof s.document !== 'string' || s.document.trim() === '');
+  if (bad >= 0) {
+    const field = spec.seed_records ? `seed_records.${bad}.document` : 'dataset_id';
+    throw new AppError('validation_failed', `${field}: seed record ${bad} has no document`, [{ field, message: 'every seed record needs a non-empty document' }]);
+  }
+  const flows = spec.flows ?? [...KNOWLEDGE_FLOWS];
+  const datasetIds = Object.fromEntries(flows.map((f) => [f, newId('ds')])) as Record<KnowledgeFlow, string>;
+  const rejectedId = newId('ds');
+  const name = spec.dataset_name ?? 'knowledge';
+  const tasks: NewTask[] = [];
+  seeds.forEach((seed, i) => {
+    for (const flow of flows) {
+      const payload: Omit<KnowledgePayload, 'dataset_id'> = {
+        flow,
+        flow_dataset_id: datasetIds[flow],
+        rejected_dataset_id: rejectedId,
+        seed,
+        llm: spec.llm ?? {},
+        summaries: spec.summaries_per_document ?? 3,
+        questions: spec.questions_per_context ?? 3,
+        facts: spec.facts_per_document ?? 10,
+        pairs_per_fact: spec.pairs_per_fact ?? 5,
+      };
+      tasks.push({ key: `${flow}/s${i}`, kind: FIRST_TASK[flow], maxAttempts: spec.max_attempts, payload });
+    }
+  });
+  const [first, ...rest] = flows;
+  const stored = spec.seed_records ? { ...spec, seed_records: undefined, seed_count: seeds.length } : spec;
+  return startRun(deps, {
+    owner: input.owner,
+    kind: 'generate',
+    spec: { task: 'knowledge', ...stored, flows },
+    requestHash: hashOf(spec),
+    idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
+    tasks,
+    dataset: { id: datasetIds[first], name: `${name}: ${first}`, meta: { kind: first, source_run_kind: 'generate' } },
+    extraDatasets: [
+      ...rest.map((flow) => ({ id: datasetIds[flow], name: `${name}: ${flow}`, meta: { kind: flow, source_run_kind: 'generate' } })),
+      { id: rejectedId, name: `${name} (unfaithful, rejected)`, meta: { kind: 'rejected', source_run_kind: 'generate' }, output: 'rejected_dataset_id' },
+    ],
+    output: { datasets: datasetIds },
+    report: { seeds: seeds.length, flows },
+  });
+}

@@ -1,0 +1,151 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { Usage } from '../../db/queue.repository.js';
+import type { LlmClient } from '../../src/llm/llm.client.js';
+import { render, type PromptTemplate } from '../../src/prompts.js';
+import type { TaskHandler, TaskResult } from '../../src/queue/task-handler.js';
+import type { LlmSettings } from '../generate/generate.spec.js';
+import { requirePrompt } from '../generate/qa.task.js';
+import type { KnowledgeFlow, SeedRecord } from './knowledge.spec.js';
+
+export interface KnowledgePayload {
+  dataset_id: string;
+  flow: KnowledgeFlow;
+  /** The flow's output dataset and the run's rejected set (unfaithful answers). */
+  flow_dataset_id: string;
+  rejected_dataset_id: string;
+  seed: SeedRecord;
+  llm: LlmSettings;
+  summaries: number;
+  questions: number;
+  facts: number;
+  pairs_per_fact: number;
+  /** knowledge.qa: the text the questions come from (a summary, or the document itself). */
+  context?: string;
+  /** knowledge.fact_qa */
+  fact?: string;
+}
+
+type Call = { llm: LlmClient; signal: AbortSignal; usage: Usage; p: KnowledgePayload };
+const cache = new Map<string, TSchema>();
+const memo = <T extends TSchema>(key: string, make: () => T): T => (cache.get(key) ?? cache.set(key, make()).get(key)!) as T;
+const strings = (name: string, min: number, max: number) => Type.Object({ [name]: Type.Array(Type.String({ minLength: 1 }), { minItems: min, maxItems: max }) });
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+const aligned = (items: Array<{ id: string }>, expected: string[]) => {
+  const got = items.map((i) => i.id.trim().replace(/^\[|\]$/g, ''));
+  return got.join() === expected.join() ? undefined : `items must have ids ${expected.join(', ')} in that order; you gave ${got.join(', ')}`;
+};
+
+const seedVars = (seed: SeedRecord) => ({ domain: seed.domain ?? '(general)', outline: seed.document_outline ?? '(none)', document: seed.document });
+
+function iclExamples(seed: SeedRecord): string {
+  const queries = [seed.icl_query_1, seed.icl_query_2, seed.icl_query_3].filter((q): q is string => Boolean(q));
+  if (!seed.icl_document || queries.length === 0) return '';
+  return `\nExample text:\n${seed.icl_document}\nExample questions about it:\n${queries.map((q) => `- ${q}`).join('\n')}\n`;
+}
+
+/**
+ * The faithfulness judge: each answer against the raw document. Faithful pairs go to the flow's
+ * dataset; the others to the rejected set, so a NO verdict really drops a record but loses nothing.
+ */
+async function judged(
+  call: Call,
+  prompts: Map<string, PromptTemplate>,
+  taskKey: string,
+  pairs: Array<{ question: string; answer: string; extra: Record<string, unknown> }>,
+): Promise<TaskResult['records']> {
+  const prompt = requirePrompt(prompts, 'knowledge-faithfulness');
+  const expected = ids('a', pairs.length);
+  const schema = memo(`faith:${pairs.length}`, () =>
+    Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), faithful: Type.Boolean(), explanation: Type.String() }), { minItems: pairs.length, maxItems: pairs.length }) }),
+  );
+  const { value } = await call.llm.structured({
+    llm: call.p.llm, system: prompt.system, schemaName: 'faithfulness', schema, signal: call.signal, usage: call.usage,
+    prompt: render(prompt.user, { document: call.p.seed.document, pairs: pairs.map((q, i) => `[${expected[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n') }),
+    check: (v) => aligned(v.items, expected),
+  });
+  return pairs.map((q, i) => {
+    const verdict = value.items[i] as { faithful: boolean; explanation: string };
+    const data = {
+      ...q.extra,
+      question: q.question,
+      response: q.answer,
+      raw_document: call.p.seed.document,
+      ...(call.p.seed.domain ? { domain: call.p.seed.domain } : {}),
+      faithfulness_judgment: verdict.faithful ? 'YES' : 'NO',
+      faithfulness_explanation: verdict.explanation,
+    };
+    return verdict.faithful
+      ? { key: `${taskKey}#${i}`, data, datasetId: call.p.flow_dataset_id }
+      : { key: `${taskKey}#${i}`, data: { ...data, flow: call.p.flow, rejection: { reason: 'unfaithful' } }, datasetId: call.p.rejected_dataset_id };
+  });
+}
+
+export function knowledgeHandlers(prompts: Map<string, PromptTemplate>): Record<string, TaskHandler> {
+  const summaryPrompts = { extractive_summary: requirePrompt(prompts, 'knowledge-summary-extractive'), detailed_summary: requirePrompt(prompts, 'knowledge-summary-detailed') };
+  const questions = requirePrompt(prompts, 'knowledge-questions');
+  const answers = requirePrompt(prompts, 'knowledge-answers');
+  const keyFacts = requirePrompt(prompts, 'knowledge-key-facts');
+  const factQa = requirePrompt(prompts, 'knowledge-fact-qa');
+
+  /** N summaries of the document, each becoming its own knowledge.qa task. */
+  const summarize: TaskHandler = async ({ task, llm, signal, usage }) => {
+    const p = task.payload as KnowledgePayload;
+    const prompt = summaryPrompts[p.flow as 'extractive_summary' | 'detailed_summary'];
+    const { value } = await llm.structured({
+      llm: p.llm, system: prompt.system, schemaName: 'summaries', signal, usage,
+      schema: memo(`summaries:${p.summaries}`, () => strings('summaries', p.summaries, p.summaries)),
+      prompt: render(prompt.user, { ...seedVars(p.seed), n: p.summaries }),
+    });
+    const summaries = value.summaries as string[];
+    return { datasetId: p.dataset_id, records: [], spawn: summaries.map((context, j) => ({ key: `${task.key}/sum${j + 1}`, kind: 'knowledge.qa', payload: { ...p, context } })) };
+  };
+
+  /** ICL-guided questions about a text, answers grounded in it, then the faithfulness judge. */
+  const qa: TaskHandler = async ({ task, llm, signal, usage }) => {
+    const p = task.payload as KnowledgePayload;
+    const context = p.context ?? p.seed.document;
+    const asked = await llm.structured({
+      llm: p.llm, system: questions.system, schemaName: 'questions', signal, usage,
+      schema: memo(`questions:${p.questions}`, () => strings('questions', p.questions, p.questions)),
+      prompt: render(questions.user, { domain: p.seed.domain ?? '(general)', examples: iclExamples(p.seed), context, n: p.questions }),
+    });
+    const qs = asked.value.questions as string[];
+    const expected = ids('q', qs.length);
+    const answered = await llm.structured({
+      llm: p.llm, system: answers.system, schemaName: 'answers', signal, usage,
+      schema: memo(`answers:${qs.length}`, () => Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), answer: Type.String({ minLength: 1 }) }), { minItems: qs.length, maxItems: qs.length }) })),
+      prompt: render(answers.user, { context, questions: qs.map((q, i) => `[${expected[i]}]\n${q}`).join('\n\n') }),
+      check: (v) => aligned(v.items, expected),
+    });
+    const extra = p.flow === 'document_qa' ? {} : { summarized_document: context };
+    const pairs = qs.map((question, i) => ({ question, answer: (answered.value.items[i] as { answer: string }).answer, extra }));
+    return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
+  };
+
+  /** Atomic key facts of the document, each becoming a knowledge.fact_qa task. */
+  const facts: TaskHandler = async ({ task, llm, signal, usage }) => {
+    const p = task.payload as KnowledgePayload;
+    const { value } = await llm.structured({
+      llm: p.llm, system: keyFacts.system, schemaName: 'key_facts', signal, usage,
+      schema: memo(`facts:${p.facts}`, () => strings('facts', 1, p.facts)),
+      prompt: render(keyFacts.user, { ...seedVars(p.seed), n: p.facts }),
+    });
+    const list = (value.facts as string[]).slice(0, p.facts);
+    return { datasetId: p.dataset_id, records: [], spawn: list.map((fact, j) => ({ key: `${task.key}/fact${j + 1}`, kind: 'knowledge.fact_qa', payload: { ...p, fact } })) };
+  };
+
+  /** Q&A pairs about one key fact, judged for faithfulness against the document. */
+  const factPairs: TaskHandler = async ({ task, llm, signal, usage }) => {
+    const p = task.payload as KnowledgePayload;
+    const n = p.pairs_per_fact;
+    const { value } = await llm.structured({
+      llm: p.llm, system: factQa.system, schemaName: 'fact_pairs', signal, usage,
+      schema: memo(`factqa:${n}`, () => Type.Object({ pairs: Type.Array(Type.Object({ question: Type.String({ minLength: 4 }), answer: Type.String({ minLength: 1 }) }), { minItems: n, maxItems: n }) })),
+      prompt: render(factQa.user, { fact: p.fact!, document: p.seed.document, n }),
+    });
+    const pairs = (value.pairs as Array<{ question: string; answer: string }>).map((q) => ({ ...q, extra: { key_fact: p.fact } }));
+    return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
+  };
+
+  return { 'knowledge.summarize': summarize, 'knowledge.qa': qa, 'knowledge.key_facts': facts, 'knowledge.fact_qa': factPairs };
+}
