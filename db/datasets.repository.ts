@@ -93,3 +93,16 @@ export async function countByDataset(ex: Executor, datasetIds: string[], field: 
          where dataset_id in (${sql.join(datasetIds.map((id) => sql`${id}`), sql`, `)}) group by 1, 2`,
   );
 }
+
+/** Rejected records by reason, with a few examples of why: for runs that drop what they generate. */
+export async function rejectionSummary(ex: Executor, datasetId: string) {
+  const byReason = await rows<{ reason: string | null; n: number }>(
+    ex,
+    sql`select data->'rejection'->>'reason' as reason, count(*)::int as n from records where dataset_id = ${datasetId} group by 1`,
+  );
+  const examples = await rows<{ key: string; question: string | null; detail: string | null }>(
+    ex,
+    sql`select key, data->>'question' as question, data->'rejection'->>'detail' as detail from records where dataset_id = ${datasetId} order by id limit 5`,
+  );
+  return { byReason, examples };
+}

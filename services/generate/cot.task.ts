@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { filterByTopic } from './topic-filter.js';
 import { passageVars } from './prompt-vars.js';
 import { requirePrompt } from './qa.task.js';
 import type { GenerateTaskPayload } from './task-payload.js';
@@ -17,6 +18,7 @@ const cotSchema = (n: number) => schemas.get(n) ?? schemas.set(n, makeSchema(n))
 /** Records `{ question, reasoning: [steps], answer, chunk_id, source, model }`. */
 export function cotTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
   const prompt = requirePrompt(prompts, 'cot-generation');
+  const topicPrompt = requirePrompt(prompts, 'topic-judge');
   return async ({ task, llm, signal, usage }) => {
     const p = task.payload as GenerateTaskPayload;
     const { value, model } = await llm.structured({
@@ -28,19 +30,20 @@ export function cotTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandle
       signal,
       usage,
     });
-    return {
-      datasetId: p.dataset_id,
-      records: value.items.map((item, i) => ({
-        key: `${task.key}#${i}`,
-        data: {
-          question: item.question.trim(),
-          reasoning: item.reasoning.map((s) => s.trim()),
-          answer: item.answer.trim(),
-          chunk_id: p.chunk.chunk_id,
-          source: p.chunk.source,
-          model,
-        },
-      })),
-    };
+    const records = value.items.map((item, i) => ({
+      key: `${task.key}#${i}`,
+      data: {
+        question: item.question.trim(),
+        reasoning: item.reasoning.map((s) => s.trim()),
+        answer: item.answer.trim(),
+        chunk_id: p.chunk.chunk_id,
+        source: p.chunk.source,
+        model,
+      },
+    }));
+    const kept = p.topic && p.rejected_dataset_id
+      ? await filterByTopic({ llm, llmSettings: p.llm, signal, usage, prompt: topicPrompt }, p.topic, p.rejected_dataset_id, records)
+      : records;
+    return { datasetId: p.dataset_id, records: kept };
   };
 }

@@ -31,6 +31,7 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
   } else {
     for (const field of KNOWLEDGE_ONLY) if (spec[field] !== undefined) details.push({ field, message: 'only applies to task "knowledge"' });
   }
+  if (spec.topic !== undefined && task !== 'qa' && task !== 'cot') details.push({ field: 'topic', message: `only applies to tasks "qa" and "cot" (task is "${task}")` });
   if (task !== 'conversation') {
     for (const field of ['turns', 'answers'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: `only applies to task "conversation" (task is "${task}")` });

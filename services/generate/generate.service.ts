@@ -1,6 +1,6 @@
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError } from '../../src/errors.js';
-import { hashOf } from '../../src/ids.js';
+import { hashOf, newId } from '../../src/ids.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
 import { startRun, type RunsDeps } from '../runs/runs.service.js';
 import { checkGenerateSpec } from './generate.check.js';
@@ -39,7 +39,7 @@ async function loadChunks(deps: GenerateDeps, owner: string, spec: GenerateSpec)
 }
 
 /** One task per selected chunk; how many items each asks for comes from the pair plan. */
-export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[]): { tasks: NewTask[]; report: Record<string, unknown> } {
+export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejectedDatasetId?: string): { tasks: NewTask[]; report: Record<string, unknown> } {
   const task = spec.task ?? 'qa';
   // A conversation is one per chunk; the pair plan then only selects chunks.
   const plan = planPairs(chunks.length, { nPairs: task === 'conversation' ? 1 : spec.n_pairs, targetPairs: spec.target_pairs, maxChunks: spec.max_chunks });
@@ -53,6 +53,8 @@ export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[]): { task
       seed_examples: spec.seed_examples,
       turns: spec.turns,
       answers: spec.answers,
+      topic: spec.topic,
+      rejected_dataset_id: rejectedDatasetId,
     };
     return { key: chunks[index].key, kind: `generate.${task}`, maxAttempts: spec.max_attempts, payload };
   });
@@ -75,7 +77,8 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
   checkGenerateSpec(input.spec, deps.providers);
   if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
   const chunks = await loadChunks(deps, input.owner, input.spec);
-  const planned = planGenerate(input.spec, chunks);
+  const rejectedId = input.spec.topic ? newId('ds') : undefined;
+  const planned = planGenerate(input.spec, chunks, rejectedId);
   if (planned.tasks.length === 0) {
     const field = input.spec.lancedb ? 'lancedb' : input.spec.dataset_id ? 'dataset_id' : 'documents';
     throw new AppError('validation_failed', `${field}: the source produced no chunks to generate from`, [{ field, message: 'no non-empty chunks' }]);
@@ -94,6 +97,7 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
     parent: input.parent,
     tasks: planned.tasks,
     dataset: { name: input.spec.dataset_name ?? `${task} from ${origin}`, meta: { kind: task, source_run_kind: 'generate' } },
+    extraDatasets: rejectedId ? [{ id: rejectedId, name: `${task} from ${origin} (off topic, rejected)`, meta: { kind: 'rejected', source_run_kind: 'generate' }, output: 'rejected_dataset_id' }] : [],
     report: planned.report,
   });
 }

@@ -48,6 +48,7 @@ export const GenerateSpec = Type.Object(
     min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
     max_chunk_size: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000, description: 'Characters; default 2000' })),
     overlap: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section; default 100' })),
+    topic: Type.Optional(Type.String({ minLength: 2, maxLength: 500, description: 'qa and cot: a judge drops pairs not about this topic (kept in output.rejected_dataset_id with the reason)' })),
     language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'Language to write in, e.g. "Spanish" (default: the language of the documents)' })),
     seed_examples: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { minItems: 1, maxItems: 20, description: 'Example questions shown to the teacher for style and difficulty' }),

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { filterByTopic } from './topic-filter.js';
 import { passageVars } from './prompt-vars.js';
 import type { GenerateTaskPayload } from './task-payload.js';
 
@@ -22,6 +23,7 @@ export function pairsSchema(n: number) {
 export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
   const textPrompt = requirePrompt(prompts, 'qa-generation');
   const codePrompt = requirePrompt(prompts, 'code-qa-generation');
+  const topicPrompt = requirePrompt(prompts, 'topic-judge');
   return async ({ task, llm, signal, usage }) => {
     const p = task.payload as GenerateTaskPayload;
     const prompt = p.chunk.code ? codePrompt : textPrompt;
@@ -34,13 +36,14 @@ export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler
       signal,
       usage,
     });
-    return {
-      datasetId: p.dataset_id,
-      records: value.pairs.map((pair, i) => ({
-        key: `${task.key}#${i}`,
-        data: { question: pair.question.trim(), answer: pair.answer.trim(), chunk_id: p.chunk.chunk_id, source: p.chunk.source, model },
-      })),
-    };
+    const records = value.pairs.map((pair, i) => ({
+      key: `${task.key}#${i}`,
+      data: { question: pair.question.trim(), answer: pair.answer.trim(), chunk_id: p.chunk.chunk_id, source: p.chunk.source, model },
+    }));
+    const kept = p.topic && p.rejected_dataset_id
+      ? await filterByTopic({ llm, llmSettings: p.llm, signal, usage, prompt: topicPrompt }, p.topic, p.rejected_dataset_id, records)
+      : records;
+    return { datasetId: p.dataset_id, records: kept };
   };
 }
 

@@ -26,4 +26,7 @@ export interface GenerateTaskPayload extends GenerationOptions {
   /** conversation only */
   turns?: number;
   answers?: boolean;
+  /** qa and cot: pairs not about this topic go to the rejected dataset. */
+  topic?: string;
+  rejected_dataset_id?: string;
 }

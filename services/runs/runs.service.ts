@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client.js';
 import { TERMINAL_EVENTS } from '../../db/events.repository.js';
+import { rejectionSummary } from '../../db/datasets.repository.js';
 import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask } from '../../db/runs.repository.js';
 import type { EventHub } from '../../src/events/event-hub.js';
 import { AppError, notFound } from '../../src/errors.js';
@@ -78,7 +79,9 @@ export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id
         ? await pipelineReport(deps.database, row.id)
         : output.datasets
           ? await knowledgeReport(deps.database, output)
-          : {};
+          : output.rejected_dataset_id
+            ? await rejectedReport(deps.database, output.rejected_dataset_id)
+            : {};
   return runView(row, { report: { ...extra, tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
 }
 
@@ -108,6 +111,12 @@ export async function retry(deps: Pick<RunsDeps, 'database'>, owner: string, id:
   if (requeued < 0) throw new AppError('conflict', `run ${id} is ${row.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${row.status}` }]);
   if (requeued === 0) throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
   return getRun(deps, owner, id);
+}
+
+/** How many records a run dropped, by reason, with examples of why (the records stay in the rejected set). */
+async function rejectedReport(database: Database, datasetId: string) {
+  const { byReason, examples } = await rejectionSummary(database.db, datasetId);
+  return { dropped: Object.fromEntries(byReason.map((r) => [r.reason ?? 'unknown', r.n])), dropped_examples: examples };
 }
 
 /** Resolves when the run ends or `seconds` pass, whichever is first; returns the run as it is then. */
