@@ -48,7 +48,7 @@ export const Run = Type.Object(
         dataset_id: Type.Optional(DatasetId),
         rejected_dataset_id: Type.Optional({ ...DatasetId, description: 'curate: the records that were not kept, each with its rejection reason' }),
         export: Type.Optional(Type.Object({ format: Type.String(), system_prompt: Type.Optional(Type.String()) }, { description: 'pipeline: the format of links.export' })),
-        datasets: Type.Optional(Type.Record(Type.String(), DatasetId, { description: 'knowledge: the output dataset of each flow' })),
+        datasets: Type.Optional(Type.Record(Type.String(), DatasetId, { description: 'knowledge: the output dataset of each flow; random strategy: of each sample' })),
         report: Type.Optional(Type.Unknown({ description: 'What the run planned and what happened: chunks, task counts, failures; for curate also kept, rejected by reason and the rating histogram' })),
       },
       { additionalProperties: true },

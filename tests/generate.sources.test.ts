@@ -91,3 +91,60 @@ describe('generate sources: LanceDB chunk tables and datasets', () => {
     expect(res.body.error.message).toContain('1 records have no content or text');
   });
 });
+
+describe('chunk selection strategies', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', fake: { latencyMs: 2 } });
+  });
+  afterAll(() => h?.close());
+
+  const doc = { name: 'many.md', text: Array.from({ length: 12 }, (_, i) => `## Part ${i + 1}\n\nPart ${i + 1} explains topic ${i + 1} in some detail.`).join('\n\n') };
+  const sampled = async (strategy: Record<string, unknown>) =>
+    (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [doc], n_pairs: 1, strategy }).expect(200)).body.run;
+
+  it('random sampling writes one dataset per sample, reproducible by seed', async () => {
+    const a = await sampled({ type: 'random', num_samples: 3, chunks_per_sample: 4, seed: 7 });
+    const b = await sampled({ type: 'random', num_samples: 3, chunks_per_sample: 4, seed: 7 });
+    const c = await sampled({ type: 'random', num_samples: 3, chunks_per_sample: 4, seed: 8 });
+    expect(a).toMatchObject({ status: 'succeeded', progress: { total: 12, records: 12 } });
+    const chunksOf = (run: any) => run.output.report.samples.map((s: any) => s.chunk_ids);
+    expect(chunksOf(a)).toEqual(chunksOf(b));
+    expect(chunksOf(a)).not.toEqual(chunksOf(c));
+    // Without replacement the samples are disjoint.
+    expect(new Set(chunksOf(a).flat()).size).toBe(12);
+    expect(Object.keys(a.output.datasets).sort()).toEqual(['sample_1', 'sample_2', 'sample_3']);
+    for (const [i, sample] of a.output.report.samples.entries()) {
+      const records = (await request(h.url).get(`/v1/datasets/${sample.dataset_id}/records`).expect(200)).body.records;
+      expect(records.map((r: any) => r.data.chunk_id).sort()).toEqual([...sample.chunk_ids].sort());
+      expect(a.output.datasets[`sample_${i + 1}`]).toBe(sample.dataset_id);
+    }
+  });
+
+  it('with replacement lets samples share chunks', async () => {
+    const run = await sampled({ type: 'random', num_samples: 4, chunks_per_sample: 10, seed: 1, with_replacement: true });
+    expect(run.status).toBe('succeeded');
+    expect(run.progress.records).toBe(40);
+    expect(new Set(run.output.report.samples.flatMap((s: any) => s.chunk_ids)).size).toBeLessThan(40);
+  });
+
+  it('sequential is the default: every chunk, one dataset', async () => {
+    const run = await sampled({ type: 'sequential' });
+    expect(run.progress.total).toBe(12);
+    expect(run.output.datasets).toBeUndefined();
+  });
+
+  it.each([
+    [{ type: 'random', num_samples: 0, chunks_per_sample: 2 }, 'strategy'],
+    [{ type: 'shuffle' }, 'strategy'],
+    [{ type: 'random', num_samples: 2 }, 'strategy'],
+  ])('rejects strategy %j', async (strategy, field) => {
+    const res = await request(h.url).post('/v1/generate').send({ documents: [doc], strategy }).expect(400);
+    expect(res.body.error.details.map((d: any) => d.field.split('.')[0])).toContain(field);
+  });
+
+  it('rejects max_chunks with a random strategy', async () => {
+    const res = await request(h.url).post('/v1/generate').send({ documents: [doc], max_chunks: 2, strategy: { type: 'random', num_samples: 1, chunks_per_sample: 2 } }).expect(400);
+    expect(res.body.error.details[0]).toMatchObject({ field: 'max_chunks' });
+  });
+});

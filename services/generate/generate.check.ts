@@ -41,6 +41,12 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
       if (spec[field] !== undefined) details.push({ field, message: 'task "conversation" writes one conversation per chunk; limit chunks with max_chunks' });
     }
   }
+  if (spec.strategy?.type === 'random') {
+    for (const field of ['target_pairs', 'max_chunks'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'does not combine with a random strategy; size it with num_samples and chunks_per_sample' });
+    }
+    if (task === 'knowledge') details.push({ field: 'strategy', message: 'task "knowledge" reads whole seed documents, not chunks' });
+  }
   if (spec.n_pairs !== undefined && spec.target_pairs !== undefined) {
     details.push({ field: 'target_pairs', message: 'give either n_pairs (per chunk) or target_pairs (in total), not both' });
   }

@@ -10,6 +10,7 @@ import { planPairs } from './pair-plan.js';
 import { loadDatasetChunks } from './sources/dataset.source.js';
 import { loadLanceChunks } from './sources/lancedb.source.js';
 import type { PlannedChunk } from './sources/planned-chunk.js';
+import { drawSamples, type RandomStrategy } from './sampling.js';
 import type { GenerateTaskPayload } from './task-payload.js';
 import { startKnowledge } from '../knowledge/knowledge.service.js';
 
@@ -78,6 +79,7 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
   if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
   const chunks = await loadChunks(deps, input.owner, input.spec);
   const rejectedId = input.spec.topic ? newId('ds') : undefined;
+  if (input.spec.strategy?.type === 'random') return startSampled(deps, input, chunks, rejectedId);
   const planned = planGenerate(input.spec, chunks, rejectedId);
   if (planned.tasks.length === 0) {
     const field = input.spec.lancedb ? 'lancedb' : input.spec.dataset_id ? 'dataset_id' : 'documents';
@@ -99,5 +101,38 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
     dataset: { name: input.spec.dataset_name ?? `${task} from ${origin}`, meta: { kind: task, source_run_kind: 'generate' } },
     extraDatasets: rejectedId ? [{ id: rejectedId, name: `${task} from ${origin} (off topic, rejected)`, meta: { kind: 'rejected', source_run_kind: 'generate' }, output: 'rejected_dataset_id' }] : [],
     report: planned.report,
+  });
+}
+
+/**
+ * Random strategy: each sample is planned like a small run of its own and writes its own dataset
+ * (`output.datasets.sample_N`); keys carry the sample, so samples that share a chunk do not collide.
+ */
+async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGenerate>[1], chunks: PlannedChunk[], rejectedId: string | undefined) {
+  const spec = input.spec;
+  const strategy = spec.strategy as RandomStrategy;
+  const samples = drawSamples(chunks, strategy);
+  const ids = samples.map(() => newId('ds'));
+  const task = spec.task ?? 'qa';
+  const tasks = samples.flatMap((sample, s) =>
+    planGenerate(spec, sample, rejectedId).tasks.map((t) => ({ ...t, key: `sample${s + 1}/${t.key}`, payload: { ...(t.payload as object), dataset_id: ids[s] } })),
+  );
+  const documents = spec.documents?.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) }));
+  const name = spec.dataset_name ?? `${task} sample`;
+  return startRun(deps, {
+    owner: input.owner,
+    kind: 'generate',
+    spec: { task, ...spec, ...(documents ? { documents } : {}) },
+    requestHash: hashOf(spec),
+    idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
+    tasks,
+    dataset: { id: ids[0], name: `${name} 1`, meta: { kind: task, source_run_kind: 'generate', sample: 1 } },
+    extraDatasets: [
+      ...ids.slice(1).map((id, s) => ({ id, name: `${name} ${s + 2}`, meta: { kind: task, source_run_kind: 'generate', sample: s + 2 } })),
+      ...(rejectedId ? [{ id: rejectedId, name: `${name} (off topic, rejected)`, meta: { kind: 'rejected' }, output: 'rejected_dataset_id' }] : []),
+    ],
+    output: { datasets: Object.fromEntries(ids.map((id, s) => [`sample_${s + 1}`, id])) },
+    report: { chunks: chunks.length, seed: strategy.seed ?? 42, samples: samples.map((sample, s) => ({ sample: s + 1, dataset_id: ids[s], chunk_ids: sample.map((c) => c.chunk.chunk_id) })) },
   });
 }

@@ -44,6 +44,24 @@ export const GenerateSpec = Type.Object(
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Source: a dataset whose records carry content (or text) to generate from' })),
     n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
     target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),
+    strategy: Type.Optional(
+      Type.Union(
+        [
+          Type.Object({ type: Type.Literal('sequential') }, { additionalProperties: false }),
+          Type.Object(
+            {
+              type: Type.Literal('random'),
+              num_samples: Type.Integer({ minimum: 1, maximum: 1000 }),
+              chunks_per_sample: Type.Integer({ minimum: 1, maximum: 10_000 }),
+              seed: Type.Optional(Type.Integer({ description: 'Same seed, same samples (default 42)' })),
+              with_replacement: Type.Optional(Type.Boolean({ description: 'Let samples share chunks (default false)' })),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'sequential: every chunk, one dataset (default); random: num_samples samples of chunks_per_sample chunks, one dataset per sample' },
+      ),
+    ),
     max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Use at most this many chunks, spread across the documents' })),
     min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
     max_chunk_size: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000, description: 'Characters; default 2000' })),

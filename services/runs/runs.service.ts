@@ -56,8 +56,8 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
       ...(input.report ? { report: input.report } : {}),
     },
     datasets: [...(datasetId ? [{ id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta }] : []), ...(input.extraDatasets ?? [])],
-    // Handlers write into the run's dataset, which only exists from here on.
-    tasks: datasetId ? input.tasks.map((t) => ({ ...t, payload: { ...(t.payload as object), dataset_id: datasetId } })) : input.tasks,
+    // Handlers write into the run's dataset unless the planner chose another of the run's datasets.
+    tasks: datasetId ? input.tasks.map((t) => ({ ...t, payload: { dataset_id: datasetId, ...(t.payload as object) } })) : input.tasks,
   });
   if (!created && row.requestHash !== requestHash) {
     throw new AppError('conflict', 'Idempotency-Key was already used for a different request', [
@@ -77,7 +77,7 @@ export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id
       ? await curateReport(deps.database, output)
       : row.kind === 'pipeline'
         ? await pipelineReport(deps.database, row.id)
-        : output.datasets
+        : (row.spec as { task?: string }).task === 'knowledge'
           ? await knowledgeReport(deps.database, output)
           : output.rejected_dataset_id
             ? await rejectedReport(deps.database, output.rejected_dataset_id)
