@@ -21,8 +21,10 @@ const TARGET = 0.9;
 const PROBE_EVERY_MS = 100;
 
 const str = { type: 'string' } as const;
-const { values: flags } = parseArgs({ options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'cpu-prof': { type: 'boolean' } } });
-function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s', fallback: number): number {
+const { values: flags } = parseArgs({
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'cpu-prof': { type: 'boolean' } },
+});
+function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks', fallback: number): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got ${raw})`);
@@ -34,6 +36,8 @@ const latencyMs = knob('latency', 100);
 const chunks = knob('chunks', 6000);
 const pairs = knob('pairs', 1);
 const timeoutS = knob('timeout-s', 600);
+// The pipeline case: generate → enrich → curate over this many chunks, after the generate case.
+const pipelineChunks = knob('pipeline-chunks', 600);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const cpuProfDir = flags['cpu-prof'] ? `${tmpdir()}/quarry-bench-profiles` : undefined;
 
@@ -86,6 +90,22 @@ const document = {
   name: 'bench.md',
   text: Array.from({ length: chunks }, (_, i) => `## Topic ${i + 1}\n\n` + `Topic ${i + 1} covers fact ${i} in detail. `.repeat(8).slice(0, 280).trimEnd() + '.\n').join('\n'),
 };
+
+/** generate → enrich → curate on the same service: each stage's rows in → out, records/s and calls. */
+async function benchPipeline(base: string) {
+  const doc = { name: 'pipeline.md', text: document.text.split('\n## ').slice(0, pipelineChunks).join('\n## ') };
+  const body = JSON.stringify({ generate: { documents: [doc], n_pairs: 1 }, enrich: { batch_size: 5 }, curate: { threshold: 0, batch_size: 5, dedup: { exact: true } } });
+  const started = performance.now();
+  const res = await bounded(fetch(`${base}/v1/pipelines`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=600' }, body }));
+  const run = ((await res.json()) as any).run;
+  const wallS = (performance.now() - started) / 1000;
+  console.log(`\nQuarry pipeline bench: generate → enrich → curate over ${pipelineChunks} chunks, ${run.status} in ${r(wallS, 2)} s`);
+  const stages = run.output.report.stages as Array<{ kind: string; rows_in: number; rows_out: number; records_per_second: number; usage: { requests: number } }>;
+  for (const s of stages) {
+    console.log(`  ${s.kind.padEnd(10)} rows ${String(s.rows_in).padStart(5)} → ${String(s.rows_out).padEnd(5)}  ${String(s.records_per_second).padStart(7)} records/s  ${s.usage.requests} teacher calls`);
+  }
+  console.log(JSON.stringify({ bench: 'pipeline', chunks: pipelineChunks, status: run.status, wall_s: r(wallS, 2), stages: stages.map((s) => ({ kind: s.kind, rows_in: s.rows_in, rows_out: s.rows_out, records_per_s: s.records_per_second, calls: s.usage.requests })) }));
+}
 
 const dbName = `quarry_bench_${randomBytes(5).toString('hex')}`;
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -182,6 +202,7 @@ try {
   if (providerCap < concurrency) console.log(`  note: the openai provider allows ${providerCap} calls in flight, below WORKER_CONCURRENCY ${concurrency}`);
   if (cpuProfDir) console.log(`  CPU profile of the service: ${cpuProfDir} (written when it exits)`);
   console.log(JSON.stringify(f));
+  await benchPipeline(base);
   console.log(verdict);
   exitCode = verdict === 'PASS' ? 0 : 1;
 } catch (err) {
