@@ -1,7 +1,7 @@
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
-import { readRecords } from '../datasets/read-records.js';
+import { inputRecords } from '../datasets/read-records.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
 import type { CurateSpec } from './curate.spec.js';
@@ -30,9 +30,7 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
   if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
 
-  const source = spec.dataset_id
-    ? await readRecords(deps.database, input.owner, spec.dataset_id, MAX_RECORDS)
-    : { dataset: undefined, records: spec.records!.map((data, i) => ({ key: `r${i}`, data })) };
+  const source = await inputRecords(deps.database, input.owner, spec, MAX_RECORDS);
   if (source.records.length === 0) throw new AppError('validation_failed', 'dataset_id: the dataset is empty', [{ field: 'dataset_id', message: 'no records' }]);
   const bad = source.records.findIndex((r) => !shapeOf(r.data));
   if (bad >= 0) {

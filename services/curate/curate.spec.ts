@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LlmSettings } from '../generate/generate.spec.js';
+import { jobOptions } from '../generate/generate.spec.js';
 
 export const CurateSpec = Type.Object(
   {
@@ -18,10 +18,7 @@ export const CurateSpec = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
-    dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
-    llm: Type.Optional(LlmSettings),
+    ...jobOptions,
   },
   { additionalProperties: false },
 );

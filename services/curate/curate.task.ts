@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
 import type { LlmSettings } from '../generate/generate.spec.js';
@@ -42,7 +43,6 @@ function scoresSchema(n: number, topic: boolean) {
   return schemas.get(key) as ReturnType<typeof Type.Object<{ items: ReturnType<typeof Type.Array<typeof TopicScore>> }>>;
 }
 
-const exampleId = (i: number) => `e${i + 1}`;
 
 /**
  * Judges a batch. The rating is the sum of the rubric scores (computed here, not trusted from the
@@ -53,7 +53,7 @@ export function curateJudgeHandler(prompts: Map<string, PromptTemplate>): TaskHa
   const prompt = requirePrompt(prompts, 'curate-judge');
   return async ({ task, llm, signal, usage }) => {
     const p = task.payload as CurateJudgePayload;
-    const examples = p.records.map((r, i) => `[${exampleId(i)}]\n${judgeText(r.data)}`).join('\n\n');
+    const examples = p.records.map((r, i) => `[e${i + 1}]\n${judgeText(r.data)}`).join('\n\n');
     const { value, model } = await llm.structured({
       llm: p.llm,
       system: p.system_prompt ?? prompt.system,
@@ -67,11 +67,7 @@ export function curateJudgeHandler(prompts: Map<string, PromptTemplate>): TaskHa
       schemaName: 'scores',
       signal,
       usage,
-      check: (v) => {
-        const ids = v.items.map((s) => s.id.trim().replace(/^\[|\]$/g, ''));
-        const expected = p.records.map((_, i) => exampleId(i));
-        return ids.join() === expected.join() ? undefined : `items must have ids ${expected.join(', ')} in that order; you gave ${ids.join(', ')}`;
-      },
+      check: (v) => misaligned(v.items, itemLabels('e', p.records.length)),
     });
     return {
       datasetId: p.dataset_id,

@@ -17,3 +17,12 @@ export async function readRecords(database: Database, owner: string, datasetId: 
   }
   return { dataset, records };
 }
+
+/**
+ * The input of a job that takes `dataset_id` or inline `records` (exactly one was checked):
+ * records keep their dataset keys, or get `r{index}` when inline.
+ */
+export async function inputRecords(database: Database, owner: string, spec: { dataset_id?: string; records?: Record<string, unknown>[] }, limit: number) {
+  if (spec.dataset_id) return readRecords(database, owner, spec.dataset_id, limit);
+  return { dataset: undefined, records: (spec.records ?? []).map((data, i) => ({ key: `r${i}`, data })) };
+}

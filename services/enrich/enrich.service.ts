@@ -1,6 +1,6 @@
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf } from '../../src/ids.js';
-import { readRecords } from '../datasets/read-records.js';
+import { inputRecords } from '../datasets/read-records.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
 import type { EnrichSpec } from './enrich.spec.js';
@@ -18,9 +18,7 @@ export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
   if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
 
-  const source = spec.dataset_id
-    ? await readRecords(deps.database, input.owner, spec.dataset_id, MAX_RECORDS)
-    : { dataset: undefined, records: spec.records!.map((data, i) => ({ key: `r${i}`, data })) };
+  const source = await inputRecords(deps.database, input.owner, spec, MAX_RECORDS);
   const bad = source.records.findIndex((r) => !isPair(r.data));
   if (bad >= 0) {
     const field = spec.dataset_id ? 'dataset_id' : `records.${bad}`;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LlmSettings } from '../generate/generate.spec.js';
+import { jobOptions } from '../generate/generate.spec.js';
 
 export const EnrichSpec = Type.Object(
   {
@@ -14,10 +14,7 @@ export const EnrichSpec = Type.Object(
     ),
     preserve_original: Type.Optional(Type.Boolean({ description: 'rewrite: keep the old answer as original_answer (default true)' })),
     batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'Pairs per teacher call (default 5)' })),
-    system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
-    dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
-    llm: Type.Optional(LlmSettings),
+    ...jobOptions,
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
 import type { LlmSettings } from '../generate/generate.spec.js';
@@ -22,7 +23,6 @@ function itemsSchema(mode: 'rewrite' | 'cot', n: number) {
   return schemas.get(key) as ReturnType<typeof Type.Object<{ items: ReturnType<typeof Type.Array<typeof Rewrite | typeof Reasoning>> }>>;
 }
 
-const pairId = (i: number) => `p${i + 1}`;
 
 /**
  * Enriches a batch of pairs in one call. Items must echo their pair ids in order: a batch answer
@@ -35,7 +35,7 @@ export function enrichTaskHandler(prompts: Map<string, PromptTemplate>): TaskHan
     const p = task.payload as EnrichTaskPayload;
     const prompt = p.mode === 'rewrite' ? rewritePrompt : cotPrompt;
     const pairs = p.records
-      .map((r, i) => `[${pairId(i)}]\nQuestion: ${String(r.data.question)}\nAnswer: ${String(r.data.answer)}`)
+      .map((r, i) => `[p${i + 1}]\nQuestion: ${String(r.data.question)}\nAnswer: ${String(r.data.answer)}`)
       .join('\n\n');
     const { value, model } = await llm.structured({
       llm: p.llm,
@@ -45,11 +45,7 @@ export function enrichTaskHandler(prompts: Map<string, PromptTemplate>): TaskHan
       schemaName: p.mode === 'rewrite' ? 'enriched_answers' : 'reasoning',
       signal,
       usage,
-      check: (v) => {
-        const ids = v.items.map((item) => item.id.trim().replace(/^\[|\]$/g, ''));
-        const expected = p.records.map((_, i) => pairId(i));
-        return ids.join() === expected.join() ? undefined : `items must have ids ${expected.join(', ')} in that order; you gave ${ids.join(', ')}`;
-      },
+      check: (v) => misaligned(v.items, itemLabels('p', p.records.length)),
     });
     return {
       datasetId: p.dataset_id,

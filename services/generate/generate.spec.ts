@@ -11,6 +11,14 @@ export const LlmSettings = Type.Object(
   { additionalProperties: false, description: 'Which teacher to use and how' },
 );
 
+/** Options every job that calls a teacher takes. */
+export const jobOptions = {
+  system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the teacher' })),
+  dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),
+  llm: Type.Optional(LlmSettings),
+};
+
 export const MarkdownDocument = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256, description: 'File name or title; its stem prefixes chunk ids' }),
@@ -74,10 +82,7 @@ export const GenerateSpec = Type.Object(
     turns: Type.Optional(Type.Integer({ minimum: 2, maximum: 12, description: 'conversation: turns per conversation (default 3)' })),
     answers: Type.Optional(Type.Boolean({ description: 'conversation: false writes the questions only, for evaluation sets (default true)' })),
     ...knowledgeFields,
-    system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the teacher' })),
-    dataset_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),
-    llm: Type.Optional(LlmSettings),
+    ...jobOptions,
   },
   { additionalProperties: false },
 );

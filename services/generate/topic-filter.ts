@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Usage } from '../../db/queue.repository.js';
+import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskResult } from '../../src/queue/task-handler.js';
@@ -20,7 +21,7 @@ export async function filterByTopic(
   records: TaskResult['records'],
 ): Promise<TaskResult['records']> {
   const n = records.length;
-  const ids = records.map((_, i) => `p${i + 1}`);
+  const ids = itemLabels('p', n);
   const schema = schemas.get(n) ?? schemas.set(n, makeSchema(n)).get(n)!;
   const pairs = records.map((r, i) => {
     const d = r.data as { question: string; answer: string };
@@ -29,10 +30,7 @@ export async function filterByTopic(
   const { value } = await call.llm.structured({
     llm: call.llmSettings, system: call.prompt.system, schemaName: 'topic_verdicts', schema, signal: call.signal, usage: call.usage,
     prompt: render(call.prompt.user, { topic, pairs: pairs.join('\n\n') }),
-    check: (v) => {
-      const got = v.items.map((item) => item.id.trim().replace(/^\[|\]$/g, ''));
-      return got.join() === ids.join() ? undefined : `items must have ids ${ids.join(', ')} in that order; you gave ${got.join(', ')}`;
-    },
+    check: (v) => misaligned(v.items, ids),
   });
   return records.map((r, i) => {
     const verdict = value.items[i];

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { Usage } from '../../db/queue.repository.js';
+import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler, TaskResult } from '../../src/queue/task-handler.js';
@@ -29,11 +30,6 @@ type Call = { llm: LlmClient; signal: AbortSignal; usage: Usage; p: KnowledgePay
 const cache = new Map<string, TSchema>();
 const memo = <T extends TSchema>(key: string, make: () => T): T => (cache.get(key) ?? cache.set(key, make()).get(key)!) as T;
 const strings = (name: string, min: number, max: number) => Type.Object({ [name]: Type.Array(Type.String({ minLength: 1 }), { minItems: min, maxItems: max }) });
-const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
-const aligned = (items: Array<{ id: string }>, expected: string[]) => {
-  const got = items.map((i) => i.id.trim().replace(/^\[|\]$/g, ''));
-  return got.join() === expected.join() ? undefined : `items must have ids ${expected.join(', ')} in that order; you gave ${got.join(', ')}`;
-};
 
 const seedVars = (seed: SeedRecord) => ({ domain: seed.domain ?? '(general)', outline: seed.document_outline ?? '(none)', document: seed.document });
 
@@ -54,14 +50,14 @@ async function judged(
   pairs: Array<{ question: string; answer: string; extra: Record<string, unknown> }>,
 ): Promise<TaskResult['records']> {
   const prompt = requirePrompt(prompts, 'knowledge-faithfulness');
-  const expected = ids('a', pairs.length);
+  const expected = itemLabels('a', pairs.length);
   const schema = memo(`faith:${pairs.length}`, () =>
     Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), faithful: Type.Boolean(), explanation: Type.String() }), { minItems: pairs.length, maxItems: pairs.length }) }),
   );
   const { value } = await call.llm.structured({
     llm: call.p.llm, system: prompt.system, schemaName: 'faithfulness', schema, signal: call.signal, usage: call.usage,
     prompt: render(prompt.user, { document: call.p.seed.document, pairs: pairs.map((q, i) => `[${expected[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n') }),
-    check: (v) => aligned(v.items, expected),
+    check: (v) => misaligned(v.items, expected),
   });
   return pairs.map((q, i) => {
     const verdict = value.items[i] as { faithful: boolean; explanation: string };
@@ -110,12 +106,12 @@ export function knowledgeHandlers(prompts: Map<string, PromptTemplate>): Record<
       prompt: render(questions.user, { domain: p.seed.domain ?? '(general)', examples: iclExamples(p.seed), context, n: p.questions }),
     });
     const qs = asked.value.questions as string[];
-    const expected = ids('q', qs.length);
+    const expected = itemLabels('q', qs.length);
     const answered = await llm.structured({
       llm: p.llm, system: answers.system, schemaName: 'answers', signal, usage,
       schema: memo(`answers:${qs.length}`, () => Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), answer: Type.String({ minLength: 1 }) }), { minItems: qs.length, maxItems: qs.length }) })),
       prompt: render(answers.user, { context, questions: qs.map((q, i) => `[${expected[i]}]\n${q}`).join('\n\n') }),
-      check: (v) => aligned(v.items, expected),
+      check: (v) => misaligned(v.items, expected),
     });
     const extra = p.flow === 'document_qa' ? {} : { summarized_document: context };
     const pairs = qs.map((question, i) => ({ question, answer: (answered.value.items[i] as { answer: string }).answer, extra }));

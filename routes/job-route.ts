@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { TSchema, Static } from '@sinclair/typebox';
+import type { RunsDeps } from '../services/runs/runs.service.js';
+import { waitForRun } from '../services/runs/runs.service.js';
+import type { RunView } from '../services/runs/run-view.js';
+import { preferWait, sendRun } from './job-reply.js';
+import { JobHeaders, RunEnvelope, errors } from './schemas.js';
+
+export interface JobRoute<S extends TSchema> {
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  body: S;
+  start(input: { owner: string; spec: Static<S>; idempotencyKey?: string }): Promise<{ run: RunView }>;
+}
+
+/**
+ * Every job endpoint has one contract: validate the spec, queue a run, answer 202 with it — or hold
+ * the request for `Prefer: wait=N` — and return the same run for a repeated Idempotency-Key.
+ */
+export function jobRoute<S extends TSchema>(deps: RunsDeps, job: JobRoute<S>): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      job.path,
+      {
+        schema: {
+          operationId: job.operationId,
+          tags: ['jobs'],
+          summary: job.summary,
+          description: `${job.description} Answers 202 with the queued run; \`Prefer: wait=N\` holds the request until the run ends (200) or N seconds pass.`,
+          headers: JobHeaders,
+          body: job.body,
+          response: { 200: RunEnvelope, 202: RunEnvelope, ...errors(400, 401, 409, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const { run } = await job.start({ owner: request.owner, spec: request.body as Static<S>, idempotencyKey: request.headers['idempotency-key'] });
+        request.log.info({ runId: run.id, kind: run.kind, tasks: run.progress.total }, 'run queued');
+        const wait = preferWait(request);
+        return sendRun(reply, wait > 0 ? await waitForRun(deps, request.owner, run.id, wait) : run, wait);
+      },
+    );
+  };
+}
