@@ -3,7 +3,7 @@ import { rows, type Db, type Executor } from './client.js';
 import { appendEvents } from './events.repository.js';
 import { reopenPipeline, stageEnded, stoppedStage } from './pipeline.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
-import { datasets, runs, tasks } from './schema/index.js';
+import { datasets, runs, tasks, topics } from './schema/index.js';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -26,6 +26,8 @@ export interface NewRun {
   parent?: { runId: string; stage: number };
   /** Tasks the run will have in all, when more are queued later (a pipeline's advances); defaults to tasks.length. */
   total?: number;
+  /** A topics run: the topics resource its node records form (its dataset is the run's first). */
+  topics?: { id: string; mode: string; meta: Record<string, unknown> };
   /** Datasets the run writes into; `output.dataset_id` names the primary one. */
   datasets: Array<{ id: string; name: string; meta?: Record<string, unknown> }>;
   tasks: NewTask[];
@@ -47,6 +49,9 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
     }
     if (run.datasets.length > 0) {
       await tx.insert(datasets).values(run.datasets.map((d) => ({ id: d.id, owner: run.owner, name: d.name, runId: run.id, meta: d.meta ?? {} })));
+    }
+    if (run.topics) {
+      await tx.insert(topics).values({ id: run.topics.id, owner: run.owner, mode: run.topics.mode, datasetId: run.datasets[0].id, runId: run.id, meta: run.topics.meta });
     }
     const [row] = await tx
       .insert(runs)

@@ -7,12 +7,9 @@ import { EXPORT_FORMATS } from '../services/export/formats.js';
 import type { Database } from '../db/client.js';
 import { Dataset, DatasetParams, errors } from './schemas.js';
 
-const JSONL_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'];
 
 export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // JSONL import bodies arrive as text and are parsed line by line by the service.
-    app.addContentTypeParser(JSONL_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
     app.get(
       '/v1/datasets',

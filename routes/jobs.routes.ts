@@ -6,10 +6,24 @@ import { startGenerate, type GenerateDeps } from '../services/generate/generate.
 import { GenerateSpec } from '../services/generate/generate.spec.js';
 import { PipelineSpec } from '../services/pipelines/pipeline.spec.js';
 import { startPipeline } from '../services/pipelines/pipeline.service.js';
+import { TopicsSpec } from '../services/topics/topics.spec.js';
+import { startTopics } from '../services/topics/topics.service.js';
 import { jobRoute } from './job-route.js';
 
 /** The endpoints that queue runs, one entry each. */
 export const jobsRoutes = (deps: GenerateDeps) => [
+  jobRoute(deps, {
+    path: '/v1/topics',
+    operationId: 'createTopicsRun',
+    summary: 'Build a topic tree or graph from one prompt',
+    description:
+      'Each node asks the teacher for `degree` subtopics (extras cut), children expanded concurrently, down to `depth`: a tree has degree^depth ' +
+      'root → leaf paths. In a graph the teacher may link a new node to existing ones (it is shown the existing topics most related to the one ' +
+      'it expands), giving it several parents. A node whose expansion fails after retries is reported in the run and in a record.failed event. ' +
+      'The result is GET /v1/topics/{output.topics_id}.',
+    body: TopicsSpec,
+    start: (input) => startTopics(deps, input),
+  }),
   jobRoute(deps, {
     path: '/v1/generate',
     operationId: 'createGenerateRun',

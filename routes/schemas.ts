@@ -20,6 +20,7 @@ export const RunId = Type.String({ pattern: ID_PATTERN('run'), description: 'Run
 export const DatasetId = Type.String({ pattern: ID_PATTERN('ds'), description: 'Dataset id (ds_ + 24 hex)' });
 export const RunParams = Type.Object({ id: RunId });
 export const DatasetParams = Type.Object({ id: DatasetId });
+export const TopicsId = Type.String({ pattern: ID_PATTERN('tp'), description: 'Topics id (tp_ + 24 hex)' });
 
 const RunStatus = Type.Union(['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)));
 
@@ -48,6 +49,7 @@ export const Run = Type.Object(
         dataset_id: Type.Optional(DatasetId),
         rejected_dataset_id: Type.Optional({ ...DatasetId, description: 'curate: the records that were not kept, each with its rejection reason' }),
         export: Type.Optional(Type.Object({ format: Type.String(), system_prompt: Type.Optional(Type.String()) }, { description: 'pipeline: the format of links.export' })),
+        topics_id: Type.Optional(Type.String({ description: 'topics: the tree or graph this run builds' })),
         datasets: Type.Optional(Type.Record(Type.String(), DatasetId, { description: 'knowledge: the output dataset of each flow; random strategy: of each sample' })),
         report: Type.Optional(Type.Unknown({ description: 'What the run planned and what happened: chunks, task counts, failures; for curate also kept, rejected by reason and the rating histogram' })),
       },
@@ -64,6 +66,7 @@ export const Run = Type.Object(
       dataset: Type.Optional(Type.String()),
       export: Type.Optional(Type.String()),
       rejected: Type.Optional(Type.String({ description: 'curate: the rejected records' })),
+      topics: Type.Optional(Type.String({ description: 'topics: the tree or graph' })),
     }),
   },
   { description: 'A run: one job, planned into tasks, executed by workers' },

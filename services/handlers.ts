@@ -2,6 +2,7 @@ import type { PromptTemplate } from '../src/prompts.js';
 import type { GenerateDeps } from './generate/generate.service.js';
 import { knowledgeHandlers } from './knowledge/knowledge.tasks.js';
 import { pipelineAdvanceHandler } from './pipelines/pipeline.task.js';
+import { topicsExpandHandler } from './topics/topics.task.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
 import { curateJudgeHandler, curatePassHandler } from './curate/curate.task.js';
 import { enrichTaskHandler } from './enrich/enrich.task.js';
@@ -20,5 +21,6 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>, deps: Generat
     'curate.pass': curatePassHandler,
     'pipeline.advance': pipelineAdvanceHandler(deps),
     ...knowledgeHandlers(prompts),
+    'topics.expand': topicsExpandHandler(prompts, deps.database),
   };
 }

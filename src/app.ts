@@ -10,6 +10,7 @@ import { eventsRoutes } from '../routes/events.routes.js';
 import { healthRoutes } from '../routes/health.routes.js';
 import { jobsRoutes } from '../routes/jobs.routes.js';
 import { runsRoutes } from '../routes/runs.routes.js';
+import { topicsRoutes } from '../routes/topics.routes.js';
 import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
 import { installErrorHandler } from './http/error-handler.js';
@@ -58,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
         { name: 'jobs', description: 'Endpoints that queue runs' },
         { name: 'runs', description: 'Run status, control and event streams' },
         { name: 'datasets', description: 'Datasets, records and export' },
+        { name: 'topics', description: 'Topic trees and graphs' },
         { name: 'ops', description: 'Health and metrics' },
       ],
     },
@@ -67,12 +69,15 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   installErrorHandler(app);
   // Plain text is not an accepted body anywhere (JSONL has its own types): 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // JSONL bodies (dataset and topic imports) arrive as text and are parsed line by line by the services.
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   installAuth(app, deps.apiKeys);
 
   await app.register(healthRoutes(deps));
   await app.register(runsRoutes(deps));
   await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs }));
   for (const job of jobsRoutes(deps)) await app.register(job);
+  await app.register(topicsRoutes(deps));
   await app.register(datasetsRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

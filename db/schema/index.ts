@@ -3,3 +3,4 @@ export { tasks } from './tasks.table.js';
 export { datasets } from './datasets.table.js';
 export { records } from './records.table.js';
 export { runEvents } from './run-events.table.js';
+export { topics } from './topics.table.js';

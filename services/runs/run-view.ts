@@ -3,7 +3,7 @@ import { progressOf } from '../../db/queue.repository.js';
 
 /** The public shape of a run (the `Run` schema of the contract). */
 export function runView(row: RunRow, extra: { report?: Record<string, unknown> } = {}) {
-  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; export?: { format: string; system_prompt?: string }; report?: Record<string, unknown> };
+  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; topics_id?: string; export?: { format: string; system_prompt?: string }; report?: Record<string, unknown> };
   const exportQuery = new URLSearchParams({ format: output.export?.format ?? 'chatml', ...(output.export?.system_prompt ? { system_prompt: output.export.system_prompt } : {}) });
   const self = `/v1/runs/${row.id}`;
   return {
@@ -33,6 +33,7 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       ws: `${self}/ws`,
       ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?${exportQuery}` } : {}),
       ...(output.rejected_dataset_id ? { rejected: `/v1/datasets/${output.rejected_dataset_id}` } : {}),
+      ...(output.topics_id ? { topics: `/v1/topics/${output.topics_id}` } : {}),
     },
   };
 }

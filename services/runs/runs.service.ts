@@ -25,6 +25,8 @@ export interface StartRun {
   tasks: NewTask[];
   /** The run's own dataset; `id` when the caller must know it before the run exists (to put in payloads). */
   dataset?: { id?: string; name: string; meta?: Record<string, unknown> };
+  /** A topics run: the topics resource its dataset's records form. */
+  topics?: { id: string; mode: string; meta: Record<string, unknown> };
   /** Extra fields of the run's output (e.g. knowledge's datasets per flow). */
   output?: Record<string, unknown>;
   /** A pipeline's stage run: the pipeline and the stage index. */
@@ -49,6 +51,7 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     requestHash,
     parent: input.parent,
     total: input.total,
+    topics: input.topics,
     output: {
       ...(datasetId ? { dataset_id: datasetId } : {}),
       ...Object.fromEntries((input.extraDatasets ?? []).filter((d) => d.output).map((d) => [d.output, d.id])),

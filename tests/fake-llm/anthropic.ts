@@ -21,7 +21,7 @@ export const anthropicWire: WireProvider = {
   error: (type, message) => ({ type: 'error', error: { type, message } }),
 
   reply({ body, prompt, fault, seed, label, id }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label };
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill' };
     const tool = forcedTool(body);
     const text = (t: string): Block => ({ type: 'text', text: t, citations: null });
     let content: Block[];

@@ -19,7 +19,7 @@ export const openaiWire: WireProvider = {
   },
 
   reply({ body, prompt, fault, seed, label, id }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label };
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill' };
     const format = body.response_format;
     const wantsJson = format?.type === 'json_schema' || format?.type === 'json_object';
     let content: string | null = wantsJson

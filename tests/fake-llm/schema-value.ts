@@ -7,6 +7,8 @@ export interface ValueContext {
   source: string;
   /** The whole prompt; item labels (`[p1]`) are looked up here, inside or outside the passage. */
   all?: string;
+  /** Answer arrays with two more items than asked (up to maxItems): a teacher that overdoes it. */
+  overfill?: boolean;
   /** Per-request seed: the same request body yields the same value. */
   seed: number;
   /** Prefixed to every generated free-text string, e.g. "[offline placeholder] ". */
@@ -55,7 +57,8 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
   const labels = [...new Set([...(ctx.all ?? ctx.source).matchAll(/^\[([\w.-]{1,40})\]\s*$/gm)].map((m) => m[1]))];
 
   const text = (key: string, path: string, slot: number): string => {
-    if (key === 'id' && labels.length > 0) return labels[slot % labels.length];
+    // `id` echoes an item's label; `connections` (topic graphs) name labelled nodes of the prompt.
+    if ((key === 'id' || key === 'connections') && labels.length > 0) return labels[slot % labels.length];
     if (QUESTION_KEY.test(key)) {
       phr ??= phrases(ctx.source);
       const { item } = pick(phr, path, slot);
@@ -85,7 +88,7 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
         return numberFor(s, type === 'integer', h);
       case 'array': {
         const min = num(s.minItems) ?? (depth >= MAX_DEPTH ? 0 : 2);
-        const length = Math.max(0, Math.min(min, num(s.maxItems) ?? Infinity));
+        const length = Math.max(0, Math.min(min + (ctx.overfill && depth === 1 ? 2 : 0), num(s.maxItems) ?? Infinity));
         const tuple = Array.isArray(s.prefixItems) ? s.prefixItems : Array.isArray(s.items) ? s.items : undefined;
         return Array.from({ length }, (_, k) =>
           build(tuple ? (tuple[k] ?? s.additionalItems ?? {}) : s.items, key, `${path}[]`, slot * 31 + k, depth + 1),

@@ -50,7 +50,7 @@ export interface FakeLlm {
   close(): Promise<void>;
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema']);
+const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema', 'overfill']);
 const MAX_RECORDED = 1000;
 const WIRES: Record<string, WireProvider> = { '/v1/chat/completions': openaiWire, '/v1/messages': anthropicWire };
 
