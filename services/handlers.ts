@@ -9,6 +9,7 @@ import { enrichTaskHandler } from './enrich/enrich.task.js';
 import { conversationTaskHandler } from './generate/conversation.task.js';
 import { cotTaskHandler } from './generate/cot.task.js';
 import { qaTaskHandler } from './generate/qa.task.js';
+import { topicSampleHandler } from './generate/topic-sample.task.js';
 
 /** Every task kind a worker can run, by the `kind` the planners give their tasks. */
 export function taskHandlers(prompts: Map<string, PromptTemplate>, deps: GenerateDeps): TaskHandlers {
@@ -16,6 +17,7 @@ export function taskHandlers(prompts: Map<string, PromptTemplate>, deps: Generat
     'generate.qa': qaTaskHandler(prompts),
     'generate.cot': cotTaskHandler(prompts),
     'generate.conversation': conversationTaskHandler(prompts),
+    'generate.topic_sample': topicSampleHandler(prompts),
     'enrich.batch': enrichTaskHandler(prompts),
     'curate.judge': curateJudgeHandler(prompts),
     'curate.pass': curatePassHandler,

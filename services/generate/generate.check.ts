@@ -3,7 +3,8 @@ import type { ProviderRegistry } from '../../src/llm/providers.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
 
-const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records'] as const;
+const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const;
+const TOPIC_ONLY = ['num_samples', 'conversation', 'instructions', 'include_system_message'] as const;
 const KNOWLEDGE_ONLY = ['seed_records', 'flows', 'summaries_per_document', 'questions_per_context', 'facts_per_document', 'pairs_per_fact'] as const;
 const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap'] as const;
 
@@ -21,6 +22,18 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
   }
 
   const task = spec.task ?? 'qa';
+  const fromTopics = spec.topics_id !== undefined || spec.topics !== undefined;
+  if (fromTopics) {
+    if (task === 'knowledge') details.push({ field: 'task', message: 'topics feed qa, cot or conversation' });
+    for (const field of ['n_pairs', 'target_pairs', 'max_chunks', 'strategy', 'topic'] as const) {
+      if (spec[field] !== undefined) details.push({ field, message: 'does not apply to a topic source; size it with num_samples' });
+    }
+    if (spec.conversation !== undefined && task !== 'conversation') details.push({ field: 'conversation', message: 'only applies to task "conversation"' });
+    if (spec.conversation?.reasoning_style !== undefined && spec.conversation.type !== 'cot') details.push({ field: 'conversation.reasoning_style', message: 'only applies to conversation type "cot"' });
+    if (spec.include_system_message !== undefined && task !== 'conversation') details.push({ field: 'include_system_message', message: 'only applies to task "conversation"' });
+  } else {
+    for (const field of TOPIC_ONLY) if (spec[field] !== undefined) details.push({ field, message: 'only applies to a topic source (topics_id or topics)' });
+  }
   if (task === 'knowledge') {
     for (const field of ['documents', 'lancedb'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: 'task "knowledge" reads seed_records or a dataset_id of seed records' });
@@ -36,7 +49,8 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
     for (const field of ['turns', 'answers'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: `only applies to task "conversation" (task is "${task}")` });
     }
-  } else {
+  } else if (!fromTopics) {
+    if (spec.turns === 1) details.push({ field: 'turns', message: 'a conversation from chunks has at least 2 turns (one turn is a qa pair)' });
     for (const field of ['n_pairs', 'target_pairs'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: 'task "conversation" writes one conversation per chunk; limit chunks with max_chunks' });
     }

@@ -13,6 +13,7 @@ import type { PlannedChunk } from './sources/planned-chunk.js';
 import { drawSamples, type RandomStrategy } from './sampling.js';
 import type { GenerateTaskPayload } from './task-payload.js';
 import { startKnowledge } from '../knowledge/knowledge.service.js';
+import { startFromTopics } from './from-topics.js';
 
 export interface GenerateDeps extends RunsDeps {
   providers: ProviderRegistry;
@@ -77,6 +78,7 @@ export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejecte
 export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   checkGenerateSpec(input.spec, deps.providers);
   if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
+  if (input.spec.topics_id !== undefined || input.spec.topics !== undefined) return startFromTopics(deps, input);
   const chunks = await loadChunks(deps, input.owner, input.spec);
   const rejectedId = input.spec.topic ? newId('ds') : undefined;
   if (input.spec.strategy?.type === 'random') return startSampled(deps, input, chunks, rejectedId);

@@ -50,6 +50,26 @@ export const GenerateSpec = Type.Object(
       ),
     ),
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Source: a dataset whose records carry content (or text) to generate from' })),
+    topics_id: Type.Optional(Type.String({ pattern: '^tp_[0-9a-f]{24}$', description: 'Source: a topic tree or graph; samples cycle over its unique topics (tree leaves, or every non-root graph node)' })),
+    topics: Type.Optional(
+      Type.Array(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }), { minItems: 1, maxItems: 100_000, description: 'Source: topic paths given inline, e.g. [["Postgres", "Indexes", "BRIN"]]' }),
+    ),
+    num_samples: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Literal('auto'), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?%$' })], {
+        description: 'Topic sources: how many samples — an integer, "auto" (one per unique topic, default) or "N%" of the unique topics',
+      }),
+    ),
+    conversation: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Optional(Type.Union([Type.Literal('basic'), Type.Literal('cot')], { description: 'cot adds the reasoning behind the last answer' })),
+          reasoning_style: Type.Optional(Type.Union([Type.Literal('freetext'), Type.Literal('structured')], { description: 'cot: free text, or numbered steps { step_number, thought, action }' })),
+        },
+        { additionalProperties: false, description: 'Topic sources, task conversation: DeepFabric conversation type' },
+      ),
+    ),
+    instructions: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000, description: 'Topic sources: extra guidance for the teacher (DeepFabric generation.instructions)' })),
+    include_system_message: Type.Optional(Type.Boolean({ description: 'Topic sources, conversation: put the system prompt into each conversation’s messages (DeepFabric sys_msg)' })),
     n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
     target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),
     strategy: Type.Optional(
@@ -79,7 +99,7 @@ export const GenerateSpec = Type.Object(
     seed_examples: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 1000 }), { minItems: 1, maxItems: 20, description: 'Example questions shown to the teacher for style and difficulty' }),
     ),
-    turns: Type.Optional(Type.Integer({ minimum: 2, maximum: 12, description: 'conversation: turns per conversation (default 3)' })),
+    turns: Type.Optional(Type.Integer({ minimum: 1, maximum: 12, description: 'conversation: turns per conversation (default 3 from chunks, 1 from topics)' })),
     answers: Type.Optional(Type.Boolean({ description: 'conversation: false writes the questions only, for evaluation sets (default true)' })),
     ...knowledgeFields,
     ...jobOptions,

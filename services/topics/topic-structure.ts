@@ -139,3 +139,24 @@ export function fromGraphJson(value: unknown): { nodes: TopicNode[]; metadata?: 
   if (unreachable) throw bad('nodes', `node "${unreachable.topic}" cannot be reached from the root`);
   return { nodes: [nodes.find((n) => n.parents.length === 0)!, ...nodes.filter((n) => n.parents.length > 0)], metadata: g.metadata };
 }
+
+/**
+ * The unique topics samples cycle over: a tree's root → leaf paths; for a graph every non-root
+ * node (as DeepFabric v4 does), each with its shortest root → node path.
+ */
+export function uniqueTopics(s: Structure, mode: string): string[][] {
+  if (mode !== 'graph') return s.paths;
+  const byId = new Map(s.nodes.map((n) => [n.id, n]));
+  const pathOf = new Map<string, string[]>();
+  if (!s.root) return [];
+  pathOf.set(s.root.id, [s.root.topic]);
+  for (const queue = [s.root.id]; queue.length; ) {
+    const id = queue.shift()!;
+    for (const e of s.edges) {
+      if (e.from !== id || pathOf.has(e.to)) continue;
+      pathOf.set(e.to, [...pathOf.get(id)!, byId.get(e.to)!.topic]);
+      queue.push(e.to);
+    }
+  }
+  return s.nodes.filter((n) => n !== s.root && pathOf.has(n.id)).map((n) => pathOf.get(n.id)!);
+}

@@ -1,0 +1,70 @@
+import { AppError } from '../../src/errors.js';
+import { hashOf } from '../../src/ids.js';
+import { startRun } from '../runs/runs.service.js';
+import { uniqueTopics } from '../topics/topic-structure.js';
+import { getTopics } from '../topics/topics.service.js';
+import type { GenerateDeps } from './generate.service.js';
+import type { GenerateSpec } from './generate.spec.js';
+import type { TopicSamplePayload } from './topic-sample.task.js';
+
+/** `num_samples`: an integer, "auto" (one per unique topic) or "N%" of the unique topics. */
+export function sampleCount(numSamples: GenerateSpec['num_samples'], unique: number): number {
+  if (numSamples === undefined || numSamples === 'auto') return unique;
+  if (typeof numSamples === 'number') return numSamples;
+  return Math.max(1, Math.ceil((unique * Number.parseFloat(numSamples)) / 100));
+}
+
+/**
+ * Samples from topics: sample i takes topic i mod the unique count, so coverage is even and a count
+ * above the number of topics cycles over them again (DeepFabric v4), as the report says.
+ */
+export async function startFromTopics(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+  const { spec } = input;
+  let paths: string[][];
+  let origin: string;
+  if (spec.topics_id) {
+    const found = await getTopics(deps, input.owner, spec.topics_id).catch((err) => {
+      if (err instanceof AppError && err.code === 'not_found') throw new AppError('validation_failed', `topics_id: no topics ${spec.topics_id}`, [{ field: 'topics_id', message: `no topics ${spec.topics_id}` }]);
+      throw err;
+    });
+    paths = uniqueTopics(found.structure, found.row.mode);
+    origin = (found.row.meta as { prompt?: string }).prompt ?? spec.topics_id;
+  } else {
+    paths = spec.topics!;
+    origin = paths[0][0];
+  }
+  if (paths.length === 0) throw new AppError('validation_failed', 'topics_id: the topics have no paths yet', [{ field: 'topics_id', message: 'no topics to sample' }]);
+  const count = sampleCount(spec.num_samples, paths.length);
+  const task = (spec.task ?? 'qa') as 'qa' | 'cot' | 'conversation';
+  const tasks = Array.from({ length: count }, (_, i) => {
+    const payload: Omit<TopicSamplePayload, 'dataset_id'> = {
+      task,
+      topic_path: paths[i % paths.length],
+      cycle: Math.floor(i / paths.length),
+      turns: spec.turns ?? 1,
+      conversation: { type: spec.conversation?.type ?? 'basic', reasoning_style: spec.conversation?.reasoning_style ?? 'freetext' },
+      instructions: spec.instructions,
+      system_prompt: spec.system_prompt,
+      include_system_message: spec.include_system_message ?? false,
+      llm: spec.llm ?? {},
+    };
+    return { key: `sample${i}`, kind: 'generate.topic_sample', maxAttempts: spec.max_attempts, payload };
+  });
+  const cycles = Math.ceil(count / paths.length);
+  return startRun(deps, {
+    owner: input.owner,
+    kind: 'generate',
+    spec: { task, ...spec },
+    requestHash: hashOf(spec),
+    idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
+    tasks,
+    dataset: { name: spec.dataset_name ?? `${task} from topics: ${origin.slice(0, 80)}`, meta: { kind: task, source_run_kind: 'generate', ...(spec.topics_id ? { topics_id: spec.topics_id } : {}) } },
+    report: {
+      unique_topics: paths.length,
+      samples: count,
+      cycles,
+      ...(count > paths.length ? { note: `${count} samples over ${paths.length} unique topics: samples cycle over the topics ${cycles} times (the last pass partly)` } : {}),
+    },
+  });
+}
