@@ -6,20 +6,23 @@ import type { RunView } from '../services/runs/run-view.js';
 import { preferWait, sendRun } from './job-reply.js';
 import { JobHeaders, RunEnvelope, errors } from './schemas.js';
 
-export interface JobRoute<S extends TSchema> {
+export interface JobRoute<S extends TSchema, Q extends TSchema = TSchema> {
   path: string;
   operationId: string;
   summary: string;
   description: string;
   body: S;
-  start(input: { owner: string; spec: Static<S>; idempotencyKey?: string }): Promise<{ run: RunView }>;
+  /** Media types the body may come in, for the contract (JSON by default). */
+  consumes?: string[];
+  querystring?: Q;
+  start(input: { owner: string; spec: Static<S>; idempotencyKey?: string; query: Static<Q> }): Promise<{ run: RunView }>;
 }
 
 /**
  * Every job endpoint has one contract: validate the spec, queue a run, answer 202 with it — or hold
  * the request for `Prefer: wait=N` — and return the same run for a repeated Idempotency-Key.
  */
-export function jobRoute<S extends TSchema>(deps: RunsDeps, job: JobRoute<S>): FastifyPluginAsyncTypebox {
+export function jobRoute<S extends TSchema, Q extends TSchema = TSchema>(deps: RunsDeps, job: JobRoute<S, Q>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       job.path,
@@ -31,11 +34,18 @@ export function jobRoute<S extends TSchema>(deps: RunsDeps, job: JobRoute<S>): F
           description: `${job.description} Answers 202 with the queued run; \`Prefer: wait=N\` holds the request until the run ends (200) or N seconds pass.`,
           headers: JobHeaders,
           body: job.body,
+          ...(job.querystring ? { querystring: job.querystring } : {}),
+          ...(job.consumes ? { consumes: job.consumes } : {}),
           response: { 200: RunEnvelope, 202: RunEnvelope, ...errors(400, 401, 409, 413, 415) },
         },
       },
       async (request, reply) => {
-        const { run } = await job.start({ owner: request.owner, spec: request.body as Static<S>, idempotencyKey: request.headers['idempotency-key'] });
+        const { run } = await job.start({
+          owner: request.owner,
+          spec: request.body as Static<S>,
+          idempotencyKey: request.headers['idempotency-key'],
+          query: (request.query ?? {}) as Static<Q>,
+        });
         request.log.info({ runId: run.id, kind: run.kind, tasks: run.progress.total }, 'run queued');
         const wait = preferWait(request);
         return sendRun(reply, wait > 0 ? await waitForRun(deps, request.owner, run.id, wait) : run, wait);

@@ -5,7 +5,8 @@ import { startEnrich } from '../services/enrich/enrich.service.js';
 import { startGenerate, type GenerateDeps } from '../services/generate/generate.service.js';
 import { GenerateSpec } from '../services/generate/generate.spec.js';
 import { PipelineSpec } from '../services/pipelines/pipeline.spec.js';
-import { startPipeline } from '../services/pipelines/pipeline.service.js';
+import { DeepFabricOverridesQuery, startDeepFabric, startPipeline } from '../services/pipelines/pipeline.service.js';
+import { Type } from '@sinclair/typebox';
 import { TopicsSpec } from '../services/topics/topics.spec.js';
 import { startTopics } from '../services/topics/topics.service.js';
 import { jobRoute } from './job-route.js';
@@ -65,8 +66,12 @@ export const jobsRoutes = (deps: GenerateDeps) => [
       'Each stage (any may be skipped) runs as a run of its own with its own options, llm and dataset, and starts when the one before ' +
       'succeeds. The pipeline streams stage.started / stage.completed (rows out) and stage.failed; GET /v1/runs/{id} lists the stages ' +
       'with rows in → out. The final dataset and its export (in export.format) are in the run links. A failed or canceled stage leaves ' +
-      'earlier datasets intact; POST /v1/runs/{id}/retry resumes from the failed tasks of the stage that stopped.',
-    body: PipelineSpec,
-    start: (input) => startPipeline(deps, input),
+      'earlier datasets intact; POST /v1/runs/{id}/retry resumes from the failed tasks of the stage that stopped. ' +
+      'A DeepFabric config (Content-Type application/yaml, v3 or v4 layout) runs as a topics → generate (→ export) pipeline; the ' +
+      '`deepfabric generate` overrides go in the query string.',
+    body: Type.Union([PipelineSpec, Type.String({ description: 'A DeepFabric config (v3 or v4 layout), sent as application/yaml' })]),
+    consumes: ['application/json', 'application/yaml'],
+    querystring: DeepFabricOverridesQuery,
+    start: ({ spec, query, ...input }) => (typeof spec === 'string' ? startDeepFabric(deps, { ...input, yaml: spec, overrides: query }) : startPipeline(deps, { ...input, spec, overrides: query })),
   }),
 ];

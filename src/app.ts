@@ -71,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   app.removeContentTypeParser('text/plain');
   // JSONL bodies (dataset and topic imports) arrive as text and are parsed line by line by the services.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // DeepFabric configs for /v1/pipelines arrive as YAML text and are translated by the service.
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   installAuth(app, deps.apiKeys);
 
   await app.register(healthRoutes(deps));

@@ -3,6 +3,7 @@ import { CurateSpec } from '../curate/curate.spec.js';
 import { EnrichSpec } from '../enrich/enrich.spec.js';
 import { EXPORT_FORMATS } from '../export/formats.js';
 import { GenerateSpec } from '../generate/generate.spec.js';
+import { TopicsSpec } from '../topics/topics.spec.js';
 
 const withoutInput = <T extends typeof EnrichSpec | typeof CurateSpec>(spec: T, description: string) =>
   Type.Omit(spec, ['dataset_id', 'records'], { additionalProperties: false, description });
@@ -11,7 +12,8 @@ export const PipelineSpec = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Input of the first stage when generate is skipped' })),
-    generate: Type.Optional({ ...GenerateSpec, description: 'Stage 1: the generate spec, with its own source and llm' }),
+    topics: Type.Optional({ ...TopicsSpec, description: 'Stage 0: build a topic tree or graph; the generate stage then samples from it' }),
+    generate: Type.Optional({ ...GenerateSpec, description: 'Stage 1: the generate spec, with its own source and llm (after a topics stage, its source is those topics)' }),
     enrich: Type.Optional(withoutInput(EnrichSpec, 'Stage 2: enrich the previous stage’s dataset (its own llm)')),
     curate: Type.Optional(withoutInput(CurateSpec, 'Stage 3: judge and filter the previous stage’s dataset (its own llm, e.g. a stronger judge)')),
     export: Type.Optional(
@@ -25,7 +27,7 @@ export const PipelineSpec = Type.Object(
 );
 
 export type PipelineSpec = Static<typeof PipelineSpec>;
-export const STAGES = ['generate', 'enrich', 'curate'] as const;
+export const STAGES = ['topics', 'generate', 'enrich', 'curate'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** The stages a pipeline runs, in order; export is not a stage of its own but the final link. */

@@ -1,10 +1,11 @@
-import { findRunById } from '../../db/runs.repository.js';
+import { findRunById, stageRuns } from '../../db/runs.repository.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
 import { startCurate } from '../curate/curate.service.js';
 import { startEnrich } from '../enrich/enrich.service.js';
 import { startGenerate, type GenerateDeps } from '../generate/generate.service.js';
 import type { GenerateSpec } from '../generate/generate.spec.js';
+import { startTopics } from '../topics/topics.service.js';
 import { stagesOf, type PipelineSpec } from './pipeline.spec.js';
 
 interface AdvancePayload {
@@ -27,16 +28,23 @@ export function pipelineAdvanceHandler(deps: GenerateDeps): TaskHandler {
     const spec = pipeline.spec as PipelineSpec;
     const stages = stagesOf(spec);
     const previous = p.previous_run_id ? await findRunById(deps.database.db, p.previous_run_id) : undefined;
-    const input = (previous?.output as { dataset_id?: string } | undefined)?.dataset_id ?? spec.dataset_id;
+    const previousOutput = previous?.output as { dataset_id?: string; topics_id?: string } | undefined;
+    const input = previousOutput?.dataset_id ?? spec.dataset_id;
 
     if (p.stage >= stages.length) {
-      return { datasetId: '', records: [], output: { dataset_id: input, ...(spec.export ? { export: spec.export } : {}) } };
+      const topicsRun = spec.topics ? (await stageRuns(deps.database.db, pipeline.id)).find((r) => r.kind === 'topics') : undefined;
+      const topicsId = (topicsRun?.output as { topics_id?: string } | undefined)?.topics_id;
+      return { datasetId: '', records: [], output: { dataset_id: input, ...(topicsId ? { topics_id: topicsId } : {}), ...(spec.export ? { export: spec.export } : {}) } };
     }
     const name = stages[p.stage];
     const start = { owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } };
     let child;
     try {
-      if (name === 'generate') child = await startGenerate(deps, { ...start, spec: p.generate ?? (spec.generate as GenerateSpec) });
+      if (name === 'topics') child = await startTopics(deps, { ...start, spec: spec.topics! });
+      else if (name === 'generate') {
+        const generate = p.generate ?? (spec.generate as GenerateSpec);
+        child = await startGenerate(deps, { ...start, spec: previousOutput?.topics_id ? { ...generate, topics_id: previousOutput.topics_id } : generate });
+      }
       else if (name === 'enrich') child = await startEnrich(deps, { ...start, spec: { ...spec.enrich, dataset_id: input } });
       else child = await startCurate(deps, { ...start, spec: { ...spec.curate, dataset_id: input } });
     } catch (err) {

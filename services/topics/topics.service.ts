@@ -9,7 +9,10 @@ import { TOPIC_LIMITS, type TopicsSpec } from './topics.spec.js';
 import type { ExpandPayload } from './topics.task.js';
 
 /** Queues a topics run: one expansion of the root, which queues the rest as nodes appear. */
-export async function startTopics(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: TopicsSpec; idempotencyKey?: string }) {
+export async function startTopics(
+  deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>,
+  input: { owner: string; spec: TopicsSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } },
+) {
   const { spec } = input;
   const mode = spec.mode ?? 'tree';
   const degree = spec.degree ?? 3;
@@ -40,6 +43,7 @@ export async function startTopics(deps: Pick<GenerateDeps, 'database' | 'hub' | 
     spec: { mode, degree, depth, ...spec },
     requestHash: hashOf(spec),
     idempotencyKey: input.idempotencyKey,
+    parent: input.parent,
     tasks: [{ key: `expand/${rootId}`, kind: 'topics.expand', maxAttempts: spec.max_attempts, payload }],
     dataset: { id: datasetId, name: `topics: ${spec.prompt.slice(0, 80)}`, meta: { kind: 'topics' } },
     topics: { id: topicsId, mode, meta },
