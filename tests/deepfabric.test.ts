@@ -80,6 +80,16 @@ describe('DeepFabric configs as pipelines', () => {
     expect(models).toEqual(new Set(['gpt-test']));
   });
 
+  it('applies overrides to a v4 config: num_samples, temperature, mode, depth', async () => {
+    h.fake.reset();
+    const run = (await post(V4, '?num_samples=3&temperature=0.2&mode=graph&depth=1').expect(200)).body.run;
+    expect(run.status).toBe('succeeded');
+    const topics = JSON.parse((await request(h.url).get(`/v1/topics/${run.output.topics_id}`).expect(200)).text).topics;
+    expect(topics).toMatchObject({ mode: 'graph', depth: 1, temperature: 0.2 });
+    expect(await records(run.output.dataset_id)).toHaveLength(3);
+    expect(new Set(h.fake.requests().map((r) => (r.body as any).temperature))).toEqual(new Set([0.2]));
+  });
+
   it('runs a v3 config with overrides: provider model, degree, depth, num_steps, sys_msg, mode', async () => {
     h.fake.reset();
     const run = (await post(V3, '?model=gpt-override&degree=3&depth=1&num_steps=2&batch_size=2&sys_msg=true&mode=tree').expect(200)).body.run;
