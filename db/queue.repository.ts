@@ -57,25 +57,57 @@ export const CANCEL_CHANNEL = 'quarry_cancel';
 /**
  * Claim up to `limit` due tasks. SKIP LOCKED lets many workers run this at once without blocking or
  * double-claiming; ordering by (run_at, id) matches the partial index so the scan stops at `limit`.
+ * Runs with a concurrency cap that are already at it are skipped (one primary-key lookup per
+ * candidate, and a count only for capped runs); a batch that overshoots a cap gives the excess back.
  */
 export async function claimTasks(db: Db, workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedTask[]> {
-  return rows<ClaimedTask>(
+  const claimed = await rows<ClaimedTask & { max_concurrency: number | null }>(
     db,
     sql`
     with claimable as (
-      select id from tasks
-      where status = 'queued' and run_at <= now()
-      order by run_at, id
+      select t.id from tasks t
+      where t.status = 'queued' and t.run_at <= now()
+        and not exists (
+          select 1 from runs r
+          where r.id = t.run_id and r.max_concurrency is not null
+            and r.max_concurrency <= (select count(*) from tasks x where x.run_id = r.id and x.status = 'running'))
+      order by t.run_at, t.id
       limit ${limit}
-      for update skip locked
+      for update of t skip locked
     )
     update tasks t
        set status = 'running', worker_id = ${workerId}, attempts = t.attempts + 1,
            lease_until = now() + make_interval(secs => ${leaseSeconds}), updated_at = now()
       from claimable c
      where t.id = c.id
-    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts`,
+    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts,
+              (select max_concurrency from runs r where r.id = t.run_id) as max_concurrency`,
   );
+  if (!claimed.some((t) => t.max_concurrency !== null)) return claimed;
+  return releaseOverCap(db, workerId, claimed);
+}
+
+/** Gives back this batch's tasks of capped runs beyond what the cap leaves room for. */
+async function releaseOverCap(db: Db, workerId: string, claimed: Array<ClaimedTask & { max_concurrency: number | null }>): Promise<ClaimedTask[]> {
+  const capped = [...new Set(claimed.filter((t) => t.max_concurrency !== null).map((t) => t.run_id))];
+  const running = await rows<{ run_id: string; n: number }>(
+    db,
+    sql`select run_id, count(*)::int as n from tasks where status = 'running' and run_id in (${sql.join(capped.map((id) => sql`${id}`), sql`, `)}) group by run_id`,
+  );
+  const over = new Map(running.map((r) => [r.run_id, r.n - (claimed.find((t) => t.run_id === r.run_id)!.max_concurrency ?? r.n)]));
+  const excess: number[] = [];
+  for (const t of [...claimed].reverse()) {
+    const n = over.get(t.run_id) ?? 0;
+    if (n > 0) {
+      excess.push(t.id);
+      over.set(t.run_id, n - 1);
+    }
+  }
+  if (excess.length > 0) {
+    await db.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null, attempts = greatest(attempts - 1, 0), updated_at = now()
+      where id = any(${idArray(excess)}) and worker_id = ${workerId} and status = 'running'`);
+  }
+  return claimed.filter((t) => !excess.includes(t.id));
 }
 
 /** Extends the lease of tasks this worker still holds; ids missing from the result were lost (reaped). */

@@ -26,6 +26,8 @@ export interface NewRun {
   parent?: { runId: string; stage: number };
   /** Tasks the run will have in all, when more are queued later (a pipeline's advances); defaults to tasks.length. */
   total?: number;
+  /** Most tasks in flight at once for this run (DeepFabric batch_size). */
+  maxConcurrency?: number;
   /** A topics run: the topics resource its node records form (its dataset is the run's first). */
   topics?: { id: string; mode: string; meta: Record<string, unknown> };
   /** Datasets the run writes into; `output.dataset_id` names the primary one. */
@@ -65,6 +67,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
         total: run.total ?? run.tasks.length,
         output: run.output,
         parentRunId: run.parent?.runId,
+        maxConcurrency: run.maxConcurrency,
         stage: run.parent?.stage,
       })
       .returning();

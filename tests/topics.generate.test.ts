@@ -94,3 +94,28 @@ describe('generate from topics', () => {
     expect(res.body.error.details.map((d: any) => d.field)).toContain(field);
   });
 });
+
+describe('batch_size caps a run’s concurrency', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', fake: { latencyMs: 80 }, env: { WORKER_CONCURRENCY: '8' } });
+  });
+  afterAll(() => h?.close());
+
+  it('keeps at most batch_size samples in flight, while an uncapped run uses the worker', async () => {
+    const topics = [['A', '1'], ['A', '2'], ['A', '3'], ['A', '4']];
+    h.fake.reset();
+    const capped = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=30').send({ topics, task: 'qa', num_samples: 12, batch_size: 2 }).expect(200)).body.run;
+    expect(capped).toMatchObject({ status: 'succeeded', progress: { records: 12 } });
+    expect(h.fake.stats().peakInFlight).toBe(2);
+    h.fake.reset();
+    const free = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=30').send({ topics, task: 'qa', num_samples: 12 }).expect(200)).body.run;
+    expect(free.status).toBe('succeeded');
+    expect(h.fake.stats().peakInFlight).toBeGreaterThan(2);
+  });
+
+  it('rejects batch_size without a topic source', async () => {
+    const res = await request(h.url).post('/v1/generate').send({ documents: [{ name: 'a', text: 'b' }], batch_size: 2 }).expect(400);
+    expect(res.body.error.details[0]).toMatchObject({ field: 'batch_size' });
+  });
+});

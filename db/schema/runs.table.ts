@@ -23,6 +23,8 @@ export const runs = pgTable(
     eventSeq: integer('event_seq').notNull().default(0),
     output: jsonb('output').notNull().default(sql`'{}'::jsonb`),
     error: jsonb('error'),
+    /** Most tasks of this run in flight at once, across all workers (DeepFabric's batch_size); null = no cap. */
+    maxConcurrency: integer('max_concurrency'),
     /** Set on a pipeline's stage runs: the pipeline run and the stage's position in it. */
     parentRunId: text('parent_run_id'),
     stage: integer('stage'),

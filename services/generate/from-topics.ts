@@ -58,6 +58,7 @@ export async function startFromTopics(deps: GenerateDeps, input: { owner: string
     requestHash: hashOf(spec),
     idempotencyKey: input.idempotencyKey,
     parent: input.parent,
+    maxConcurrency: spec.batch_size,
     tasks,
     dataset: { name: spec.dataset_name ?? `${task} from topics: ${origin.slice(0, 80)}`, meta: { kind: task, source_run_kind: 'generate', ...(spec.topics_id ? { topics_id: spec.topics_id } : {}) } },
     report: {

@@ -4,7 +4,7 @@ import type { GenerateSpec } from './generate.spec.js';
 import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
 
 const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const;
-const TOPIC_ONLY = ['num_samples', 'conversation', 'instructions', 'include_system_message'] as const;
+const TOPIC_ONLY = ['num_samples', 'conversation', 'instructions', 'include_system_message', 'batch_size'] as const;
 const KNOWLEDGE_ONLY = ['seed_records', 'flows', 'summaries_per_document', 'questions_per_context', 'facts_per_document', 'pairs_per_fact'] as const;
 const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap'] as const;
 

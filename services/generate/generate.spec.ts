@@ -69,6 +69,7 @@ export const GenerateSpec = Type.Object(
       ),
     ),
     instructions: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000, description: 'Topic sources: extra guidance for the teacher (DeepFabric generation.instructions)' })),
+    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Topic sources: most samples generated at once for this run, across all workers (DeepFabric batch_size)' })),
     include_system_message: Type.Optional(Type.Boolean({ description: 'Topic sources, conversation: put the system prompt into each conversation’s messages (DeepFabric sys_msg)' })),
     n_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Pairs per chunk (default 3); excludes target_pairs' })),
     target_pairs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Total pairs, spread evenly across chunks' })),

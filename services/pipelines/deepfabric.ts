@@ -84,6 +84,7 @@ function v4(doc: Obj, r: Reader): PipelineSpec {
       system_prompt: generation.system_prompt,
       instructions: generation.instructions,
       num_samples: output.num_samples,
+      batch_size: output.batch_size,
       include_system_message: output.include_system_message,
       max_attempts: generation.max_retries !== undefined ? Math.min(10, generation.max_retries + 1) : undefined,
       llm: llmOf(llm, { max_tokens: generation.max_tokens }, r.section(generation.llm, 'generation.llm')),
@@ -120,6 +121,7 @@ function v3(doc: Obj, r: Reader): PipelineSpec {
       system_prompt: engine.generation_system_prompt ?? doc.dataset_system_prompt,
       instructions: engine.instructions,
       num_samples: steps !== undefined ? steps * (batch ?? 1) : undefined,
+      batch_size: batch,
       include_system_message: creation.sys_msg,
       max_attempts: engine.max_retries !== undefined ? Math.min(10, engine.max_retries + 1) : undefined,
       llm: llmOf(engine, { provider: creation.provider, model: creation.model }),
@@ -191,7 +193,8 @@ function applyOverrides(spec: PipelineSpec, o: DeepFabricOverrides) {
   if (o.depth !== undefined) t.depth = o.depth;
   if (o.sys_msg !== undefined) g.include_system_message = o.sys_msg;
   if (o.num_samples !== undefined) g.num_samples = /^\d+$/.test(o.num_samples) ? Number(o.num_samples) : (o.num_samples as never);
-  if (o.num_steps !== undefined) g.num_samples = o.num_steps * (o.batch_size ?? 1);
+  if (o.num_steps !== undefined) g.num_samples = o.num_steps * (o.batch_size ?? g.batch_size ?? 1);
+  if (o.batch_size !== undefined) g.batch_size = o.batch_size;
 }
 
 /** Drops undefined fields so the translated spec validates like one a client wrote. */

@@ -98,6 +98,5 @@ export async function startDeepFabric(deps: GenerateDeps, input: { owner: string
     const details = errors.slice(0, 20).map((e) => ({ field: e.path.slice(1).replace(/\//g, '.'), message: e.message }));
     throw new AppError('validation_failed', `the translated config is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
   }
-  const note = input.overrides.batch_size !== undefined && input.overrides.num_steps === undefined ? ['batch_size: sets concurrency in DeepFabric v4; Quarry runs at WORKER_CONCURRENCY'] : [];
-  return startPipeline(deps, { owner: input.owner, spec, idempotencyKey: input.idempotencyKey, report: { deepfabric: { layout, ignored: [...ignored, ...note] } } });
+  return startPipeline(deps, { owner: input.owner, spec, idempotencyKey: input.idempotencyKey, report: { deepfabric: { layout, ignored } } });
 }

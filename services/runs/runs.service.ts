@@ -25,6 +25,8 @@ export interface StartRun {
   tasks: NewTask[];
   /** The run's own dataset; `id` when the caller must know it before the run exists (to put in payloads). */
   dataset?: { id?: string; name: string; meta?: Record<string, unknown> };
+  /** Most tasks of the run in flight at once. */
+  maxConcurrency?: number;
   /** A topics run: the topics resource its dataset's records form. */
   topics?: { id: string; mode: string; meta: Record<string, unknown> };
   /** Extra fields of the run's output (e.g. knowledge's datasets per flow). */
@@ -52,6 +54,7 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     parent: input.parent,
     total: input.total,
     topics: input.topics,
+    maxConcurrency: input.maxConcurrency,
     output: {
       ...(datasetId ? { dataset_id: datasetId } : {}),
       ...Object.fromEntries((input.extraDatasets ?? []).filter((d) => d.output).map((d) => [d.output, d.id])),

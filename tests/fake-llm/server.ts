@@ -28,6 +28,8 @@ export interface FakeLlmStats {
   completions: number;
   faults: Record<string, number>;
   inFlight: number;
+  /** Most requests in flight at once since the last reset. */
+  peakInFlight: number;
   byPath: Record<string, number>;
 }
 
@@ -62,6 +64,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   let recorded: RecordedRequest[] = [];
   // Kept outside `counters` so a reset() during traffic cannot drive it negative.
   let inFlight = 0;
+  let peakInFlight = 0;
   let nextId = 0;
   const idPrefix = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
   const closing = new AbortController();
@@ -120,6 +123,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     counters.requests++;
     counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
     inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
     res.on('close', () => inFlight--);
 
     let body: unknown;
@@ -162,6 +166,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     completions: counters.completions,
     faults: { ...counters.faults },
     inFlight,
+    peakInFlight,
     byPath: { ...counters.byPath },
   });
 
@@ -169,6 +174,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     counters = { requests: 0, completions: 0, faults: {}, byPath: {} };
     recorded = [];
     faults = [];
+    peakInFlight = inFlight;
   };
 
   const server = http.createServer((req, res) => {
