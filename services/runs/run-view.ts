@@ -1,5 +1,5 @@
 import type { RunRow } from '../../db/runs.repository.js';
-import { progressOf } from '../../db/queue.repository.js';
+import { progressOf } from '../../db/progress.js';
 
 /** The public shape of a run (the `Run` schema of the contract). */
 export function runView(row: RunRow, extra: { report?: Record<string, unknown> } = {}) {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
+import { commitOutcomes } from '../../db/outcomes.repository.js';
 import {
-  CANCEL_CHANNEL, TASKS_CHANNEL, claimTasks, commitOutcomes, extendLeases, reapExpired, releaseTasks,
+  CANCEL_CHANNEL, TASKS_CHANNEL, claimTasks, extendLeases, reapExpired, releaseTasks,
   type ClaimedTask, type Outcome, type Usage,
 } from '../../db/queue.repository.js';
 import { markRunsStarted } from '../../db/runs.repository.js';

@@ -1,0 +1,190 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Db, type Tx } from './client.js';
+import { appendEvents, type NewEvent } from './events.repository.js';
+import { progressOf } from './progress.js';
+import { stageEnded } from './pipeline.repository.js';
+import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL, idArray, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
+import { records as recordsTable, tasks as tasksTable } from './schema/index.js';
+
+interface RunLock {
+  id: string;
+  status: string;
+  dataset_id: string | null;
+  rejected_dataset_id: string | null;
+  parent_run_id: string | null;
+  stage: number | null;
+}
+
+/**
+ * Commit a batch of outcomes in one transaction: a task's records, its events, its completion and
+ * the run's counters land together or not at all. Batching amortises the commit (and fsync) over
+ * many tasks, which is what lets one worker keep 64+ LLM calls in flight.
+ */
+export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await db.transaction(async (tx) => {
+    const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
+    // Lock the runs first, always in id order, so concurrent committers cannot deadlock and a
+    // cancel either fully precedes or fully follows this batch.
+    const locked = await rows<RunLock>(
+      tx,
+      sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
+           where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
+    );
+
+    const ids = outcomes.map((o) => o.task.id);
+    const owned = new Set(
+      (
+        await rows<{ id: number }>(
+          tx,
+          sql`select id::int as id from tasks where id = any(${idArray(ids)})
+               and worker_id = ${workerId} and status = 'running' for update`,
+        )
+      ).map((r) => r.id),
+    );
+
+    for (const runId of runIds) {
+      // A task reaped from under us was re-queued for someone else: its outcome is dropped, not doubled.
+      const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
+      if (mine.length === 0) continue;
+      const lock = locked.find((r) => r.id === runId);
+      if (lock) await commitRunOutcomes(tx, lock, mine);
+    }
+    for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
+  });
+}
+
+async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
+  const { id: runId, status, dataset_id: primaryDataset } = run;
+  const usage = sumUsage(outcomes.map((o) => o.usage));
+  if (status !== 'running' && status !== 'queued') {
+    // The run was canceled or failed while these were in flight: keep the spend, drop the work.
+    await setTaskStatus(tx, outcomes.map((o) => o.task.id), 'canceled');
+    await tx.execute(sql`update runs set requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
+      output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd} where id = ${runId}`);
+    return;
+  }
+  const events: NewEvent[] = [];
+  const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');
+  const inserted = await insertRecords(tx, succeeded);
+  const ts = Date.now();
+  // A run's records are what it wrote anywhere but its rejected set (curate, knowledge flows).
+  let insertedKept = 0;
+  for (const o of succeeded) {
+    for (const r of o.records) {
+      const datasetId = r.datasetId ?? o.datasetId;
+      if (!inserted.has(`${datasetId}\u0000${r.key}`)) continue;
+      if (datasetId !== run.rejected_dataset_id) insertedKept++;
+      events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== primaryDataset ? { dataset_id: datasetId } : {}), record: r.data, ts } });
+    }
+  }
+  const spawned = await spawnTasks(tx, runId, succeeded.flatMap((o) => o.spawn ?? []));
+  for (const o of succeeded) {
+    if (o.events) events.push(...o.events);
+    if (o.output) await tx.execute(sql`update runs set output = output || ${JSON.stringify(o.output)}::jsonb where id = ${runId}`);
+  }
+  if (succeeded.length > 0) {
+    await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now()
+      where id = any(${idArray(succeeded.map((o) => o.task.id))})`);
+  }
+  let failed = 0;
+  let fatal: TaskFailure | undefined;
+  for (const o of outcomes) {
+    if (o.type === 'retry') {
+      events.push({ type: 'task.retrying', data: { task: o.task.key, attempt: o.task.attempts, delay_ms: o.delayMs, error: o.error } });
+      await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null,
+        run_at = now() + make_interval(secs => ${o.delayMs / 1000}), last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
+        where id = ${o.task.id}`);
+    } else if (o.type === 'failed' || o.type === 'fatal') {
+      failed++;
+      if (o.type === 'fatal') fatal = o.error;
+      events.push({ type: 'record.failed', data: { task: o.task.key, attempts: o.task.attempts, ...o.error } });
+      await tx.execute(sql`update tasks set status = 'failed', lease_until = null, last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
+        where id = ${o.task.id}`);
+    }
+  }
+  const done = succeeded.length;
+
+  const [counters] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
+    tx,
+    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedKept}, total = total + ${spawned},
+        requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
+        output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
+      where id = ${runId}
+      returning total, done, failed, records, input_tokens, output_tokens, cost_usd, started_at`,
+  );
+  events.push({ type: 'progress', data: progressOf(counters) });
+  let ended: 'succeeded' | 'failed' | undefined;
+
+  if (fatal) {
+    await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${runId} and status = 'queued'`);
+    events.push({ type: 'run.failed', data: { error: fatal } });
+    await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(fatal)}::jsonb where id = ${runId}`);
+    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`);
+    ended = 'failed';
+  } else if (counters.done + counters.failed >= counters.total) {
+    const outcome = counters.failed > 0 ? 'failed' : 'succeeded';
+    const error =
+      counters.failed > 0
+        ? { category: 'tasks_failed', message: `${counters.failed} of ${counters.total} tasks failed; the dataset keeps the ${counters.records} records that succeeded. POST /v1/runs/${runId}/retry re-runs only the failed tasks.` }
+        : null;
+    events.push({ type: `run.${outcome}`, data: { progress: progressOf(counters), error } });
+    await tx.execute(sql`update runs set status = ${outcome}, finished_at = now(), error = ${error ? JSON.stringify(error) : null}::jsonb where id = ${runId}`);
+    ended = outcome;
+  }
+  await appendEvents(tx, runId, events);
+  if (ended && run.parent_run_id !== null) await stageEnded(tx, { id: runId, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, ended);
+}
+
+/** Inserts follow-up tasks; returns how many are new (a redone task's spawns already exist). */
+async function spawnTasks(tx: Tx, runId: string, spawn: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>): Promise<number> {
+  if (spawn.length === 0) return 0;
+  const fresh = await tx
+    .insert(tasksTable)
+    .values(spawn.map((t) => ({ runId, key: t.key, kind: t.kind, payload: t.payload, maxAttempts: t.maxAttempts ?? 3 })))
+    .onConflictDoNothing()
+    .returning({ id: tasksTable.id });
+  if (fresh.length > 0) await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+  return fresh.length;
+}
+
+const RECORD_INSERT_CHUNK = 1000;
+
+/**
+ * One multi-row insert per chunk for the whole batch. Keys already present (a task redone after a
+ * lost lease) are skipped by the unique index; the returned set says which records are new.
+ */
+async function insertRecords(tx: Tx, succeeded: Array<Extract<Outcome, { type: 'succeeded' }>>): Promise<Set<string>> {
+  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: r.data })));
+  const inserted = new Set<string>();
+  const perDataset = new Map<string, number>();
+  for (let i = 0; i < values.length; i += RECORD_INSERT_CHUNK) {
+    const fresh = await tx
+      .insert(recordsTable)
+      .values(values.slice(i, i + RECORD_INSERT_CHUNK))
+      .onConflictDoNothing()
+      .returning({ datasetId: recordsTable.datasetId, key: recordsTable.key });
+    for (const r of fresh) {
+      inserted.add(`${r.datasetId}\u0000${r.key}`);
+      perDataset.set(r.datasetId, (perDataset.get(r.datasetId) ?? 0) + 1);
+    }
+  }
+  for (const [datasetId, n] of perDataset) await tx.execute(sql`update datasets set record_count = record_count + ${n} where id = ${datasetId}`);
+  return inserted;
+}
+
+async function setTaskStatus(tx: Tx, ids: number[], status: string): Promise<void> {
+  await tx.execute(sql`update tasks set status = ${status}, lease_until = null, updated_at = now()
+    where id = any(${idArray(ids)})`);
+}
+
+function sumUsage(list: Usage[]): Usage {
+  const total = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  for (const u of list) {
+    total.requests += u.requests;
+    total.input_tokens += u.input_tokens;
+    total.output_tokens += u.output_tokens;
+    total.cost_usd += u.cost_usd;
+  }
+  return total;
+}

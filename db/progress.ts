@@ -1,0 +1,20 @@
+/** A run's progress as clients see it, from its counters: rates and ETA derived, not stored. */
+export function progressOf(run: { total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date | string | null }) {
+  const elapsed = run.started_at ? Math.max(0.001, (Date.now() - new Date(run.started_at).getTime()) / 1000) : 0;
+  const finished = run.done + run.failed;
+  const taskRate = elapsed > 0 ? finished / elapsed : 0;
+  const remaining = Math.max(0, run.total - finished);
+  return {
+    total: run.total,
+    done: run.done,
+    failed: run.failed,
+    records: run.records,
+    records_per_second: elapsed > 0 ? round(run.records / elapsed) : 0,
+    tasks_per_second: round(taskRate),
+    tokens: { input: run.input_tokens, output: run.output_tokens },
+    cost_usd: round(run.cost_usd, 6),
+    eta_seconds: remaining === 0 ? 0 : taskRate > 0 ? round(remaining / taskRate, 1) : null,
+  };
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
