@@ -9,7 +9,12 @@ export interface RecordRow {
   data: unknown;
 }
 
-const INSERT_CHUNK = 1000;
+/**
+ * Records per insert statement on import. Embedded PGlite runs each statement on the event loop, so a
+ * slice is kept to a few ms and the loop gets a turn between slices (a 200,000-record import never
+ * holds it for long).
+ */
+const INSERT_CHUNK = 250;
 
 export async function createDataset(
   db: Db,
@@ -20,6 +25,7 @@ export async function createDataset(
     await tx.insert(datasets).values({ id: dataset.id, owner: dataset.owner, name: dataset.name, meta: dataset.meta ?? {} });
     for (let i = 0; i < items.length; i += INSERT_CHUNK) {
       await tx.insert(records).values(items.slice(i, i + INSERT_CHUNK).map((r) => ({ datasetId: dataset.id, key: r.key, data: r.data })));
+      await new Promise((resolve) => setImmediate(resolve));
     }
     const [row] = await tx.update(datasets).set({ recordCount: items.length }).where(eq(datasets.id, dataset.id)).returning();
     return row;
@@ -47,29 +53,40 @@ export async function recordsPage(ex: Executor, datasetId: string, after: number
     .limit(limit);
 }
 
-/** Counts records lacking every one of the given top-level key sets (a format cannot render them). */
-export async function countRecordsMissing(ex: Executor, datasetId: string, keySets: string[][]): Promise<{ n: number; example?: string }> {
-  const satisfied = sql.join(
-    keySets.map((keys) => sql`(${sql.join(keys.map((k) => sql`data::jsonb ? ${k}`), sql` and `)})`),
-    sql` or `,
-  );
-  const [row] = await rows<{ n: number; example: string | null }>(
-    ex,
-    sql`select count(*)::int as n, min(key) as example from records where dataset_id = ${datasetId} and not (${satisfied})`,
-  );
-  return { n: row.n, example: row.example ?? undefined };
-}
+/** Why a dataset cannot be deleted now, and which run holds it. */
+export type DatasetInUse = { reason: 'written' | 'pipeline' | 'pipeline_input'; runId: string };
 
-/** Refuses to delete a dataset a live run is still writing into. */
-export async function deleteDataset(db: Db, id: string, owner: string): Promise<'deleted' | 'missing' | 'busy'> {
+/**
+ * Deletes a dataset no run may still write or read: not while the run that writes it is queued or
+ * running, nor while its pipeline is (later stages read it), nor while a pipeline that takes it as
+ * input is. The writing run's rows are locked before the dataset's, in id order, as a retry locks
+ * them: a delete and a retry of that run cannot both succeed.
+ */
+export async function deleteDataset(db: Db, id: string, owner: string): Promise<'deleted' | 'missing' | DatasetInUse> {
   return db.transaction(async (tx) => {
-    const [row] = await rows<{ id: string; busy: boolean }>(
+    const [found] = await rows<{ run_id: string | null; parent_run_id: string | null }>(
       tx,
-      sql`select d.id, exists(select 1 from runs r where r.id = d.run_id and r.status in ('queued', 'running')) as busy
-            from datasets d where d.id = ${id} and d.owner = ${owner} for update`,
+      sql`select d.run_id, r.parent_run_id from datasets d left join runs r on r.id = d.run_id where d.id = ${id} and d.owner = ${owner}`,
     );
+    if (!found) return 'missing';
+    const holders = [found.run_id, found.parent_run_id].filter((r): r is string => r !== null);
+    const live = holders.length
+      ? await rows<{ id: string; status: string }>(
+          tx,
+          sql`select id, status from runs where id in (${sql.join(holders.map((r) => sql`${r}`), sql`, `)}) order by id for share`,
+        )
+      : [];
+    const [row] = await rows<{ id: string }>(tx, sql`select id from datasets where id = ${id} and owner = ${owner} for update`);
     if (!row) return 'missing';
-    if (row.busy) return 'busy';
+    const busy = live.filter((r) => r.status === 'queued' || r.status === 'running');
+    const writer = busy.find((r) => r.id === found.run_id);
+    if (writer) return { reason: 'written', runId: writer.id };
+    if (busy.length > 0) return { reason: 'pipeline', runId: busy[0].id };
+    const [reader] = await rows<{ id: string }>(
+      tx,
+      sql`select id from runs where owner = ${owner} and kind = 'pipeline' and status in ('queued', 'running') and spec->>'dataset_id' = ${id} limit 1`,
+    );
+    if (reader) return { reason: 'pipeline_input', runId: reader.id };
     await tx.delete(datasets).where(eq(datasets.id, id));
     return 'deleted';
   });
@@ -105,4 +122,13 @@ export async function rejectionSummary(ex: Executor, datasetId: string) {
     sql`select key, data->>'question' as question, data->'rejection'->>'detail' as detail from records where dataset_id = ${datasetId} order by id limit 5`,
   );
   return { byReason, examples };
+}
+
+/** Whether the run that writes the dataset is still queued or running (it may add records). */
+export async function datasetBeingWritten(ex: Executor, datasetId: string): Promise<boolean> {
+  const [row] = await rows<{ live: boolean }>(
+    ex,
+    sql`select exists(select 1 from datasets d join runs r on r.id = d.run_id where d.id = ${datasetId} and r.status in ('queued', 'running')) as live`,
+  );
+  return row.live;
 }

@@ -36,3 +36,9 @@ export async function eventsAfter(ex: Executor, runId: string, after: number, li
     sql`select seq, type, data, created_at from run_events where run_id = ${runId} and seq > ${after} order by seq limit ${limit}`,
   );
 }
+
+/** The seq of the run's newest event (0 when it has none, or no such run). */
+export async function lastEventSeq(ex: Executor, runId: string): Promise<number> {
+  const [row] = await rows<{ event_seq: number }>(ex, sql`select event_seq from runs where id = ${runId}`);
+  return row ? Number(row.event_seq) : 0;
+}

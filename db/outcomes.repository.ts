@@ -5,6 +5,7 @@ import { progressOf } from './progress.js';
 import { stageEnded } from './pipeline.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL, idArray, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
 import { records as recordsTable, tasks as tasksTable } from './schema/index.js';
+import { describeStorageError, isTransientStorageError } from './storage-errors.js';
 
 interface RunLock {
   id: string;
@@ -26,11 +27,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
     const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
     // Lock the runs first, always in id order, so concurrent committers cannot deadlock and a
     // cancel either fully precedes or fully follows this batch.
-    const locked = await rows<RunLock>(
-      tx,
-      sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
-           where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
-    );
+    const locked = await lockRuns(tx, runIds);
 
     const ids = outcomes.map((o) => o.task.id);
     const owned = new Set(
@@ -48,10 +45,73 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
       if (mine.length === 0) continue;
       const lock = locked.find((r) => r.id === runId);
-      if (lock) await commitRunOutcomes(tx, lock, mine);
+      if (lock) await commitRunIsolated(tx, lock, mine);
     }
     for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
   });
+}
+
+async function lockRuns(tx: Tx, runIds: string[]): Promise<RunLock[]> {
+  return rows<RunLock>(
+    tx,
+    sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
+         where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
+  );
+}
+
+/**
+ * A run's outcomes commit under a savepoint of their own, so outcomes that cannot be stored roll
+ * back alone and never hold up other runs (other tenants' work) in the same batch. One savepoint
+ * per run per batch keeps the hot path cheap; only after a failure are the run's outcomes tried
+ * one by one, and those that still fail fail their task with category `storage`.
+ */
+async function commitRunIsolated(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
+  try {
+    await tx.transaction((sp) => commitRunOutcomes(sp, run, outcomes));
+    return;
+  } catch (err) {
+    // A lost connection or a deadlock says nothing about the data: the whole batch is tried again.
+    if (isTransientStorageError(err)) throw err;
+  }
+  const gone = await missingDatasets(tx, outcomes);
+  for (const o of outcomes) {
+    // An outcome before this one may have ended the run (a fatal failure): read its status again.
+    const [current] = await lockRuns(tx, [run.id]);
+    if (!current) return;
+    const lost = o.type === 'succeeded' ? targetDatasets([o]).find((id) => gone.has(id)) : undefined;
+    if (lost) {
+      // Every later record of the run would fail the same way: fail the run now, with the reason.
+      const message = `dataset ${lost}, which this run writes, no longer exists (it was deleted while the run was in flight); the run cannot finish`;
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, true)]));
+      continue;
+    }
+    try {
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [o]));
+    } catch (err) {
+      if (isTransientStorageError(err)) throw err;
+      const message = `the task's outcome could not be stored: ${describeStorageError(err)}`;
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, false)]));
+    }
+  }
+}
+
+function storageFailure(o: Outcome, message: string, fatal: boolean): Outcome {
+  return { type: fatal ? 'fatal' : 'failed', task: o.task, error: { category: 'storage', message }, usage: o.usage };
+}
+
+function targetDatasets(outcomes: Outcome[]): string[] {
+  const ids = new Set<string>();
+  for (const o of outcomes) if (o.type === 'succeeded') for (const r of o.records) ids.add(r.datasetId ?? o.datasetId);
+  return [...ids];
+}
+
+/** The datasets these outcomes write into that are gone (deleted under a running task). */
+async function missingDatasets(tx: Tx, outcomes: Outcome[]): Promise<Set<string>> {
+  const wanted = targetDatasets(outcomes);
+  if (wanted.length === 0) return new Set();
+  const present = await rows<{ id: string }>(tx, sql`select id from datasets where id in (${sql.join(wanted.map((id) => sql`${id}`), sql`, `)})`);
+  const found = new Set(present.map((r) => r.id));
+  return new Set(wanted.filter((id) => !found.has(id)));
 }
 
 async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
@@ -63,6 +123,13 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
     await tx.execute(sql`update runs set requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
       output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd} where id = ${runId}`);
     return;
+  }
+  const aborted = outcomes.filter((o) => o.type === 'aborted').map((o) => o.task.id);
+  if (aborted.length > 0) {
+    // Aborted by a cancel that a retry has since superseded: back to the queue, the attempt not charged.
+    await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null, run_at = now(),
+      attempts = greatest(attempts - 1, 0), updated_at = now() where id = any(${idArray(aborted)})`);
+    await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
   }
   const events: NewEvent[] = [];
   const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');

@@ -43,7 +43,12 @@ export type Outcome =
   | { type: 'retry'; task: ClaimedTask; error: TaskFailure; delayMs: number; usage: Usage }
   | { type: 'failed'; task: ClaimedTask; error: TaskFailure; usage: Usage }
   /** The run cannot succeed (bad credentials, unreachable provider): fail it now instead of burning every task. */
-  | { type: 'fatal'; task: ClaimedTask; error: TaskFailure; usage: Usage };
+  | { type: 'fatal'; task: ClaimedTask; error: TaskFailure; usage: Usage }
+  /**
+   * Stopped because the run was canceled (or failed), not because the task did: canceled if the run
+   * still is at commit, queued again uncharged if a retry reopened it meanwhile.
+   */
+  | { type: 'aborted'; task: ClaimedTask; usage: Usage };
 
 /** Task ids are numbers from our own rows, so inlining them as an array literal is safe. */
 export const idArray = (ids: number[]) => sql.raw(`'{${ids.map(Number).join(',')}}'::bigint[]`);

@@ -3,6 +3,7 @@ import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { getDataset, importDataset, listDatasetViews, listRecords, parseImport, removeDataset } from '../services/datasets/datasets.service.js';
 import { exportDataset } from '../services/export/export.service.js';
+import { createRenderChecks } from '../services/export/render-check.js';
 import { EXPORT_FORMATS } from '../services/export/formats.js';
 import type { Database } from '../db/client.js';
 import { Dataset, DatasetParams, errors } from './schemas.js';
@@ -10,6 +11,7 @@ import { Dataset, DatasetParams, errors } from './schemas.js';
 
 export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsyncTypebox {
   return async (app) => {
+    const checks = createRenderChecks();
 
     app.get(
       '/v1/datasets',
@@ -36,6 +38,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
           tags: ['datasets'],
           summary: 'Import records as a new dataset',
           description: 'Body: a JSON array of record objects, `{ "name": "...", "records": [...] }`, or JSONL (Content-Type application/x-ndjson) with `?name=`.',
+          consumes: ['application/json', 'application/x-ndjson'],
           querystring: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
           body: Type.Union([
             Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
@@ -46,7 +49,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
         },
       },
       async (request, reply) => {
-        const parsed = parseImport(request.body, request.headers['content-type'] ?? '');
+        const parsed = await parseImport(request.body, request.headers['content-type'] ?? '');
         const dataset = await importDataset(deps, request.owner, { name: request.query.name ?? parsed.name, records: parsed.records });
         return reply.status(201).header('location', dataset.links.self).send({ dataset });
       },
@@ -64,7 +67,9 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
         schema: {
           operationId: 'deleteDataset',
           tags: ['datasets'],
-          summary: 'Delete a dataset and its records (refused while its run is still writing)',
+          summary: 'Delete a dataset and its records (refused while a run may still write or read it)',
+          description:
+            '409 while the run that writes it is queued or running, while that run\'s pipeline is (its later stages read it), or while a running pipeline takes it as input. A canceled or failed run\'s datasets can be deleted; that run can then no longer be retried.',
           params: DatasetParams,
           response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 404, 409) },
         },
@@ -85,7 +90,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
           params: DatasetParams,
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-            cursor: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'next_cursor of the previous page' })),
+            cursor: Type.Optional(Type.String({ pattern: '^\\d{1,15}$', description: 'next_cursor of the previous page (digits, at most 15)' })),
           }),
           response: {
             200: Type.Object({ records: Type.Array(Type.Object({ key: Type.String(), data: Type.Unknown() })), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
@@ -107,7 +112,8 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
             'chatml: {"messages":[system?, user, assistant]} (CoT reasoning written before the answer); messages: the same, with CoT reasoning as the assistant\'s reasoning_content; alpaca: {"instruction","input","output","system"?}; ' +
             'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored; ' +
             'fairforge: a JSON array of Fair-Forge evaluation datasets, one per chunk ({session_id, assistant_id, language, context, conversation: [{qa_id, query, assistant, ground_truth_assistant}]}). ' +
-            '`system_prompt` adds (or replaces) the system message.',
+            '`system_prompt` adds (or replaces) the system message. Every record is checked against the format\'s input contract before the first byte: ' +
+            'a record that cannot be rendered is a 422 naming it and the field (`records.<key>.<field>`); jsonl renders anything.',
           params: DatasetParams,
           querystring: Type.Object({
             format: Type.Union([...EXPORT_FORMATS, 'fairforge' as const].map((f) => Type.Literal(f)), { default: 'jsonl' }),
@@ -123,7 +129,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
       },
       async (request, reply) => {
         const { query } = request;
-        const { stream, filename, contentType } = await exportDataset(deps, request.owner, request.params.id, query.format, {
+        const { stream, filename, contentType } = await exportDataset({ ...deps, checks, log: request.log }, request.owner, request.params.id, query.format, {
           systemPrompt: query.system_prompt,
           fairforge: { assistantId: query.assistant_id ?? 'assistant', language: query.language ?? 'english' },
         });

@@ -1,19 +1,25 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { openRunStream, replayCursor } from '../services/runs/run-stream.js';
+import { MAX_EVENT_SEQ, SLOW_CLIENT_MAX_UNSENT_BYTES, openRunStream, replayCursor } from '../services/runs/run-stream.js';
 import type { RunsDeps } from '../services/runs/runs.service.js';
 import { RunParams, errors } from './schemas.js';
 
 const ReplayQuery = Type.Object({
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay events with a seq greater than this (same as Last-Event-ID)' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EVENT_SEQ, description: `Replay events with a seq greater than this (same as Last-Event-ID; at most ${MAX_EVENT_SEQ})` })),
+});
+
+const LastEventIdHeader = Type.Object({
+  'last-event-id': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EVENT_SEQ, description: `seq of the last event received (at most ${MAX_EVENT_SEQ})` })),
 });
 
 const description =
   'Events: run.queued, run.started, record.created (with the record), record.failed (with a failure category), ' +
   'task.retrying, progress (done, failed, total, records/s, tokens, cost, ETA), run.retried, stage.started, stage.completed and stage.failed (pipelines), and the terminal ' +
   'run.succeeded | run.failed | run.canceled, after which the stream ends. Each event carries its seq as the SSE id; ' +
-  'reconnect with Last-Event-ID (or ?after=) to replay what was missed.';
+  'reconnect with Last-Event-ID (or ?after=) to replay what was missed; a cursor past the newest event counts as the newest. ' +
+  `A client that stops reading is sent nothing more once ${SLOW_CLIENT_MAX_UNSENT_BYTES / 1024 / 1024} MiB written to it are unread, and is ` +
+  'disconnected if the run moves on meanwhile; it reconnects with Last-Event-ID and loses nothing.';
 
 export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -27,7 +33,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
           description,
           params: RunParams,
           querystring: ReplayQuery,
-          headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^\\d+$' })) }),
+          headers: LastEventIdHeader,
           response: {
             200: { description: 'text/event-stream; `id:` is the event seq, `event:` its type, `data:` the JSON event', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             ...errors(400, 401, 404),
@@ -48,26 +54,30 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         };
         const after = replayCursor(request.headers['last-event-id'], request.query.after);
         // openRunStream throws 404 before anything is written, so errors still get a JSON body.
-        const close = await openRunStream(
-          deps,
-          request.owner,
-          request.params.id,
-          after,
-          (e) => {
+        const close = await openRunStream(deps, request.owner, request.params.id, after, {
+          write(frame, flushed) {
             start();
-            raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+            raw.write(`id: ${frame.seq}\nevent: ${frame.type}\ndata: ${frame.json}\n\n`, flushed);
           },
-          () => {
+          unsent: () => raw.writableLength,
+          end() {
             start();
             clearInterval(keepAlive);
             raw.end();
           },
-        );
+          drop() {
+            clearInterval(keepAlive);
+            raw.destroy();
+          },
+        });
         start();
-        request.raw.on('close', () => {
+        const closed = () => {
           clearInterval(keepAlive);
           close();
-        });
+        };
+        // The client may have gone while the run was looked up; 'close' will not come again then.
+        if (raw.destroyed) closed();
+        else raw.once('close', closed);
       },
     );
 
@@ -80,24 +90,24 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         operationId: 'streamRunEventsWebSocket',
         tags: ['runs'],
         summary: 'Stream run events over WebSocket',
-        description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event (4404 for an unknown run).`,
+        description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event (4404 for an unknown run), and cuts a client it drops for not reading without a close frame (1006).`,
         params: RunParams,
         querystring: ReplayQuery,
-        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^\\d+$' })) }),
+        headers: LastEventIdHeader,
         response: { 101: { description: 'Switching protocols to WebSocket' }, ...errors(400, 401, 404, 426) },
       },
       handler: async (_request, reply) =>
         reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'this endpoint speaks WebSocket; connect with a WebSocket client', details: [] } }),
       wsHandler: async (socket, request) => {
         try {
-          const close = await openRunStream(
-            deps,
-            request.owner,
-            request.params.id,
-            replayCursor(request.headers['last-event-id'], request.query.after),
-            (e) => socket.send(JSON.stringify(e)),
-            () => socket.close(1000, 'run ended'),
-          );
+          const close = await openRunStream(deps, request.owner, request.params.id, replayCursor(request.headers['last-event-id'], request.query.after), {
+            write: (frame, flushed) => socket.send(frame.json, flushed),
+            unsent: () => socket.bufferedAmount,
+            end: () => socket.close(1000, 'run ended'),
+            // A close frame would queue behind what the client is not reading; cut the connection.
+            drop: () => socket.terminate(),
+          });
+          if (socket.readyState !== socket.OPEN) close();
           socket.on('close', close);
         } catch (err) {
           const e = err as { code?: string; message?: string };

@@ -6,6 +6,8 @@ import type { RunView } from '../services/runs/run-view.js';
 import { preferWait, sendRun } from './job-reply.js';
 import { JobHeaders, RunEnvelope, errors } from './schemas.js';
 
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
 export interface JobRoute<S extends TSchema, Q extends TSchema = TSchema> {
   path: string;
   operationId: string;
@@ -24,6 +26,11 @@ export interface JobRoute<S extends TSchema, Q extends TSchema = TSchema> {
  */
 export function jobRoute<S extends TSchema, Q extends TSchema = TSchema>(deps: RunsDeps, job: JobRoute<S, Q>): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // YAML arrives as text for the service to translate, and only where the route says it consumes
+    // it (the plugin scopes the parser): elsewhere it is a 415, not a confusing 400.
+    if (job.consumes?.includes('application/yaml')) {
+      app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    }
     app.post(
       job.path,
       {

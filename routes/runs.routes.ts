@@ -60,7 +60,8 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           operationId: 'retryRun',
           tags: ['runs'],
           summary: 'Re-queue the tasks of a failed or canceled run that did not succeed',
-          description: 'Succeeded tasks and their records are kept; only failed (and withdrawn) tasks run again.',
+          description:
+            'Succeeded tasks and their records are kept; only failed (and withdrawn) tasks run again. A retry right after a cancel supersedes it: attempts the cancel is still aborting are queued again. 409 when the run is not failed or canceled, has nothing to retry, or a dataset it writes was deleted (named in `details`).',
           params: RunParams,
           response: { 200: RunEnvelope, ...errors(400, 401, 404, 409) },
         },

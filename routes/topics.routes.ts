@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { GenerateDeps } from '../services/generate/generate.service.js';
+import { LIMITS } from '../services/limits.js';
 import { importTopics, listTopicsViews, topicsView } from '../services/topics/topics.service.js';
 import { TopicsId, errors } from './schemas.js';
 
@@ -29,9 +30,22 @@ export function topicsRoutes(deps: GenerateDeps): FastifyPluginAsyncTypebox {
           operationId: 'getTopics',
           tags: ['topics'],
           summary: 'A topic tree or graph: nodes, edges and root → leaf paths, or a DeepFabric file',
-          description: 'format=json (default): { topics: { …, nodes, edges, paths } }; format=jsonl: DeepFabric tree file, one {"path": [...]} per line; format=graph: DeepFabric graph JSON.',
+          description:
+            'format=json (default): { topics: { …, nodes, edges, path_count, paths_truncated, paths } }; format=jsonl: DeepFabric tree file, one {"path": [...]} per line; ' +
+            'format=graph: DeepFabric graph JSON. A graph can have exponentially many paths, so they are listed up to paths_limit ' +
+            `(and ${LIMITS.pathsChars / 2 ** 20} MiB of topic text): path_count is the total, paths_truncated says whether the list stops short ` +
+            '(for jsonl, the x-paths-truncated and x-path-count headers).',
           params: Type.Object({ id: TopicsId }),
-          querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('jsonl'), Type.Literal('graph')])) }),
+          querystring: Type.Object({
+            format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('jsonl'), Type.Literal('graph')])),
+            paths_limit: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: LIMITS.pathsMax,
+                description: `Most root → leaf paths to list (default ${LIMITS.pathsDefault} for json, ${LIMITS.pathsMax} for jsonl; at most ${LIMITS.pathsMax})`,
+              }),
+            ),
+          }),
           response: {
             200: { description: 'The structure', content: { 'application/json': { schema: { type: 'object' } }, 'application/x-ndjson': { schema: { type: 'string' } } } },
             ...errors(400, 401, 404),
@@ -39,8 +53,8 @@ export function topicsRoutes(deps: GenerateDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const view = await topicsView(deps, request.owner, request.params.id, request.query.format ?? 'json');
-        return reply.type(view.contentType).send(view.body);
+        const view = await topicsView(deps, request.owner, request.params.id, request.query.format ?? 'json', request.query.paths_limit);
+        return reply.headers(view.headers).type(view.contentType).send(view.body);
       },
     );
 
@@ -51,7 +65,11 @@ export function topicsRoutes(deps: GenerateDeps): FastifyPluginAsyncTypebox {
           operationId: 'importTopics',
           tags: ['topics'],
           summary: 'Import a DeepFabric tree (JSONL) or graph (JSON) as a topics resource',
-          description: 'Send the tree file with Content-Type application/x-ndjson, or the graph file as application/json. The result can feed POST /v1/generate like a built one.',
+          description:
+            'Send the tree file with Content-Type application/x-ndjson, or the graph file as application/json (a UTF-8 byte order mark is accepted). ' +
+            'The result can feed POST /v1/generate like a built one. A malformed file is a 400 naming the line or node. ' +
+            `Limits: ${LIMITS.importNodes.toLocaleString('en-US')} topics, ${LIMITS.importEdges.toLocaleString('en-US')} graph links, ` +
+            `${LIMITS.importPathLength} topics on a root → node path, ${LIMITS.topicChars} characters per topic, ${LIMITS.importMetadataBytes / 1024} KiB of graph metadata; a graph must not have cycles.`,
           body: Type.Union([Type.String({ description: 'DeepFabric tree JSONL' }), Type.Object({}, { additionalProperties: true, description: 'DeepFabric graph JSON' })]),
           response: { 201: Type.Object({ topics: TopicsSummary }), ...errors(400, 401, 413, 415) },
         },

@@ -13,11 +13,15 @@ import { runsRoutes } from '../routes/runs.routes.js';
 import { topicsRoutes } from '../routes/topics.routes.js';
 import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
+import { MAX_URL_BYTES, installEdgeGuards } from './http/edge-guards.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { installRateLimit } from './http/rate-limit.js';
+import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import type { AnyFastify } from './http/types.js';
 import { validatorCompiler } from './http/validation.js';
 import type { ProviderRegistry } from './llm/providers.js';
 import type { Metrics } from './metrics.js';
+import { MAX_NESTING } from './safe-input.js';
 
 export interface AppDeps {
   log: Logger;
@@ -29,6 +33,12 @@ export interface AppDeps {
   bodyLimitBytes: number;
   sseKeepAliveMs: number;
   lancedbRoots: string[];
+  /** GET /metrics needs this bearer token when set. */
+  metricsToken?: string;
+  /** Runs one key may have queued or running at once (0 = no limit); checked in Postgres, across API processes. */
+  maxRunsInFlight?: number;
+  /** /v1 requests one key may make per minute in this process (0 or unset = no limit). */
+  rateLimitPerMinute?: number;
 }
 
 export const API_VERSION = '1.0.0';
@@ -40,6 +50,12 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
     bodyLimit: deps.bodyLimitBytes,
     // Streams (SSE, WebSocket) never finish on their own; closing must not wait for them.
     forceCloseConnections: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Prototype keys are refused by the edge guards with a 400 naming them, not as "invalid JSON".
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
@@ -51,7 +67,10 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
         version: API_VERSION,
         description:
           'Generate fine-tuning datasets with teacher LLMs. Jobs answer 202 with a run; watch it over SSE or WebSocket; ' +
-          'export the dataset in a training format. Errors are `{ "error": { "code", "message", "details" } }`.',
+          'export the dataset in a training format. Errors are `{ "error": { "code", "message", "details" } }`, details naming the field at fault. ' +
+          'Refused anywhere in a request (400): NUL and unpaired UTF-16 surrogates in strings and keys, `__proto__` and `constructor` keys, ' +
+          `nesting deeper than ${MAX_NESTING} levels, query strings that are not UTF-8. Request targets over ${MAX_URL_BYTES} bytes and path ` +
+          `parameters over ${MAX_PARAM_LENGTH} characters: 414; headers over 16 KiB: 431.`,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the API_KEYS, when configured' } } },
       security: [{ bearer: [] }],
@@ -67,13 +86,13 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket);
   installErrorHandler(app);
+  installEdgeGuards(app);
   // Plain text is not an accepted body anywhere (JSONL has its own types): 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
   // JSONL bodies (dataset and topic imports) arrive as text and are parsed line by line by the services.
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  // DeepFabric configs for /v1/pipelines arrive as YAML text and are translated by the service.
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
   installAuth(app, deps.apiKeys);
+  await installRateLimit(app, deps.rateLimitPerMinute ?? 0);
 
   await app.register(healthRoutes(deps));
   await app.register(runsRoutes(deps));

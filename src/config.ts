@@ -30,6 +30,9 @@ const EnvSchema = Type.Object({
   SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
   LANCEDB_ROOTS: Type.Optional(Type.String()),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  MAX_RUNS_IN_FLIGHT_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
 });
 
 export interface Config {
@@ -53,6 +56,12 @@ export interface Config {
   shutdownGraceMs: number;
   /** Directories LanceDB sources may be read from; empty = LanceDB sources disabled. */
   lancedbRoots: string[];
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** Runs one key may have queued or running at once (a pipeline counts once); 0 = no limit. */
+  maxRunsInFlightPerKey: number;
+  /** /v1 requests one key may make per minute, per API process; 0 = no limit. */
+  rateLimitPerMinute: number;
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -97,6 +106,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sseKeepAliveMs: c.SSE_KEEPALIVE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     lancedbRoots: (c.LANCEDB_ROOTS ?? '').split(',').map((r) => r.trim()).filter(Boolean).map((r) => resolve(r)),
+    metricsToken: c.METRICS_TOKEN,
+    maxRunsInFlightPerKey: c.MAX_RUNS_IN_FLIGHT_PER_KEY,
+    rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     env,
   };
 }

@@ -1,4 +1,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Provider } from './llm/providers.js';
+
+/** Longest label value written; configured names longer than this are cut. */
+const MAX_LABEL = 100;
+
+/**
+ * The `model` label of teacher metrics: a model the operator configured for the provider (its
+ * default `model` or one of its `models`), or `other`. Callers choose `llm.model` freely, so using
+ * it as it came would let one tenant blow up the series count (a 100,000-character label) and show
+ * every tenant's model names to anyone reading /metrics.
+ */
+export function modelLabel(provider: Pick<Provider, 'defaultModel' | 'models'>, model: string): string {
+  const known = model === provider.defaultModel || (provider.models?.includes(model) ?? false);
+  return known ? model.slice(0, MAX_LABEL) : 'other';
+}
 
 /** One registry per app instance (no prom-client globals), so tests can build many apps. */
 export function createMetrics(options: { runsByStatus?: () => Promise<Record<string, number>> } = {}) {

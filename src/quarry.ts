@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client.js';
 import { runCountsByStatus } from '../db/runs.repository.js';
 import { taskHandlers } from '../services/handlers.js';
@@ -8,6 +8,7 @@ import { createEventHub } from './events/event-hub.js';
 import { createLlmClient } from './llm/llm.client.js';
 import { loadProviders, publicProvider } from './llm/providers.js';
 import { createMetrics } from './metrics.js';
+import { logSerializers } from './log-serializers.js';
 import { loadPrompts } from './prompts.js';
 import { createWorker } from './queue/worker.js';
 
@@ -21,12 +22,15 @@ export interface QuarryOptions {
   http?: boolean;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = {
     level: config.logLevel,
     // Belt and braces: nothing we log carries a secret, and these paths are masked if one ever does.
     redact: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key', 'apiKey'],
-  });
+    // Errors are logged with ids and sizes, never the SQL parameters or payloads they carry.
+    serializers: logSerializers,
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** The composition root: every dependency is created here and nowhere else. */
@@ -53,7 +57,20 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const app =
     options.http === false
       ? undefined
-      : await buildApp({ log, database, providers, hub, metrics, apiKeys: config.apiKeys, bodyLimitBytes: config.bodyLimitBytes, sseKeepAliveMs: config.sseKeepAliveMs, lancedbRoots: config.lancedbRoots });
+      : await buildApp({
+          log,
+          database,
+          providers,
+          hub,
+          metrics,
+          apiKeys: config.apiKeys,
+          bodyLimitBytes: config.bodyLimitBytes,
+          sseKeepAliveMs: config.sseKeepAliveMs,
+          lancedbRoots: config.lancedbRoots,
+          metricsToken: config.metricsToken,
+          maxRunsInFlight: config.maxRunsInFlightPerKey,
+          rateLimitPerMinute: config.rateLimitPerMinute,
+        });
 
   let stopped = false;
   return {

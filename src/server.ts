@@ -10,6 +10,9 @@ async function main() {
   if (config.apiKeys.length === 0) {
     quarry.log.warn({ host: config.host }, 'API_KEYS is not set: authentication is off, so the service only listens on 127.0.0.1');
   }
+  if (config.apiKeys.length > 0 && !config.metricsToken) {
+    quarry.log.warn('METRICS_TOKEN is not set: /metrics answers anyone who reaches the port (its labels name only configured providers and models)');
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       quarry.log.info({ signal }, 'shutting down');

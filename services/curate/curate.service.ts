@@ -1,15 +1,17 @@
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
+import { nextTurn, pacer } from '../../src/pacer.js';
+import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
 import type { CurateSpec } from './curate.spec.js';
 import type { CurateJudgePayload, CuratePassPayload } from './curate.task.js';
-import { findDuplicates } from './dedup.js';
+import { findDuplicatesPaced } from './dedup.js';
 import { shapeOf } from './record-text.js';
 
-const MAX_RECORDS = 200_000;
+const MAX_RECORDS = LIMITS.datasetRecords;
 const PASS_BATCH = 500;
 
 /**
@@ -30,7 +32,13 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
   if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
 
+  await nextTurn();
+  await checkDatasetSize(deps.database.db, input.owner, spec.dataset_id, MAX_RECORDS);
   const source = await inputRecords(deps.database, input.owner, spec, MAX_RECORDS);
+  // Bounded before deduplication, on the records in: duplicates only make the run smaller.
+  const batchSize = spec.batch_size ?? 5;
+  const perTask = spec.judge === false ? PASS_BATCH : batchSize;
+  checkTaskCount(Math.ceil(source.records.length / perTask), 'batch_size', `${source.records.length} records in batches of ${perTask}: raise batch_size`);
   if (source.records.length === 0) throw new AppError('validation_failed', 'dataset_id: the dataset is empty', [{ field: 'dataset_id', message: 'no records' }]);
   const bad = source.records.findIndex((r) => !shapeOf(r.data));
   if (bad >= 0) {
@@ -40,7 +48,8 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
     ]);
   }
 
-  const duplicates = spec.dedup ? findDuplicates(source.records, spec.dedup) : [];
+  const pace = pacer();
+  const duplicates = spec.dedup ? await findDuplicatesPaced(source.records, spec.dedup, pace) : [];
   const duplicateOf = new Map(duplicates.map((d) => [d.key, d]));
   const survivors = source.records.filter((r) => !duplicateOf.has(r.key));
   const rejectedId = newId('ds');
@@ -61,7 +70,8 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
       tasks.push({ key: `keep${i / PASS_BATCH}`, kind: 'curate.pass', payload: { records: survivors.slice(i, i + PASS_BATCH) } });
     }
   } else {
-    const batchSize = spec.batch_size ?? 5;
+    const shared = { threshold: spec.threshold ?? 7, topic: spec.topic, llm: spec.llm ?? {}, system_prompt: spec.system_prompt };
+    checkPlanBytes(Math.ceil(survivors.length / batchSize) * sharedBytes(shared), 'batch_size', 'every batch carries the system_prompt: raise batch_size or shorten it');
     for (let i = 0; i < survivors.length; i += batchSize) {
       const payload: Omit<CurateJudgePayload, 'dataset_id'> = {
         rejected_dataset_id: rejectedId,
@@ -72,6 +82,8 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
         records: survivors.slice(i, i + batchSize),
       };
       tasks.push({ key: `b${i / batchSize}`, kind: 'curate.judge', maxAttempts: spec.max_attempts, payload });
+      const turn = pace();
+      if (turn) await turn;
     }
   }
 

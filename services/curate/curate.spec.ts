@@ -1,13 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { jobOptions } from '../generate/generate.spec.js';
+import { LIMITS } from '../limits.js';
 
 export const CurateSpec = Type.Object(
   {
-    dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Dataset of QA, CoT or conversation records to judge' })),
+    dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: `Dataset of QA, CoT or conversation records to judge (at most ${LIMITS.datasetRecords.toLocaleString('en-US')} records)` })),
     records: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: 10_000, description: 'Inline records (instead of dataset_id)' })),
     threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Keep records whose rating (clarity + accuracy + usefulness + difficulty, 0–10) is at least this (default 7)' })),
     topic: Type.Optional(Type.String({ minLength: 2, maxLength: 500, description: 'Also judge topic relevance; off-topic records are rejected' })),
-    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'Records per judge call (default 5)' })),
+    batch_size: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 20, description: `Records per judge call (default 5); records ÷ batch_size at most ${LIMITS.tasksPerRun.toLocaleString('en-US')} tasks` }),
+    ),
     judge: Type.Optional(Type.Boolean({ description: 'false: only deduplicate, no teacher calls (default true)' })),
     dedup: Type.Optional(
       Type.Object(

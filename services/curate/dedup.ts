@@ -1,3 +1,4 @@
+import { pacer } from '../../src/pacer.js';
 import { LshIndex, normalise, signature } from './minhash.js';
 import { fullText, questionText } from './record-text.js';
 
@@ -20,10 +21,31 @@ export interface Duplicate {
  * shingles at or above `near` estimated Jaccard similarity.
  */
 export function findDuplicates(records: Array<{ key: string; data: Record<string, unknown> }>, options: DedupOptions): Duplicate[] {
+  const scan = duplicateScan(records, options);
+  for (;;) {
+    const step = scan.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `findDuplicates` for a planner: the same scan, giving the event loop a turn whenever `pace` says so. */
+export async function findDuplicatesPaced(records: Array<{ key: string; data: Record<string, unknown> }>, options: DedupOptions, pace = pacer()): Promise<Duplicate[]> {
+  const scan = duplicateScan(records, options);
+  for (;;) {
+    const step = scan.next();
+    if (step.done) return step.value;
+    const turn = pace();
+    if (turn) await turn;
+  }
+}
+
+/** Yields after each record, so a caller decides when to pause; returns the duplicates. */
+function* duplicateScan(records: Array<{ key: string; data: Record<string, unknown> }>, options: DedupOptions): Generator<void, Duplicate[]> {
   const exactSeen = new Map<string, string>();
   const index = new LshIndex<string>();
   const duplicates: Duplicate[] = [];
   for (const { key, data } of records) {
+    yield;
     if (options.exact !== false) {
       const text = normalise(fullText(data));
       const first = exactSeen.get(text);

@@ -14,6 +14,8 @@ export async function readRecords(database: Database, owner: string, datasetId: 
     if (page.length === 0) break;
     after = page[page.length - 1].id;
     for (const r of page) records.push({ key: r.key, data: r.data as Record<string, unknown> });
+    // Embedded PGlite answers without I/O, so a loop of queries would never let the event loop turn.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { dataset, records };
 }

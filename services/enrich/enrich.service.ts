@@ -1,12 +1,14 @@
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf } from '../../src/ids.js';
+import { nextTurn, pacer } from '../../src/pacer.js';
+import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
 import type { EnrichSpec } from './enrich.spec.js';
 import type { EnrichTaskPayload } from './enrich.task.js';
 
-const MAX_RECORDS = 200_000;
+const MAX_RECORDS = LIMITS.datasetRecords;
 const isPair = (d: Record<string, unknown>) => typeof d.question === 'string' && d.question.trim() !== '' && typeof d.answer === 'string' && d.answer.trim() !== '';
 
 /** Plans an enrich run: the source's pairs in batches of `batch_size`, one task per batch. */
@@ -18,6 +20,8 @@ export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   if (spec.llm?.provider && !deps.providers.get(spec.llm.provider)) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm.provider}"` });
   if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
 
+  await nextTurn();
+  await checkDatasetSize(deps.database.db, input.owner, spec.dataset_id, MAX_RECORDS);
   const source = await inputRecords(deps.database, input.owner, spec, MAX_RECORDS);
   const bad = source.records.findIndex((r) => !isPair(r.data));
   if (bad >= 0) {
@@ -28,16 +32,17 @@ export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 
 
   const mode = spec.mode ?? 'rewrite';
   const batchSize = spec.batch_size ?? 5;
+  const batches = Math.ceil(source.records.length / batchSize);
+  checkTaskCount(batches, 'batch_size', `${source.records.length} records in batches of ${batchSize}: raise batch_size`);
+  const shared = { mode, preserve_original: spec.preserve_original !== false, llm: spec.llm ?? {}, system_prompt: spec.system_prompt };
+  checkPlanBytes(batches * sharedBytes(shared), 'batch_size', 'every batch carries the system_prompt: raise batch_size or shorten it');
+  const pace = pacer();
   const tasks = [];
   for (let i = 0; i < source.records.length; i += batchSize) {
-    const payload: Omit<EnrichTaskPayload, 'dataset_id'> = {
-      mode,
-      preserve_original: spec.preserve_original !== false,
-      llm: spec.llm ?? {},
-      system_prompt: spec.system_prompt,
-      records: source.records.slice(i, i + batchSize),
-    };
+    const payload: Omit<EnrichTaskPayload, 'dataset_id'> = { ...shared, records: source.records.slice(i, i + batchSize) };
     tasks.push({ key: `b${i / batchSize}`, kind: 'enrich.batch', maxAttempts: spec.max_attempts, payload });
+    const turn = pace();
+    if (turn) await turn;
   }
   const stored = spec.records ? { ...spec, records: undefined, record_count: spec.records.length } : spec;
   return startRun(deps, {

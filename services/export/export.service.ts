@@ -1,19 +1,23 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../../db/client.js';
-import { countRecordsMissing, findDataset, recordsPage } from '../../db/datasets.repository.js';
-import { AppError, notFound } from '../../src/errors.js';
+import { findDataset, recordsPage } from '../../db/datasets.repository.js';
+import { notFound } from '../../src/errors.js';
+import { assertRenderable, type RenderChecks } from './render-check.js';
 import { fairForgeDataset, sessionOf, type FairForgeOptions } from './fairforge.js';
-import { CHAT_SHAPES, render, type ExportFormat } from './formats.js';
+import { render, type ExportFormat } from './formats.js';
 
 const PAGE = 500;
 
 /**
  * Streams a dataset in a training format, one keyset page at a time, so memory stays flat however
- * large the dataset is. Checks first that every record can be rendered: a stream cannot turn into
- * a 4xx halfway through.
+ * large the dataset is. Every record is checked against the format's contract before the first
+ * byte (a 422 names the records that fail): a stream cannot turn into a 4xx halfway through. If
+ * anything still fails after the first byte (a record written since the check, a lost database),
+ * the error is logged and the stream errors, which closes the connection without the final chunk,
+ * so the client sees a broken transfer (curl exit 18), never a clean but short 200.
  */
 export async function exportDataset(
-  deps: { database: Database },
+  deps: { database: Database; checks: RenderChecks; log?: { error(obj: object, msg: string): void } },
   owner: string,
   id: string,
   format: ExportFormat | 'fairforge',
@@ -21,14 +25,8 @@ export async function exportDataset(
 ) {
   const dataset = await findDataset(deps.database.db, id, owner);
   if (!dataset) throw notFound('dataset', id);
-  if (format !== 'jsonl') {
-    const missing = await countRecordsMissing(deps.database.db, id, format === 'fairforge' ? [...CHAT_SHAPES, ['turns']] : CHAT_SHAPES);
-    if (missing.n > 0) {
-      throw new AppError('unprocessable', `${missing.n} records cannot be rendered as ${format}`, [
-        { field: 'format', message: `records need messages, question+answer, instruction+output or conversations (e.g. record ${missing.example})` },
-      ]);
-    }
-  }
+  await assertRenderable(deps, dataset, format);
+  let at: string | undefined;
   async function* pages() {
     for (let after = 0; ; ) {
       const page = await recordsPage(deps.database.db, id, after, PAGE);
@@ -39,7 +37,12 @@ export async function exportDataset(
   }
   async function* lines() {
     for await (const page of pages()) {
-      yield page.map((r) => `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options.systemPrompt))}\n`).join('');
+      let out = '';
+      for (const r of page) {
+        at = r.key;
+        out += `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options.systemPrompt))}\n`;
+      }
+      yield out;
     }
   }
   // A JSON array of datasets, one per chunk: consecutive records of a chunk are grouped as they stream.
@@ -54,6 +57,7 @@ export async function exportDataset(
     for await (const page of pages()) {
       let out = '';
       for (const r of page) {
+        at = r.key;
         const session = sessionOf(r.data as Record<string, unknown>, r.key);
         if (open && open.session !== session) out += emit();
         if (!open || open.session !== session) open = { session, records: [] };
@@ -63,8 +67,17 @@ export async function exportDataset(
     }
     yield `${open ? emit() : '['}\n]\n`;
   }
+  /** Logs what broke the stream (ids and sizes, never record text) and lets the error close the connection. */
+  async function* logged(source: AsyncGenerator<string>) {
+    try {
+      yield* source;
+    } catch (err) {
+      deps.log?.error({ err, datasetId: id, format, recordKey: at }, 'export failed after the first byte; closing the connection');
+      throw err;
+    }
+  }
   const base = dataset.name.replace(/[^\w.-]+/g, '_').slice(0, 80) || dataset.id;
   return format === 'fairforge'
-    ? { dataset, stream: Readable.from(fairforge()), filename: `${base}.fairforge.json`, contentType: 'application/json; charset=utf-8' }
-    : { dataset, stream: Readable.from(lines()), filename: `${base}.${format}.jsonl`, contentType: 'application/x-ndjson; charset=utf-8' };
+    ? { dataset, stream: Readable.from(logged(fairforge())), filename: `${base}.fairforge.json`, contentType: 'application/json; charset=utf-8' }
+    : { dataset, stream: Readable.from(logged(lines())), filename: `${base}.${format}.jsonl`, contentType: 'application/x-ndjson; charset=utf-8' };
 }

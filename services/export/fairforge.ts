@@ -3,7 +3,11 @@
  * [{ qa_id, query, assistant, ground_truth_assistant }] }`, one per chunk. `assistant` stays empty
  * for the assistant under test to fill; `ground_truth_assistant` is the teacher's answer, if any.
  */
+import type { Static } from '@sinclair/typebox';
+import { UnrenderableRecord, fairForgeContract, type FAIRFORGE_SHAPES } from './render-contract.js';
+
 type Rec = Record<string, any>;
+type Shape<K extends keyof typeof FAIRFORGE_SHAPES> = Static<(typeof FAIRFORGE_SHAPES)[K]>;
 
 export interface FairForgeOptions {
   assistantId: string;
@@ -21,13 +25,18 @@ interface Turn {
 export const sessionOf = (record: Rec, key: string) => String(record.chunk_id ?? key);
 
 export function turnsOf(record: Rec, session: string, offset: number): Turn[] {
-  if (Array.isArray(record.turns)) {
-    return record.turns.map((t: Rec) => ({ qa_id: String(t.qa_id), query: String(t.query), assistant: '', ground_truth_assistant: String(t.answer ?? '') }));
+  // The export checked the record against fairForgeContract before the first byte; this is the same dispatch.
+  const problem = fairForgeContract.problem(record);
+  if (problem) throw new UnrenderableRecord(problem.path, problem.message);
+  const shape = fairForgeContract.shapeOf(record)!;
+  if (shape === 'turns') {
+    return (record as Shape<'turns'>).turns.map((t) => ({ qa_id: t.qa_id, query: t.query, assistant: '', ground_truth_assistant: t.answer ?? '' }));
   }
-  if (typeof record.question === 'string') {
-    return [{ qa_id: `${session}_q${offset + 1}`, query: record.question, assistant: '', ground_truth_assistant: String(record.answer ?? '') }];
+  if (shape === 'question') {
+    const r = record as Shape<'question'>;
+    return [{ qa_id: `${session}_q${offset + 1}`, query: r.question, assistant: '', ground_truth_assistant: r.answer ?? '' }];
   }
-  const messages = (record.messages ?? []) as Array<{ role: string; content: string }>;
+  const messages = (record as Shape<'messages'>).messages;
   const turns: Turn[] = [];
   messages.forEach((m, i) => {
     if (m.role !== 'user') return;

@@ -1,3 +1,6 @@
+import type { Static } from '@sinclair/typebox';
+import { UnrenderableRecord, chatContract, type CHAT_SHAPES } from './render-contract.js';
+
 /** Training formats. `messages` is the hub: every record is normalised to chat messages first. */
 export const EXPORT_FORMATS = ['chatml', 'messages', 'alpaca', 'sharegpt', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -8,12 +11,11 @@ export interface ChatMessage {
   [key: string]: unknown;
 }
 
-/** Top-level key sets, any one of which makes a record renderable as chat (used to pre-check a dataset). */
-export const CHAT_SHAPES = [['messages'], ['question', 'answer'], ['instruction', 'output'], ['conversations']];
-
 type Rec = Record<string, unknown>;
 
 const SHAREGPT_ROLES: Record<string, ChatMessage['role']> = { human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', system: 'system', tool: 'tool', observation: 'tool' };
+
+type Shape<K extends keyof typeof CHAT_SHAPES> = Static<(typeof CHAT_SHAPES)[K]>;
 
 const numbered = (steps: string[]) => steps.map((s, i) => `${i + 1}. ${s}`).join('\n');
 
@@ -24,28 +26,29 @@ const numbered = (steps: string[]) => steps.map((s, i) => `${i + 1}. ${s}`).join
  */
 export function toMessages(record: Rec, systemPrompt?: string, separateReasoning = false): ChatMessage[] {
   let messages: ChatMessage[];
-  if (Array.isArray(record.messages)) {
-    messages = (record.messages as ChatMessage[]).map((m) => ({ ...m }));
-  } else if (typeof record.question === 'string' && typeof record.answer === 'string') {
-    const steps = Array.isArray(record.reasoning) ? numbered(record.reasoning as string[]) : typeof record.reasoning === 'string' ? record.reasoning : '';
+  // The export checked the record against chatContract before the first byte; this is the same dispatch.
+  const problem = chatContract.problem(record);
+  if (problem) throw new UnrenderableRecord(problem.path, problem.message);
+  const shape = chatContract.shapeOf(record)!;
+  if (shape === 'messages') {
+    messages = (record as Shape<'messages'>).messages.map((m) => ({ ...m }) as ChatMessage);
+  } else if (shape === 'question') {
+    const r = record as Shape<'question'>;
+    const steps = Array.isArray(r.reasoning) ? numbered(r.reasoning) : (r.reasoning ?? '');
     const assistant: ChatMessage = !steps
-      ? { role: 'assistant', content: record.answer }
+      ? { role: 'assistant', content: r.answer }
       : separateReasoning
-        ? { role: 'assistant', content: record.answer, reasoning_content: steps }
-        : { role: 'assistant', content: `${steps}\n\n${record.answer}` };
-    messages = [{ role: 'user', content: record.question }, assistant];
-  } else if (typeof record.instruction === 'string' && typeof record.output === 'string') {
-    const input = typeof record.input === 'string' && record.input ? `\n\n${record.input}` : '';
-    messages = [
-      ...(typeof record.system === 'string' && record.system ? [{ role: 'system' as const, content: record.system }] : []),
-      { role: 'user', content: `${record.instruction}${input}` },
-      { role: 'assistant', content: record.output },
-    ];
-  } else if (Array.isArray(record.conversations)) {
-    messages = (record.conversations as Array<{ from: string; value: string }>).map((t) => ({ role: SHAREGPT_ROLES[t.from] ?? 'user', content: t.value }));
-    if (typeof record.system === 'string' && record.system) messages.unshift({ role: 'system', content: record.system });
+        ? { role: 'assistant', content: r.answer, reasoning_content: steps }
+        : { role: 'assistant', content: `${steps}\n\n${r.answer}` };
+    messages = [{ role: 'user', content: r.question }, assistant];
+  } else if (shape === 'instruction') {
+    const r = record as Shape<'instruction'>;
+    const input = r.input ? `\n\n${r.input}` : '';
+    messages = [...(r.system ? [{ role: 'system' as const, content: r.system }] : []), { role: 'user', content: `${r.instruction}${input}` }, { role: 'assistant', content: r.output }];
   } else {
-    throw new Error('record has none of messages, question+answer, instruction+output, conversations');
+    const r = record as Shape<'conversations'>;
+    messages = r.conversations.map((t) => ({ role: SHAREGPT_ROLES[t.from] ?? 'user', content: t.value }));
+    if (r.system) messages.unshift({ role: 'system', content: r.system });
   }
   if (systemPrompt !== undefined && systemPrompt !== '') {
     messages = [{ role: 'system', content: systemPrompt }, ...messages.filter((m) => m.role !== 'system')];

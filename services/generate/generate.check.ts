@@ -1,6 +1,7 @@
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
 import type { GenerateSpec } from './generate.spec.js';
+import { samplePercent } from './from-topics.js';
 import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
 
 const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const;
@@ -24,6 +25,14 @@ export function checkGenerateSpec(spec: GenerateSpec, providers: ProviderRegistr
   const task = spec.task ?? 'qa';
   const fromTopics = spec.topics_id !== undefined || spec.topics !== undefined;
   if (fromTopics) {
+    // A percentage is bounded here, before a pipeline queues the stage that will apply it.
+    if (typeof spec.num_samples === 'string' && spec.num_samples !== 'auto') {
+      try {
+        samplePercent(spec.num_samples);
+      } catch (err) {
+        details.push(...(err as AppError).details);
+      }
+    }
     if (task === 'knowledge') details.push({ field: 'task', message: 'topics feed qa, cot or conversation' });
     for (const field of ['n_pairs', 'target_pairs', 'max_chunks', 'strategy', 'topic'] as const) {
       if (spec[field] !== undefined) details.push({ field, message: 'does not apply to a topic source; size it with num_samples' });

@@ -1,19 +1,24 @@
+import { createHash } from 'node:crypto';
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError } from '../../src/errors.js';
+import { nextTurn, pacer } from '../../src/pacer.js';
+import { checkPlanBytes, checkTaskCount, LIMITS, sharedBytes, tooLarge } from '../limits.js';
 import { hashOf, newId } from '../../src/ids.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
 import { startRun, type RunsDeps } from '../runs/runs.service.js';
 import { checkGenerateSpec } from './generate.check.js';
 import type { GenerateSpec } from './generate.spec.js';
-import { splitMarkdown } from './markdown-loader.js';
+import { markdownChunks } from './markdown-loader.js';
 import { planPairs } from './pair-plan.js';
 import { loadDatasetChunks } from './sources/dataset.source.js';
 import { loadLanceChunks } from './sources/lancedb.source.js';
 import type { PlannedChunk } from './sources/planned-chunk.js';
-import { drawSamples, type RandomStrategy } from './sampling.js';
+import { drawSamples, sampledChunkCount, type RandomStrategy } from './sampling.js';
 import type { GenerateTaskPayload } from './task-payload.js';
 import { startKnowledge } from '../knowledge/knowledge.service.js';
 import { startFromTopics } from './from-topics.js';
+
+type Pace = ReturnType<typeof pacer>;
 
 export interface GenerateDeps extends RunsDeps {
   providers: ProviderRegistry;
@@ -21,45 +26,90 @@ export interface GenerateDeps extends RunsDeps {
   lancedbRoots: string[];
 }
 
-/** Upper bound of chunks one run reads from a table or dataset. */
-export const MAX_SOURCE_CHUNKS = 200_000;
+/** Upper bound of chunks one run reads from a table or dataset, or splits its documents into. */
+export const MAX_SOURCE_CHUNKS = LIMITS.sourceChunks;
 
 /** Every source becomes a list of chunks, each with a task key that is unique within the run. */
-async function loadChunks(deps: GenerateDeps, owner: string, spec: GenerateSpec): Promise<PlannedChunk[]> {
+async function loadChunks(deps: GenerateDeps, owner: string, spec: GenerateSpec, pace: Pace): Promise<PlannedChunk[]> {
   if (spec.lancedb) return loadLanceChunks(spec.lancedb, deps.lancedbRoots, spec.lancedb.max_chunks ?? MAX_SOURCE_CHUNKS);
   if (spec.dataset_id) return loadDatasetChunks(deps.database, owner, spec.dataset_id, MAX_SOURCE_CHUNKS);
   const options = { minChunkSize: spec.min_chunk_size, maxChunkSize: spec.max_chunk_size, overlap: spec.overlap };
+  const chunks: PlannedChunk[] = [];
   try {
-    return spec.documents!.flatMap((document, doc) =>
-      splitMarkdown(document, options).map((c) => ({ key: `d${doc}/${c.chunk_id}`, chunk: { chunk_id: c.chunk_id, content: c.content, source: c.source, section_path: c.section_path } })),
-    );
+    for (const [doc, document] of spec.documents!.entries()) {
+      // Split a chunk at a time: a limit stops a runaway split early, and the event loop gets turns.
+      for (const c of markdownChunks(document, options)) {
+        if (chunks.length === MAX_SOURCE_CHUNKS) {
+          throw tooLarge('max_chunk_size', `the documents split into more than ${MAX_SOURCE_CHUNKS.toLocaleString('en-US')} chunks; raise max_chunk_size (or min_chunk_size), or send fewer documents`);
+        }
+        chunks.push({ key: `d${doc}/${c.chunk_id}`, chunk: { chunk_id: c.chunk_id, content: c.content, source: c.source, section_path: c.section_path } });
+        const turn = pace();
+        if (turn) await turn;
+      }
+    }
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const field = ['minChunkSize', 'maxChunkSize', 'overlap'].find((o) => err.message.includes(o))?.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) ?? 'documents';
     throw new AppError('validation_failed', err.message, [{ field, message: err.message }]);
   }
+  return chunks;
 }
 
-/** One task per selected chunk; how many items each asks for comes from the pair plan. */
-export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejectedDatasetId?: string): { tasks: NewTask[]; report: Record<string, unknown> } {
+/**
+ * What a run keeps of its documents: name, length and `hashOf(text)`, hashed a megabyte at a time
+ * (the same value: JSON escaping is per character, and slices never split a surrogate pair).
+ */
+export async function documentSummaries(documents: Array<{ name: string; text: string }>, pace: Pace = pacer()) {
+  const SLICE = 2 ** 20;
+  const out = [];
+  for (const d of documents) {
+    const hash = createHash('sha256').update('"');
+    for (let i = 0; i < d.text.length; ) {
+      let end = Math.min(i + SLICE, d.text.length);
+      if (end < d.text.length && /[\uD800-\uDBFF]/.test(d.text[end - 1])) end++;
+      hash.update(JSON.stringify(d.text.slice(i, end)).slice(1, -1));
+      i = end;
+      const turn = pace();
+      if (turn) await turn;
+    }
+    out.push({ name: d.name, chars: d.text.length, sha256: hash.update('"').digest('hex') });
+  }
+  return out;
+}
+
+/** The field to name when a plan is too big: the one that sized it. */
+function sizingField(spec: GenerateSpec): string {
+  if (spec.target_pairs !== undefined) return 'target_pairs';
+  if (spec.documents) return 'max_chunk_size';
+  return spec.lancedb ? 'lancedb.max_chunks' : 'max_chunks';
+}
+
+/** One task per selected chunk; how many items each asks for comes from the pair plan. Too big a plan is a 400 before any task exists. */
+export async function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejectedDatasetId?: string, pace: Pace = pacer()): Promise<{ tasks: NewTask[]; report: Record<string, unknown> }> {
   const task = spec.task ?? 'qa';
   // A conversation is one per chunk; the pair plan then only selects chunks.
   const plan = planPairs(chunks.length, { nPairs: task === 'conversation' ? 1 : spec.n_pairs, targetPairs: spec.target_pairs, maxChunks: spec.max_chunks });
-  const tasks = plan.map(({ index, pairs }) => {
-    const payload: Omit<GenerateTaskPayload, 'dataset_id'> = {
-      chunk: chunks[index].chunk,
-      pairs,
-      llm: spec.llm ?? {},
-      system_prompt: spec.system_prompt,
-      language: spec.language,
-      seed_examples: spec.seed_examples,
-      turns: spec.turns,
-      answers: spec.answers,
-      topic: spec.topic,
-      rejected_dataset_id: rejectedDatasetId,
-    };
-    return { key: chunks[index].key, kind: `generate.${task}`, maxAttempts: spec.max_attempts, payload };
-  });
+  checkTaskCount(plan.length, sizingField(spec), 'set max_chunks to use fewer chunks');
+  const shared = {
+    llm: spec.llm ?? {},
+    system_prompt: spec.system_prompt,
+    language: spec.language,
+    seed_examples: spec.seed_examples,
+    turns: spec.turns,
+    answers: spec.answers,
+    topic: spec.topic,
+    rejected_dataset_id: rejectedDatasetId,
+  };
+  let bytes = plan.length * (sharedBytes(shared) + 200);
+  for (const { index } of plan) bytes += chunks[index].chunk.content.length + chunks[index].key.length * 2;
+  checkPlanBytes(bytes, sizingField(spec), 'set max_chunks to use fewer chunks, or shorten system_prompt and seed_examples');
+  const tasks: NewTask[] = [];
+  for (const { index, pairs } of plan) {
+    const payload: Omit<GenerateTaskPayload, 'dataset_id'> = { chunk: chunks[index].chunk, pairs, ...shared };
+    tasks.push({ key: chunks[index].key, kind: `generate.${task}`, maxAttempts: spec.max_attempts, payload });
+    const turn = pace();
+    if (turn) await turn;
+  }
   const requested = plan.reduce((sum, p) => sum + p.pairs, 0);
   const code = plan.filter((p) => chunks[p.index].chunk.code).length;
   return {
@@ -76,27 +126,31 @@ export function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejecte
 }
 
 export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+  // A turn first: parsing and validating a 10 MB body just held the loop, planning comes after.
+  await nextTurn();
   checkGenerateSpec(input.spec, deps.providers);
   if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
   if (input.spec.topics_id !== undefined || input.spec.topics !== undefined) return startFromTopics(deps, input);
-  const chunks = await loadChunks(deps, input.owner, input.spec);
+  const pace = pacer();
+  const chunks = await loadChunks(deps, input.owner, input.spec, pace);
   const rejectedId = input.spec.topic ? newId('ds') : undefined;
-  if (input.spec.strategy?.type === 'random') return startSampled(deps, input, chunks, rejectedId);
-  const planned = planGenerate(input.spec, chunks, rejectedId);
+  if (input.spec.strategy?.type === 'random') return startSampled(deps, input, chunks, rejectedId, pace);
+  const planned = await planGenerate(input.spec, chunks, rejectedId, pace);
   if (planned.tasks.length === 0) {
     const field = input.spec.lancedb ? 'lancedb' : input.spec.dataset_id ? 'dataset_id' : 'documents';
     throw new AppError('validation_failed', `${field}: the source produced no chunks to generate from`, [{ field, message: 'no non-empty chunks' }]);
   }
   const task = input.spec.task ?? ('qa' as const);
   // The chunks live in the tasks; the run keeps what the request was, not a second copy of the text.
-  const documents = input.spec.documents?.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) }));
+  const documents = input.spec.documents && (await documentSummaries(input.spec.documents, pace));
   const spec = { task, ...input.spec, ...(documents ? { documents } : {}) };
   const origin = input.spec.documents?.[0].name ?? (input.spec.lancedb ? input.spec.lancedb.tables.join('+') : `dataset ${input.spec.dataset_id}`);
   return startRun(deps, {
     owner: input.owner,
     kind: 'generate',
     spec,
-    requestHash: hashOf(input.spec),
+    // The documents by their hashes: hashing 10 MB of text once is enough.
+    requestHash: hashOf({ ...input.spec, ...(documents ? { documents } : {}) }),
     idempotencyKey: input.idempotencyKey,
     parent: input.parent,
     tasks: planned.tasks,
@@ -110,22 +164,27 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
  * Random strategy: each sample is planned like a small run of its own and writes its own dataset
  * (`output.datasets.sample_N`); keys carry the sample, so samples that share a chunk do not collide.
  */
-async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGenerate>[1], chunks: PlannedChunk[], rejectedId: string | undefined) {
+async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGenerate>[1], chunks: PlannedChunk[], rejectedId: string | undefined, pace: Pace) {
   const spec = input.spec;
   const strategy = spec.strategy as RandomStrategy;
-  const samples = drawSamples(chunks, strategy);
+  checkTaskCount(sampledChunkCount(chunks.length, strategy), 'strategy.num_samples', 'num_samples × chunks_per_sample chunks, one task each: take fewer or smaller samples');
+  const samples = await drawSamples(chunks, strategy, pace);
   const ids = samples.map(() => newId('ds'));
   const task = spec.task ?? 'qa';
-  const tasks = samples.flatMap((sample, s) =>
-    planGenerate(spec, sample, rejectedId).tasks.map((t) => ({ ...t, key: `sample${s + 1}/${t.key}`, payload: { ...(t.payload as object), dataset_id: ids[s] } })),
-  );
-  const documents = spec.documents?.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) }));
+  let bytes = 0;
+  for (const sample of samples) for (const c of sample) bytes += c.chunk.content.length;
+  checkPlanBytes(bytes, 'strategy.num_samples', 'take fewer or smaller samples');
+  const tasks: NewTask[] = [];
+  for (const [s, sample] of samples.entries()) {
+    for (const t of (await planGenerate(spec, sample, rejectedId, pace)).tasks) tasks.push({ ...t, key: `sample${s + 1}/${t.key}`, payload: { ...(t.payload as object), dataset_id: ids[s] } });
+  }
+  const documents = spec.documents && (await documentSummaries(spec.documents, pace));
   const name = spec.dataset_name ?? `${task} sample`;
   return startRun(deps, {
     owner: input.owner,
     kind: 'generate',
     spec: { task, ...spec, ...(documents ? { documents } : {}) },
-    requestHash: hashOf(spec),
+    requestHash: hashOf({ ...spec, ...(documents ? { documents } : {}) }),
     idempotencyKey: input.idempotencyKey,
     parent: input.parent,
     tasks,
@@ -135,6 +194,17 @@ async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGe
       ...(rejectedId ? [{ id: rejectedId, name: `${name} (off topic, rejected)`, meta: { kind: 'rejected' }, output: 'rejected_dataset_id' }] : []),
     ],
     output: { datasets: Object.fromEntries(ids.map((id, s) => [`sample_${s + 1}`, id])) },
-    report: { chunks: chunks.length, seed: strategy.seed ?? 42, samples: samples.map((sample, s) => ({ sample: s + 1, dataset_id: ids[s], chunk_ids: sample.map((c) => c.chunk.chunk_id) })) },
+    report: { chunks: chunks.length, seed: strategy.seed ?? 42, ...samplesReport(samples, ids) },
   });
+}
+
+/** Chunk ids listed in a random strategy's report at most; a bigger run lists counts (each task key names its chunk). */
+const REPORTED_CHUNK_IDS = 10_000;
+
+function samplesReport(samples: PlannedChunk[][], ids: string[]) {
+  const listed = samples.reduce((sum, sample) => sum + sample.length, 0) <= REPORTED_CHUNK_IDS;
+  return {
+    samples: samples.map((sample, s) => ({ sample: s + 1, dataset_id: ids[s], ...(listed ? { chunk_ids: sample.map((c) => c.chunk.chunk_id) } : { chunks: sample.length }) })),
+    ...(listed ? {} : { note: `chunk ids are listed for at most ${REPORTED_CHUNK_IDS.toLocaleString('en-US')} sampled chunks; each task key names its sample and chunk` }),
+  };
 }

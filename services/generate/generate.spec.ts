@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { knowledgeFields } from '../knowledge/knowledge.spec.js';
+import { LIMITS } from '../limits.js';
 
 export const LlmSettings = Type.Object(
   {
@@ -43,7 +44,7 @@ export const GenerateSpec = Type.Object(
         {
           uri: Type.String({ minLength: 1, description: 'Directory of the LanceDB database; must lie under LANCEDB_ROOTS' }),
           tables: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50, description: 'Chunk tables (id, content, source_file, …); several give one unified output' }),
-          max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 200_000, description: 'Rows to read in all' })),
+          max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.tasksPerRun, description: `Rows to read in all (one task each; at most ${LIMITS.tasksPerRun.toLocaleString('en-US')})` })),
           where: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: "LanceDB SQL filter, e.g. \"source_file LIKE 'docs/%'\"" })),
         },
         { additionalProperties: false, description: 'Source: chunk tables as Phagocyte writes them; code tables (name contains "code", or a language column) get a code prompt' },
@@ -52,11 +53,17 @@ export const GenerateSpec = Type.Object(
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Source: a dataset whose records carry content (or text) to generate from' })),
     topics_id: Type.Optional(Type.String({ pattern: '^tp_[0-9a-f]{24}$', description: 'Source: a topic tree or graph; samples cycle over its unique topics (tree leaves, or every non-root graph node)' })),
     topics: Type.Optional(
-      Type.Array(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }), { minItems: 1, maxItems: 100_000, description: 'Source: topic paths given inline, e.g. [["Postgres", "Indexes", "BRIN"]]' }),
+      Type.Array(Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.topicChars }), { minItems: 1, maxItems: LIMITS.importPathLength }), {
+        minItems: 1,
+        maxItems: LIMITS.numSamples,
+        description: `Source: topic paths given inline, e.g. [["Postgres", "Indexes", "BRIN"]]; at most ${LIMITS.importPathLength} topics of ${LIMITS.topicChars} characters per path`,
+      }),
     ),
     num_samples: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Literal('auto'), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?%$' })], {
-        description: 'Topic sources: how many samples — an integer, "auto" (one per unique topic, default) or "N%" of the unique topics',
+      Type.Union([Type.Integer({ minimum: 1, maximum: LIMITS.numSamples }), Type.Literal('auto'), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?%$', maxLength: 16 })], {
+        description:
+          'Topic sources: how many samples — an integer, "auto" (one per unique topic, default) or "N%" of the unique topics ' +
+          `(at most ${LIMITS.samplePercent}%); whichever way, at most ${LIMITS.numSamples.toLocaleString('en-US')} samples`,
       }),
     ),
     conversation: Type.Optional(
@@ -80,7 +87,7 @@ export const GenerateSpec = Type.Object(
           Type.Object(
             {
               type: Type.Literal('random'),
-              num_samples: Type.Integer({ minimum: 1, maximum: 1000 }),
+              num_samples: Type.Integer({ minimum: 1, maximum: 1000, description: `Samples (one dataset each); num_samples × chunks_per_sample at most ${LIMITS.tasksPerRun.toLocaleString('en-US')}` }),
               chunks_per_sample: Type.Integer({ minimum: 1, maximum: 10_000 }),
               seed: Type.Optional(Type.Integer({ description: 'Same seed, same samples (default 42)' })),
               with_replacement: Type.Optional(Type.Boolean({ description: 'Let samples share chunks (default false)' })),
@@ -91,9 +98,17 @@ export const GenerateSpec = Type.Object(
         { description: 'sequential: every chunk, one dataset (default); random: num_samples samples of chunks_per_sample chunks, one dataset per sample' },
       ),
     ),
-    max_chunks: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Use at most this many chunks, spread across the documents' })),
+    max_chunks: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: LIMITS.tasksPerRun, description: `Use at most this many chunks, spread across the documents (one task each; at most ${LIMITS.tasksPerRun.toLocaleString('en-US')})` }),
+    ),
     min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
-    max_chunk_size: Type.Optional(Type.Integer({ minimum: 2, maximum: 1_000_000, description: 'Characters; default 2000' })),
+    max_chunk_size: Type.Optional(
+      Type.Integer({
+        minimum: LIMITS.minMaxChunkSize,
+        maximum: 1_000_000,
+        description: `Characters; default 2000, at least ${LIMITS.minMaxChunkSize}. The documents may split into at most ${LIMITS.sourceChunks.toLocaleString('en-US')} chunks`,
+      }),
+    ),
     overlap: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section; default 100' })),
     topic: Type.Optional(Type.String({ minLength: 2, maxLength: 500, description: 'qa and cot: a judge drops pairs not about this topic (kept in output.rejected_dataset_id with the reason)' })),
     language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'Language to write in, e.g. "Spanish" (default: the language of the documents)' })),

@@ -25,37 +25,62 @@ export const DEFAULT_CHUNK_OPTIONS: Required<ChunkOptions> = Object.freeze({
 });
 
 const SLUG_MAX = 60;
-// CommonMark allows up to 3 spaces of indent; a trailing run of #s is decoration, not text.
-const HEADER = /^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
-const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+// CommonMark allows up to 3 spaces of indent. Only the openings are regular expressions: the rest of
+// a line is read by hand, since a pattern like `(.*?)[ \t]*$` backtracks quadratically on a long run
+// of spaces (a 40,000-space header line took 2.4 s).
+const HEADER_OPEN = /^ {0,3}(#{1,6})[ \t]+/;
+const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})/;
 const PARAGRAPH_AT = /[ \t]*\n[ \t]*\n/y;
 
 const isWs = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
+
+/** An ATX header's level and title; a trailing run of #s after a space is decoration, not text. */
+function parseHeader(line: string): { level: number; title: string } | null {
+  const m = HEADER_OPEN.exec(line);
+  if (!m) return null;
+  let end = line.length;
+  while (end > m[0].length && isBlank(line[end - 1])) end--;
+  let hashes = end;
+  while (hashes > m[0].length && line[hashes - 1] === '#') hashes--;
+  if (hashes < end && hashes > m[0].length && isBlank(line[hashes - 1])) {
+    end = hashes;
+    while (end > m[0].length && isBlank(line[end - 1])) end--;
+  }
+  return { level: m[1].length, title: line.slice(m[0].length, end) };
+}
 
 export function splitMarkdown(doc: MarkdownDocument, options: Partial<ChunkOptions> = {}): Chunk[] {
+  return [...markdownChunks(doc, options)];
+}
+
+/**
+ * The chunks of a document one at a time, so a planner can stop at a limit and yield to the event
+ * loop between them; every step is linear in the text it reads.
+ */
+export function* markdownChunks(doc: MarkdownDocument, options: Partial<ChunkOptions> = {}): Generator<Chunk> {
   const opts = resolveOptions(options);
-  const text = doc.text.replace(/\r\n?/g, '\n');
+  const text = doc.text.includes('\r') ? doc.text.replace(/\r\n?/g, '\n') : doc.text;
   const { sections, hasHeaders } = toSections(text, opts.headerLevels);
   const stem = fileStem(doc.name);
   const seen = new Map<string, number>();
-  const chunks: Chunk[] = [];
+  let index = 0;
   for (const s of sections) {
     const base = hasHeaders ? `${stem}_${slugify(s.header)}` : stem;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const id = n === 1 ? base : `${base}_${n}`;
-    const pieces = splitBySize(s.text, opts);
-    pieces.forEach((content, i) => chunks.push({
-      chunk_id: pieces.length > 1 ? `${id}_part${i + 1}` : id,
-      content,
-      source: doc.name,
-      header: s.header,
-      section_path: [...s.path],
-      method: pieces.length > 1 ? 'size' : 'header',
-      index: chunks.length,
-    }));
+    let i = 0;
+    let previous: string | undefined;
+    // A piece is known to be one of several only once the next one exists, so each is held back by one.
+    for (const content of splitBySize(s.text, opts)) {
+      if (previous !== undefined) yield { chunk_id: `${id}_part${i}`, content: previous, source: doc.name, header: s.header, section_path: [...s.path], method: 'size', index: index++ };
+      previous = content;
+      i++;
+    }
+    const several = i > 1;
+    yield { chunk_id: several ? `${id}_part${i}` : id, content: previous!, source: doc.name, header: s.header, section_path: [...s.path], method: several ? 'size' : 'header', index: index++ };
   }
-  return chunks;
 }
 
 function resolveOptions(options: Partial<ChunkOptions>): Required<ChunkOptions> {
@@ -102,10 +127,11 @@ function scanLines(text: string): Line[] {
   let from = 0;
   return text.split('\n').map((line) => {
     const m = FENCE_OPEN.exec(line);
+    const info = m ? line.slice(m[0].length) : '';
     let fence = open ? blocks - 1 : -1;
     if (open) {
-      if (m && m[1][0] === open.char && m[1].length >= open.len && m[2].trim() === '') open = null;
-    } else if (m && !(m[1][0] === '`' && m[2].includes('`'))) {
+      if (m && m[1][0] === open.char && m[1].length >= open.len && info.trim() === '') open = null;
+    } else if (m && !(m[1][0] === '`' && info.includes('`'))) {
       // A backtick fence's info string may not contain backticks (CommonMark); that is inline code.
       open = { char: m[1][0], len: m[1].length };
       fence = blocks++;
@@ -123,12 +149,12 @@ function toSections(text: string, levels: number[]): { sections: Section[]; hasH
   const stack: Array<{ level: number; title: string }> = [];
   let cur = { header: 'Introduction', path: [] as string[], from: 0 };
   for (const line of scanLines(text)) {
-    const m = line.fence >= 0 ? null : HEADER.exec(line.text);
-    const title = m ? m[2].trim() : '';
-    if (!m || !title || !levels.includes(m[1].length)) continue;
+    const m = line.fence >= 0 ? null : parseHeader(line.text);
+    const title = m ? m.title.trim() : '';
+    if (!m || !title || !levels.includes(m.level)) continue;
     raw.push({ ...cur, to: line.from });
-    while (stack.length && stack[stack.length - 1].level >= m[1].length) stack.pop();
-    stack.push({ level: m[1].length, title });
+    while (stack.length && stack[stack.length - 1].level >= m.level) stack.pop();
+    stack.push({ level: m.level, title });
     cur = { header: title, path: stack.map((h) => h.title), from: line.from };
   }
   raw.push({ ...cur, to: text.length });
@@ -167,12 +193,26 @@ const BREAKS: Array<(t: string, p: number) => boolean> = [
  * Pieces are <= maxChunkSize and, except the last, > minChunkSize. The one exception: a hard cut
  * that lands in a whitespace run longer than max - min is trimmed back and may come out shorter.
  */
-function splitBySize(text: string, o: Required<ChunkOptions>): string[] {
+function* splitBySize(text: string, o: Required<ChunkOptions>): Generator<string> {
+  if (text.length <= o.maxChunkSize) {
+    yield text;
+    return;
+  }
   const blocks: Array<[number, number]> = [];
   for (const l of scanLines(text)) if (l.fence >= 0) blocks[l.fence] = [blocks[l.fence]?.[0] ?? l.from, l.from + l.text.length];
   // Strictly inside, so a break right before an opening fence or right after a closing one is outside.
-  const inFence = (p: number) => blocks.some(([a, b]) => p > a && p < b);
-  const pieces: string[] = [];
+  // Blocks are ordered and disjoint: a binary search finds the only one that can hold p.
+  const inFence = (p: number) => {
+    let lo = 0;
+    let hi = blocks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (blocks[mid][1] <= p) lo = mid + 1;
+      else if (blocks[mid][0] >= p) hi = mid - 1;
+      else return true;
+    }
+    return false;
+  };
   let start = 0;
   while (text.length - start > o.maxChunkSize) {
     const hi = start + o.maxChunkSize;
@@ -187,7 +227,7 @@ function splitBySize(text: string, o: Required<ChunkOptions>): string[] {
       // emit a cascade of tiny repeated pieces, so continue after the run instead.
       if (end < cut) resume = cut;
     }
-    pieces.push(text.slice(start, end));
+    yield text.slice(start, end);
     // Overlap is counted in original characters, then leading whitespace is skipped because chunks
     // are trimmed; text[end-1] is non-space, so that skip stops before `end`.
     let next = resume ?? Math.max(end - o.overlap, start + 1);
@@ -195,8 +235,7 @@ function splitBySize(text: string, o: Required<ChunkOptions>): string[] {
     while (isWs(text[next])) next++;
     start = next;
   }
-  pieces.push(text.slice(start));
-  return pieces;
+  yield text.slice(start);
 }
 
 /** Latest break in [lo, hi], best kind first; -1 if there is none (the caller cuts hard). */

@@ -1,6 +1,8 @@
 import type { NewTask } from '../../db/runs.repository.js';
 import { AppError } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
+import { pacer } from '../../src/pacer.js';
+import { checkDatasetSize, checkPlanBytes, checkTaskCount } from '../limits.js';
 import { readRecords } from '../datasets/read-records.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import type { GenerateSpec } from '../generate/generate.spec.js';
@@ -23,6 +25,7 @@ const FIRST_TASK: Record<KnowledgeFlow, string> = {
  */
 export async function startKnowledge(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
   const { spec } = input;
+  if (!spec.seed_records) await checkDatasetSize(deps.database.db, input.owner, spec.dataset_id, MAX_SEEDS);
   const seeds: SeedRecord[] = spec.seed_records ?? (await readRecords(deps.database, input.owner, spec.dataset_id!, MAX_SEEDS)).records.map((r) => r.data as SeedRecord);
   const bad = seeds.findIndex((s) => typeof s.document !== 'string' || s.document.trim() === '');
   if (bad >= 0) {
@@ -30,11 +33,13 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
     throw new AppError('validation_failed', `${field}: seed record ${bad} has no document`, [{ field, message: 'every seed record needs a non-empty document' }]);
   }
   const flows = spec.flows ?? [...KNOWLEDGE_FLOWS];
+  checkKnowledgeSize(spec, flows, seeds);
   const datasetIds = Object.fromEntries(flows.map((f) => [f, newId('ds')])) as Record<KnowledgeFlow, string>;
   const rejectedId = newId('ds');
   const name = spec.dataset_name ?? 'knowledge';
   const tasks: NewTask[] = [];
-  seeds.forEach((seed, i) => {
+  const pace = pacer();
+  for (const [i, seed] of seeds.entries()) {
     for (const flow of flows) {
       const payload: Omit<KnowledgePayload, 'dataset_id'> = {
         flow,
@@ -49,7 +54,8 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
       };
       tasks.push({ key: `${flow}/s${i}`, kind: FIRST_TASK[flow], maxAttempts: spec.max_attempts, payload });
     }
-  });
+    await pace();
+  }
   const [first, ...rest] = flows;
   const stored = spec.seed_records ? { ...spec, seed_records: undefined, seed_count: seeds.length } : spec;
   return startRun(deps, {
@@ -68,4 +74,23 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
     output: { datasets: datasetIds },
     report: { seeds: seeds.length, flows },
   });
+}
+
+/**
+ * Every task the flows will run, counted before the first is queued: per seed, a summary flow runs
+ * one task plus one per summary, key facts one plus one per fact, document Q&A one. Each carries
+ * its seed, so the seeds' size times their tasks is what the queue will hold.
+ */
+function checkKnowledgeSize(spec: GenerateSpec, flows: KnowledgeFlow[], seeds: SeedRecord[]) {
+  const perFlow: Record<KnowledgeFlow, number> = {
+    extractive_summary: 1 + (spec.summaries_per_document ?? 3),
+    detailed_summary: 1 + (spec.summaries_per_document ?? 3),
+    key_facts: 1 + (spec.facts_per_document ?? 10),
+    document_qa: 1,
+  };
+  const perSeed = flows.reduce((sum, f) => sum + perFlow[f], 0);
+  const field = flows.some((f) => f.endsWith('_summary')) && (spec.summaries_per_document ?? 3) >= (spec.facts_per_document ?? 10) ? 'summaries_per_document' : flows.includes('key_facts') ? 'facts_per_document' : spec.seed_records ? 'seed_records' : 'dataset_id';
+  checkTaskCount(seeds.length * perSeed, field, `${seeds.length} seed documents × ${perSeed} tasks each across the flows`);
+  const seedBytes = seeds.reduce((sum, s) => sum + JSON.stringify(s).length, 0);
+  checkPlanBytes(seedBytes * perSeed, field, 'each task carries its seed document: fewer or shorter seeds, or fewer summaries or facts');
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS } from '../limits.js';
 
 export const KNOWLEDGE_FLOWS = ['extractive_summary', 'detailed_summary', 'key_facts', 'document_qa'] as const;
 export type KnowledgeFlow = (typeof KNOWLEDGE_FLOWS)[number];
@@ -20,7 +21,15 @@ export type SeedRecord = Static<typeof SeedRecord>;
 
 /** The knowledge task's fields of the generate spec. */
 export const knowledgeFields = {
-  seed_records: Type.Optional(Type.Array(SeedRecord, { minItems: 1, maxItems: 10_000, description: 'knowledge: seed records { document, document_outline, domain, icl_document, icl_query_1..3 }' })),
+  seed_records: Type.Optional(
+    Type.Array(SeedRecord, {
+      minItems: 1,
+      maxItems: 10_000,
+      description:
+        'knowledge: seed records { document, document_outline, domain, icl_document, icl_query_1..3 } (or a dataset_id of at most 10,000). ' +
+        `Per seed, a summary flow runs 1 + summaries_per_document tasks, key_facts 1 + facts_per_document, document_qa 1: at most ${LIMITS.tasksPerRun.toLocaleString('en-US')} in all`,
+    }),
+  ),
   flows: Type.Optional(
     Type.Array(Type.Union(KNOWLEDGE_FLOWS.map((f) => Type.Literal(f))), { minItems: 1, maxItems: 4, uniqueItems: true, description: 'knowledge: the flows to run (default all four); one output dataset each' }),
   ),

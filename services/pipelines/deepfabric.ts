@@ -1,5 +1,8 @@
-import { parse as parseYaml } from 'yaml';
+import { Lexer, parse as parseYaml } from 'yaml';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { samplePercent } from '../generate/from-topics.js';
+import { LIMITS } from '../limits.js';
+import { assertAcceptable } from '../../src/safe-input.js';
 import type { PipelineSpec } from './pipeline.spec.js';
 
 /** `deepfabric generate` overrides, passed as query parameters. */
@@ -156,13 +159,30 @@ const V4_KNOWN = {
  * 400 naming it.
  */
 export function fromDeepFabric(yamlText: string, overrides: DeepFabricOverrides): Translation {
+  const bytes = Buffer.byteLength(yamlText);
+  if (bytes > LIMITS.yamlBytes) {
+    throw new AppError('validation_failed', `the config is ${bytes} bytes; at most ${LIMITS.yamlBytes}`, [{ field: 'body', message: `a DeepFabric config is at most ${LIMITS.yamlBytes / 1024} KiB` }]);
+  }
+  // Parsing costs grow with the number of YAML nodes, not bytes (64 KiB of `k: v` lines took
+  // 50–280 ms, 64 KiB of prose 2 ms); the lexer counts tokens cheaply and stops at the bound.
+  let tokens = 0;
+  for (const _ of new Lexer().lex(yamlText)) {
+    if (++tokens > LIMITS.yamlTokens) {
+      throw new AppError('validation_failed', `the config has more than ${LIMITS.yamlTokens} YAML tokens`, [{ field: 'body', message: `a DeepFabric config has at most ${LIMITS.yamlTokens} YAML tokens (keys, values, indentation)` }]);
+    }
+  }
   let doc: unknown;
   try {
-    doc = parseYaml(yamlText);
+    // Repeated keys keep the last value, as PyYAML (DeepFabric) does; checking them costs the yaml
+    // library quadratic time (50,000 keys blocked the process for 140 s). Aliases are capped
+    // against exponential expansion.
+    doc = parseYaml(yamlText, { uniqueKeys: false, maxAliasCount: LIMITS.yamlAliases });
   } catch (err) {
     throw new AppError('validation_failed', `the config is not valid YAML: ${(err as Error).message}`, [{ field: 'body', message: (err as Error).message.split('\n')[0] }]);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AppError('validation_failed', 'the config must be a YAML mapping', [{ field: 'body', message: 'not a mapping' }]);
+  // YAML escapes ("\0", "\ud800") decode to what Postgres cannot store; refused like in JSON bodies.
+  assertAcceptable(doc);
   const d = doc as Obj;
   const isV4 = ['llm', 'topics', 'generation', 'output'].some((k) => k in d);
   const isV3 = ['topic_tree', 'topic_graph', 'data_engine', 'dataset'].some((k) => k in d);
@@ -192,6 +212,7 @@ function applyOverrides(spec: PipelineSpec, o: DeepFabricOverrides) {
   if (o.degree !== undefined) t.degree = o.degree;
   if (o.depth !== undefined) t.depth = o.depth;
   if (o.sys_msg !== undefined) g.include_system_message = o.sys_msg;
+  if (o.num_samples !== undefined && o.num_samples.endsWith('%')) samplePercent(o.num_samples);
   if (o.num_samples !== undefined) g.num_samples = /^\d+$/.test(o.num_samples) ? Number(o.num_samples) : (o.num_samples as never);
   if (o.num_steps !== undefined) g.num_samples = o.num_steps * (o.batch_size ?? g.batch_size ?? 1);
   if (o.batch_size !== undefined) g.batch_size = o.batch_size;

@@ -2,8 +2,11 @@ import { findDataset } from '../../db/datasets.repository.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf } from '../../src/ids.js';
 import { checkGenerateSpec } from '../generate/generate.check.js';
-import type { GenerateDeps } from '../generate/generate.service.js';
+import { documentSummaries, type GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
+import { sampleCount } from '../generate/from-topics.js';
+import { LIMITS } from '../limits.js';
+import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -50,21 +53,33 @@ export async function startPipeline(
   if (spec.topics) {
     const mode = spec.topics.mode ?? 'tree';
     if ((spec.topics.degree ?? 3) > TOPIC_LIMITS[mode].degree) details.push({ field: 'topics.degree', message: `at most ${TOPIC_LIMITS[mode].degree} for a ${mode}` });
-    if ((spec.topics.depth ?? 2) > TOPIC_LIMITS[mode].depth) details.push({ field: 'topics.depth', message: `at most ${TOPIC_LIMITS[mode].depth} for a ${mode}` });
+    const degree = spec.topics.degree ?? 3;
+    const depth = spec.topics.depth ?? 2;
+    if (depth > TOPIC_LIMITS[mode].depth) details.push({ field: 'topics.depth', message: `at most ${TOPIC_LIMITS[mode].depth} for a ${mode}` });
+    else if (degree ** depth > LIMITS.topicLeaves) details.push({ field: 'topics.depth', message: leavesMessage(degree, depth) });
+    else if (spec.generate) {
+      // The generate stage samples topics that do not exist yet: its size is checked now against the
+      // most the topics stage can make, so a stage that cannot start is never queued.
+      const unique = mode === 'tree' ? degree ** depth : Array.from({ length: depth }, (_, k) => degree ** (k + 1)).reduce((a, b) => a + b, 0);
+      try {
+        sampleCount(spec.generate.num_samples, unique, 'generate.num_samples');
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        details.push(...err.details);
+      }
+    }
     if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
   }
   if (spec.dataset_id && !(await findDataset(deps.database.db, spec.dataset_id, input.owner))) {
     throw new AppError('validation_failed', `dataset_id: no dataset ${spec.dataset_id}`, [{ field: 'dataset_id', message: `no dataset ${spec.dataset_id}` }]);
   }
   // Document text stays with the generate stage's tasks, not in the pipeline's stored spec.
-  const stored = spec.generate?.documents
-    ? { ...spec, generate: { ...spec.generate, documents: spec.generate.documents.map((d) => ({ name: d.name, chars: d.text.length, sha256: hashOf(d.text) })) } }
-    : spec;
+  const stored = spec.generate?.documents ? { ...spec, generate: { ...spec.generate, documents: await documentSummaries(spec.generate.documents) } } : spec;
   return startRun(deps, {
     owner: input.owner,
     kind: 'pipeline',
     spec: stored,
-    requestHash: hashOf(spec),
+    requestHash: hashOf(stored),
     idempotencyKey: input.idempotencyKey,
     tasks: [{ key: 'stage:0', kind: 'pipeline.advance', payload: { stage: 0, generate: spec.generate } }],
     total: stages.length + 1,
@@ -79,8 +94,14 @@ export const DeepFabricOverridesQuery = Type.Object(
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     degree: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
     depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
-    num_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    num_samples: Type.Optional(Type.String({ pattern: '^([0-9]+|auto|[0-9]+(\\.[0-9]+)?%)$', description: 'integer, auto or N%' })),
+    num_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.numSamples, description: `Steps of batch_size samples; at most ${LIMITS.numSamples.toLocaleString('en-US')} samples in all` })),
+    num_samples: Type.Optional(
+      Type.String({
+        pattern: '^([0-9]+|auto|[0-9]+(\\.[0-9]+)?%)$',
+        maxLength: 16,
+        description: `integer, auto or N% (at most ${LIMITS.samplePercent}%); at most ${LIMITS.numSamples.toLocaleString('en-US')} samples, checked against the most topics the config can build`,
+      }),
+    ),
     batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     sys_msg: Type.Optional(Type.Boolean()),
     mode: Type.Optional(Type.Union([Type.Literal('tree'), Type.Literal('graph')])),
@@ -93,10 +114,18 @@ const checkPipeline = TypeCompiler.Compile(PipelineSpec);
 /** A DeepFabric config, translated, validated like a JSON pipeline, and run; the report says what was ignored. */
 export async function startDeepFabric(deps: GenerateDeps, input: { owner: string; yaml: string; idempotencyKey?: string; overrides: DeepFabricOverrides }) {
   const { spec, layout, ignored } = fromDeepFabric(input.yaml, input.overrides);
+  // A sample count set in the query string is named as the caller wrote it.
+  const countOverride = input.overrides.num_samples !== undefined ? 'num_samples' : input.overrides.num_steps !== undefined ? 'num_steps' : undefined;
+  const named = (field: string) => (countOverride && field === 'generate.num_samples' ? countOverride : field);
   const errors = [...checkPipeline.Errors(spec)];
   if (errors.length) {
-    const details = errors.slice(0, 20).map((e) => ({ field: e.path.slice(1).replace(/\//g, '.'), message: e.message }));
+    const details = errors.slice(0, 20).map((e) => ({ field: named(e.path.slice(1).replace(/\//g, '.')), message: e.message }));
     throw new AppError('validation_failed', `the translated config is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
   }
-  return startPipeline(deps, { owner: input.owner, spec, idempotencyKey: input.idempotencyKey, report: { deepfabric: { layout, ignored } } });
+  try {
+    return await startPipeline(deps, { owner: input.owner, spec, idempotencyKey: input.idempotencyKey, report: { deepfabric: { layout, ignored } } });
+  } catch (err) {
+    if (!(err instanceof AppError) || !countOverride) throw err;
+    throw new AppError(err.code, err.message.replace('generate.num_samples', countOverride), err.details.map((d) => ({ ...d, field: d.field && named(d.field) })));
+  }
 }

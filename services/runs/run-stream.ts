@@ -1,6 +1,14 @@
 import { TERMINAL_EVENTS, type StoredEvent } from '../../db/events.repository.js';
+import type { Subscription } from '../../src/events/event-hub.js';
 import { TERMINAL_STATUSES } from './run-view.js';
 import { requireRun, type RunsDeps } from './runs.service.js';
+
+/**
+ * Most bytes a stream client may have written to it and not yet taken. At the bound the hub stops
+ * sending to it (and reads nothing for it) until it drains; if its run moves on meanwhile it is
+ * disconnected, and reconnects with Last-Event-ID to replay the rest from the table.
+ */
+export const SLOW_CLIENT_MAX_UNSENT_BYTES = 1024 * 1024;
 
 export interface WireEvent {
   seq: number;
@@ -10,50 +18,89 @@ export interface WireEvent {
   data: Record<string, unknown>;
 }
 
-/**
- * Streams a run's events after `after` to `send`, calling `end` once the run has ended and the
- * client has seen its last event. Shared by SSE and WebSocket so both replay identically.
- */
-export async function openRunStream(
-  deps: RunsDeps,
-  owner: string,
-  runId: string,
-  after: number,
-  send: (event: WireEvent) => void,
-  end: () => void,
-): Promise<() => void> {
-  const run = await requireRun(deps, owner, runId);
-  if (TERMINAL_STATUSES.has(run.status) && after >= run.eventSeq) {
-    end();
-    return () => {};
-  }
-  let closing: NodeJS.Immediate | undefined;
-  let closed = false;
-  const unsubscribe = deps.hub.subscribe(runId, after, (e: StoredEvent) => {
-    if (closed) return;
-    if (closing) clearImmediate(closing);
-    closing = undefined;
-    send({ seq: e.seq, type: e.type, run_id: runId, at: new Date(e.created_at).toISOString(), data: e.data });
-    // A retried run continues after its terminal event; only end if nothing follows in this batch.
-    if (TERMINAL_EVENTS.has(e.type)) closing = setImmediate(close);
-  });
-  function close() {
-    if (closed) return;
-    closed = true;
-    if (closing) clearImmediate(closing);
-    unsubscribe();
-    end();
-  }
-  return () => {
-    closed = true;
-    if (closing) clearImmediate(closing);
-    unsubscribe();
-  };
+/** One event as sent: `json` is the serialised WireEvent. */
+export interface WireFrame {
+  seq: number;
+  type: string;
+  json: string;
 }
 
-/** `Last-Event-ID` header wins over `?after=`; both are a run event seq. */
-export function replayCursor(header: string | string[] | undefined, after: number | undefined): number {
-  const value = Array.isArray(header) ? header[0] : header;
+/** A connected SSE or WebSocket client, as the stream sees it. */
+export interface StreamClient {
+  /** Writes one event; `flushed` is called once it has left the process. */
+  write(frame: WireFrame, flushed: () => void): void;
+  /** Bytes written to the client and not yet taken by it. */
+  unsent(): number;
+  /** The run ended and the client has seen its last event. */
+  end(): void;
+  /** The client fell too far behind: cut the connection. */
+  drop(): void;
+}
+
+// Every client of a run gets the same event objects from the hub: serialise each once, not once per client.
+const serialised = new WeakMap<StoredEvent, string>();
+
+function frameOf(runId: string, e: StoredEvent): WireFrame {
+  let json = serialised.get(e);
+  if (json === undefined) {
+    const wire: WireEvent = { seq: e.seq, type: e.type, run_id: runId, at: new Date(e.created_at).toISOString(), data: e.data };
+    serialised.set(e, (json = JSON.stringify(wire)));
+  }
+  return { seq: e.seq, type: e.type, json };
+}
+
+/**
+ * Streams a run's events after `after` to `client`, ending it once the run has ended and the client
+ * has seen its last event. Shared by SSE and WebSocket so both replay identically. Returns the close.
+ */
+export async function openRunStream(deps: RunsDeps, owner: string, runId: string, after: number, client: StreamClient): Promise<() => void> {
+  const run = await requireRun(deps, owner, runId);
+  if (TERMINAL_STATUSES.has(run.status) && after >= run.eventSeq) {
+    client.end();
+    return () => {};
+  }
+  // A cursor past the newest event cannot have been seen; clamped, the client still gets what comes
+  // next, the terminal event included, instead of waiting for a seq the run may never reach.
+  const cursor = Math.min(after, run.eventSeq);
+  let closing: NodeJS.Immediate | undefined;
+  let closed = false;
+  const flushed = () => {
+    if (!closed && client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES) subscription.resume();
+  };
+  const subscription: Subscription = deps.hub.subscribe(runId, cursor, {
+    deliver(e) {
+      if (closed) return true;
+      if (closing) clearImmediate(closing);
+      closing = undefined;
+      client.write(frameOf(runId, e), flushed);
+      // A retried run continues after its terminal event; only end if nothing follows in this batch.
+      if (TERMINAL_EVENTS.has(e.type)) closing = setImmediate(finish);
+      return client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES;
+    },
+    overrun() {
+      stop();
+      client.drop();
+    },
+  });
+  function stop() {
+    closed = true;
+    if (closing) clearImmediate(closing);
+    subscription.unsubscribe();
+  }
+  function finish() {
+    if (closed) return;
+    stop();
+    client.end();
+  }
+  return stop;
+}
+
+/** Event seqs are Postgres integers; a cursor above this could never match and would fail the query. */
+export const MAX_EVENT_SEQ = 2_147_483_647;
+
+/** `Last-Event-ID` header wins over `?after=`; both are a run event seq (the routes bound both by MAX_EVENT_SEQ). */
+export function replayCursor(header: number | string | string[] | undefined, after: number | undefined): number {
+  const value = Array.isArray(header) ? header[0] : header === undefined ? undefined : String(header);
   const fromHeader = value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
   return fromHeader ?? after ?? 0;
 }

@@ -9,10 +9,13 @@ import { curateReport } from '../curate/curate.report.js';
 import { knowledgeReport } from '../knowledge/knowledge.report.js';
 import { pipelineReport } from '../pipelines/pipeline.report.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
+import { assertRetryWithinQuota, rethrowOverQuota } from './run-quota.js';
 
 export interface RunsDeps {
   database: Database;
   hub: EventHub;
+  /** Runs one owner may have queued or running at once (MAX_RUNS_IN_FLIGHT_PER_KEY); unset or 0 = no limit. */
+  maxRunsInFlight?: number;
 }
 
 export interface StartRun {
@@ -62,9 +65,13 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
       ...(input.report ? { report: input.report } : {}),
     },
     datasets: [...(datasetId ? [{ id: datasetId, name: input.dataset!.name, meta: input.dataset!.meta }] : []), ...(input.extraDatasets ?? [])],
-    // Handlers write into the run's dataset unless the planner chose another of the run's datasets.
-    tasks: datasetId ? input.tasks.map((t) => ({ ...t, payload: { dataset_id: datasetId, ...(t.payload as object) } })) : input.tasks,
-  });
+    // Handlers write into the run's dataset unless the planner chose another of the run's datasets
+    // (filled in as the tasks are inserted, a slice at a time, not by copying 100,000 payloads here).
+    tasks: input.tasks,
+    taskDatasetId: datasetId,
+    // A pipeline's stage runs are part of the pipeline, which was admitted already.
+    maxInFlight: input.parent ? undefined : deps.maxRunsInFlight,
+  }).catch(rethrowOverQuota);
   if (!created && row.requestHash !== requestHash) {
     throw new AppError('conflict', 'Idempotency-Key was already used for a different request', [
       { field: 'Idempotency-Key', message: `already used by run ${row.id} with another body` },
@@ -111,12 +118,17 @@ export async function cancel(deps: Pick<RunsDeps, 'database'>, owner: string, id
   return getRun(deps, owner, id);
 }
 
-export async function retry(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
-  const row = await requireRun(deps, owner, id);
-  const requeued = await retryRun(deps.database.db, id);
-  if (requeued < 0) throw new AppError('conflict', `run ${id} is ${row.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${row.status}` }]);
-  if (requeued === 0) throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
-  return getRun(deps, owner, id);
+export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight'>, owner: string, id: string): Promise<RunView> {
+  const current = await requireRun(deps, owner, id);
+  if (current.parentRunId === null && !['queued', 'running'].includes(current.status)) await assertRetryWithinQuota(deps, owner);
+  const result = await retryRun(deps.database.db, id);
+  if ('requeued' in result) return getRun(deps, owner, id);
+  if (result.refused === 'status') throw new AppError('conflict', `run ${id} is ${result.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${result.status}` }]);
+  if (result.refused === 'nothing') throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
+  const of = result.runId === id ? '' : ` of stage run ${result.runId}`;
+  const names = result.datasets.map((d) => `${d.id} (${d.output}${of})`).join(', ');
+  throw new AppError('conflict', `run ${id} cannot be retried: dataset ${names}, which it writes, was deleted; start a new run instead`,
+    result.datasets.map((d) => ({ field: d.output, message: `dataset ${d.id}${of} was deleted`, dataset_id: d.id })));
 }
 
 /** How many records a run dropped, by reason, with examples of why (the records stay in the rejected set). */
@@ -131,12 +143,14 @@ export async function waitForRun(deps: RunsDeps, owner: string, id: string, seco
   if (!TERMINAL_STATUSES.has(row.status) && seconds > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, seconds * 1000);
-      const unsubscribe = deps.hub.subscribe(id, row.eventSeq, (e) => {
-        if (TERMINAL_EVENTS.has(e.type)) finish();
+      const subscription = deps.hub.subscribe(id, row.eventSeq, {
+        deliver(e) {
+          if (TERMINAL_EVENTS.has(e.type)) finish();
+        },
       });
       function finish() {
         clearTimeout(timer);
-        unsubscribe();
+        subscription.unsubscribe();
         resolve();
       }
     });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '../../src/errors.js';
+import { pacer } from '../../src/pacer.js';
 
 /** A node as stored (one record per node, key = id). */
 export interface TopicNode {
@@ -8,7 +8,7 @@ export interface TopicNode {
   depth: number;
   parents: string[];
   topic_hash: string;
-  /** Trees: the root → node path. */
+  /** Built trees: the root → node path. */
   path?: string[];
 }
 
@@ -19,15 +19,25 @@ export const treeNodeId = (path: string[]) => sha256(JSON.stringify(path)).slice
 /** Graph ids derive from the parent and position, so a redone expansion writes the same nodes. */
 export const graphNodeId = (parentId: string, index: number) => sha256(`${parentId}/${index}`).slice(0, 16);
 
+/** `treeNodeId` of every prefix of `path`, hashing each topic once (the prefixes share their hash state). */
+export function treeNodeIds(path: string[]): string[] {
+  const hash = createHash('sha256').update('[');
+  return path.map((topic, i) => hash.update(`${i ? ',' : ''}${JSON.stringify(topic)}`).copy().update(']').digest('hex').slice(0, 16));
+}
+
 export interface Structure {
   root: TopicNode | undefined;
   nodes: TopicNode[];
+  byId: Map<string, TopicNode>;
   edges: Array<{ from: string; to: string }>;
-  /** Root → leaf topic paths, each node at most once per path (cycle-safe). */
-  paths: string[][];
+  /** Every edge, by parent, in node order. */
+  children: Map<string, string[]>;
+  /** The edges paths follow: all but those that would close a cycle (imports refuse cycles; older data may hold one). */
+  forward: Map<string, string[]>;
 }
 
-export function structureOf(nodes: TopicNode[]): Structure {
+/** Indexes the nodes; linear in nodes and edges. */
+export async function structureOf(nodes: TopicNode[], pace = pacer()): Promise<Structure> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const children = new Map<string, string[]>();
   const edges: Structure['edges'] = [];
@@ -35,30 +45,154 @@ export function structureOf(nodes: TopicNode[]): Structure {
     for (const p of n.parents) {
       if (!byId.has(p)) continue;
       edges.push({ from: p, to: n.id });
-      children.set(p, [...(children.get(p) ?? []), n.id]);
+      const list = children.get(p);
+      if (list) list.push(n.id);
+      else children.set(p, [n.id]);
     }
+    await pace();
   }
   const root = nodes.find((n) => n.parents.length === 0);
-  const paths: string[][] = [];
-  const walk = (id: string, trail: string[], seen: Set<string>) => {
-    const node = byId.get(id)!;
-    const next = (children.get(id) ?? []).filter((c) => !seen.has(c));
-    const path = [...trail, node.topic];
-    if (next.length === 0) {
-      paths.push(path);
-      return;
+  const forward = new Map<string, string[]>();
+  if (root) {
+    // Depth-first from the root; an edge to a node still on the stack closes a cycle and is dropped.
+    const state = new Map<string, 'open' | 'done'>([[root.id, 'open']]);
+    const stack: Array<{ id: string; next: number; kept: string[] }> = [{ id: root.id, next: 0, kept: [] }];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const list = children.get(top.id) ?? [];
+      if (top.next === list.length) {
+        forward.set(top.id, top.kept);
+        state.set(top.id, 'done');
+        stack.pop();
+        continue;
+      }
+      const c = list[top.next++];
+      if (state.get(c) === 'open') continue;
+      top.kept.push(c);
+      if (!state.has(c)) {
+        state.set(c, 'open');
+        stack.push({ id: c, next: 0, kept: [] });
+      }
+      await pace();
     }
-    for (const c of next) walk(c, path, new Set([...seen, c]));
+  }
+  return { root, nodes, byId, edges, children, forward };
+}
+
+/**
+ * Root → leaf paths, depth first, up to `limit` paths and `maxChars` topic characters in all: a
+ * graph may have exponentially many (24 layers of two linked to both below: 2^24), so listings
+ * are capped and the total comes from `countPaths`. Each path listed costs its length.
+ */
+export async function listPaths(s: Structure, options: { limit: number; maxChars: number }, pace = pacer()): Promise<{ paths: string[][]; truncated: boolean }> {
+  const paths: string[][] = [];
+  if (!s.root || options.limit <= 0) return { paths, truncated: s.root !== undefined && options.limit <= 0 };
+  let chars = 0;
+  const trail: string[] = [s.root.topic];
+  const stack: Array<{ id: string; next: number }> = [{ id: s.root.id, next: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const list = s.forward.get(top.id) ?? [];
+    if (list.length === 0) {
+      const length = trail.reduce((sum, t) => sum + t.length, 0);
+      if (paths.length === options.limit || chars + length > options.maxChars) return { paths, truncated: true };
+      paths.push([...trail]);
+      chars += length;
+    }
+    if (top.next === list.length) {
+      stack.pop();
+      trail.pop();
+      continue;
+    }
+    const c = list[top.next++];
+    stack.push({ id: c, next: 0 });
+    trail.push(s.byId.get(c)!.topic);
+    await pace();
+  }
+  return { paths, truncated: false };
+}
+
+/** How many root → leaf paths there are, counted per node (linear), saturating at 2^53 − 1. */
+export async function countPaths(s: Structure, pace = pacer()): Promise<number> {
+  if (!s.root) return 0;
+  const count = new Map<string, number>();
+  const stack: Array<{ id: string; next: number }> = [{ id: s.root.id, next: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const list = s.forward.get(top.id) ?? [];
+    if (top.next < list.length) {
+      const c = list[top.next++];
+      if (!count.has(c)) stack.push({ id: c, next: 0 });
+      continue;
+    }
+    const sum = list.length === 0 ? 1 : list.reduce((acc, c) => acc + count.get(c)!, 0);
+    count.set(top.id, Math.min(sum, Number.MAX_SAFE_INTEGER));
+    stack.pop();
+    await pace();
+  }
+  return count.get(s.root.id)!;
+}
+
+/**
+ * The unique topics samples cycle over, one path per topic, found breadth first (each node's
+ * shortest root → node path), so the work is linear in nodes × depth however many paths the graph
+ * has: a tree's leaves; for a graph every non-root node (as DeepFabric v4 does).
+ */
+export async function uniqueTopics(s: Structure, mode: string, pace = pacer()): Promise<string[][]> {
+  if (!s.root) return [];
+  const via = new Map<string, string | null>([[s.root.id, null]]);
+  const order: string[] = [s.root.id];
+  for (let i = 0; i < order.length; i++) {
+    for (const c of s.children.get(order[i]) ?? []) {
+      if (via.has(c)) continue;
+      via.set(c, order[i]);
+      order.push(c);
+    }
+    await pace();
+  }
+  const pathTo = (id: string) => {
+    const path: string[] = [];
+    for (let at: string | null | undefined = id; at != null; at = via.get(at)) path.push(s.byId.get(at)!.topic);
+    return path.reverse();
   };
-  if (root) walk(root.id, [], new Set([root.id]));
-  return { root, nodes, edges, paths };
+  const picked = mode === 'graph' ? s.nodes.filter((n) => n !== s.root && via.has(n.id)).map((n) => n.id) : await leavesDepthFirst(s, pace);
+  const paths: string[][] = [];
+  for (const id of picked) {
+    paths.push(pathTo(id));
+    await pace();
+  }
+  return paths;
+}
+
+/** A tree's leaves in the order `listPaths` lists them; each node visited once. */
+async function leavesDepthFirst(s: Structure, pace: () => Promise<void> | undefined): Promise<string[]> {
+  const leaves: string[] = [];
+  const seen = new Set<string>();
+  const stack = [s.root!.id];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const list = s.forward.get(id) ?? [];
+    if (list.length === 0) leaves.push(id);
+    for (let i = list.length - 1; i >= 0; i--) stack.push(list[i]);
+    await pace();
+  }
+  return leaves;
 }
 
 /** DeepFabric's tree file: one `{"path": [...]}` per root → leaf path. */
-export const toTreeJsonl = (s: Structure) => s.paths.map((path) => JSON.stringify({ path })).join('\n') + (s.paths.length ? '\n' : '');
+export async function toTreeJsonl(paths: string[][], pace = pacer()): Promise<string> {
+  const parts: string[] = [];
+  for (let i = 0; i < paths.length; i += 1000) {
+    parts.push(paths.slice(i, i + 1000).map((path) => `${JSON.stringify({ path })}\n`).join(''));
+    await pace();
+  }
+  return parts.join('');
+}
 
 /** DeepFabric's graph file: integer ids in creation order, root 0, uuid and topic_hash in metadata. */
-export function toGraphJson(s: Structure, meta: { provider?: string; model?: string; temperature?: number; created_at: string }) {
+export async function toGraphJson(s: Structure, meta: { provider?: string; model?: string; temperature?: number; created_at: string }, pace = pacer()) {
   const order = s.root ? [s.root, ...s.nodes.filter((n) => n !== s.root)] : s.nodes;
   const num = new Map(order.map((n, i) => [n.id, i]));
   const nodes: Record<string, unknown> = {};
@@ -67,96 +201,11 @@ export function toGraphJson(s: Structure, meta: { provider?: string; model?: str
     nodes[String(i)] = {
       id: i,
       topic: n.topic,
-      children: s.edges.filter((e) => e.from === n.id).map((e) => num.get(e.to)),
+      children: (s.children.get(n.id) ?? []).map((c) => num.get(c)),
       parents: n.parents.filter((p) => num.has(p)).map((p) => num.get(p)),
       metadata: { uuid: n.id, topic_hash: n.topic_hash },
     };
+    await pace();
   }
   return { nodes, root_id: 0, metadata: { provider: meta.provider ?? 'unknown', model: meta.model ?? 'unknown', temperature: meta.temperature ?? 0, created_at: meta.created_at } };
-}
-
-const bad = (field: string, message: string) => new AppError('validation_failed', `${field}: ${message}`, [{ field, message }]);
-
-/** Reads DeepFabric tree JSONL: every line a `{"path": [non-empty strings]}` from the same root. */
-export function fromTreeJsonl(text: string): TopicNode[] {
-  const nodes = new Map<string, TopicNode>();
-  let root: string | undefined;
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
-      throw bad(`line.${i + 1}`, `not JSON: ${(err as Error).message}`);
-    }
-    const path = (parsed as { path?: unknown })?.path;
-    if (!Array.isArray(path) || path.length === 0 || !path.every((t) => typeof t === 'string' && t.trim())) throw bad(`line.${i + 1}`, 'needs "path": a non-empty array of topic strings');
-    if (root !== undefined && path[0] !== root) throw bad(`line.${i + 1}`, `path starts at "${path[0]}", not at the root "${root}"`);
-    root = path[0];
-    path.forEach((topic: string, depth: number) => {
-      const prefix = path.slice(0, depth + 1);
-      const id = treeNodeId(prefix);
-      if (!nodes.has(id)) nodes.set(id, { id, topic, depth, parents: depth === 0 ? [] : [treeNodeId(path.slice(0, depth))], topic_hash: topicHash(topic), path: prefix });
-    });
-  });
-  if (nodes.size === 0) throw bad('body', 'no paths in the tree file');
-  return [...nodes.values()];
-}
-
-/** Reads DeepFabric graph JSON (`nodes` keyed by integer id, `root_id`, optional metadata). */
-export function fromGraphJson(value: unknown): { nodes: TopicNode[]; metadata?: Record<string, unknown> } {
-  const g = value as { nodes?: Record<string, any>; root_id?: unknown; metadata?: Record<string, unknown> };
-  if (!g || typeof g !== 'object' || !g.nodes || typeof g.nodes !== 'object' || Array.isArray(g.nodes)) throw bad('nodes', 'must be an object of nodes keyed by id');
-  if (typeof g.root_id !== 'number' || !g.nodes[String(g.root_id)]) throw bad('root_id', 'must be the id of a node in nodes');
-  const entries = Object.entries(g.nodes);
-  const idOf = new Map<number, string>();
-  for (const [key, n] of entries) {
-    if (!n || typeof n !== 'object' || typeof n.topic !== 'string' || !n.topic.trim()) throw bad(`nodes.${key}.topic`, 'must be a non-empty string');
-    if (typeof n.id !== 'number') throw bad(`nodes.${key}.id`, 'must be an integer');
-    idOf.set(n.id, typeof n.metadata?.uuid === 'string' ? n.metadata.uuid : `n${n.id}`);
-  }
-  const parentsOf = new Map<number, number[]>();
-  for (const [key, n] of entries) {
-    for (const c of n.children ?? []) {
-      if (!idOf.has(c)) throw bad(`nodes.${key}.children`, `names node ${c}, which is not in nodes`);
-      parentsOf.set(c, [...(parentsOf.get(c) ?? []), n.id]);
-    }
-  }
-  // Depth is the shortest distance from the root, found breadth first.
-  const depth = new Map<number, number>([[g.root_id, 0]]);
-  for (const queue = [g.root_id as number]; queue.length; ) {
-    const id = queue.shift()!;
-    for (const c of g.nodes[String(id)].children ?? []) if (!depth.has(c)) depth.set(c, depth.get(id)! + 1), queue.push(c);
-  }
-  const nodes = entries.map(([, n]) => ({
-    id: idOf.get(n.id)!,
-    topic: n.topic as string,
-    depth: depth.get(n.id) ?? -1,
-    parents: n.id === g.root_id ? [] : (parentsOf.get(n.id) ?? []).map((p) => idOf.get(p)!),
-    topic_hash: typeof n.metadata?.topic_hash === 'string' ? n.metadata.topic_hash : topicHash(n.topic),
-  }));
-  const unreachable = nodes.find((n) => n.depth < 0);
-  if (unreachable) throw bad('nodes', `node "${unreachable.topic}" cannot be reached from the root`);
-  return { nodes: [nodes.find((n) => n.parents.length === 0)!, ...nodes.filter((n) => n.parents.length > 0)], metadata: g.metadata };
-}
-
-/**
- * The unique topics samples cycle over: a tree's root → leaf paths; for a graph every non-root
- * node (as DeepFabric v4 does), each with its shortest root → node path.
- */
-export function uniqueTopics(s: Structure, mode: string): string[][] {
-  if (mode !== 'graph') return s.paths;
-  const byId = new Map(s.nodes.map((n) => [n.id, n]));
-  const pathOf = new Map<string, string[]>();
-  if (!s.root) return [];
-  pathOf.set(s.root.id, [s.root.topic]);
-  for (const queue = [s.root.id]; queue.length; ) {
-    const id = queue.shift()!;
-    for (const e of s.edges) {
-      if (e.from !== id || pathOf.has(e.to)) continue;
-      pathOf.set(e.to, [...pathOf.get(id)!, byId.get(e.to)!.topic]);
-      queue.push(e.to);
-    }
-  }
-  return s.nodes.filter((n) => n !== s.root && pathOf.has(n.id)).map((n) => pathOf.get(n.id)!);
 }

@@ -4,7 +4,10 @@ import { AppError, notFound, type ErrorDetail } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
 import type { GenerateDeps } from '../generate/generate.service.js';
 import { startRun } from '../runs/runs.service.js';
-import { fromGraphJson, fromTreeJsonl, structureOf, toGraphJson, toTreeJsonl, topicHash, treeNodeId, type TopicNode } from './topic-structure.js';
+import { nextTurn, pacer } from '../../src/pacer.js';
+import { LIMITS } from '../limits.js';
+import { fromGraphJson, fromTreeJsonl } from './topic-import.js';
+import { countPaths, listPaths, structureOf, toGraphJson, toTreeJsonl, topicHash, treeNodeId, type TopicNode } from './topic-structure.js';
 import { TOPIC_LIMITS, type TopicsSpec } from './topics.spec.js';
 import type { ExpandPayload } from './topics.task.js';
 
@@ -20,6 +23,7 @@ export async function startTopics(
   const details: ErrorDetail[] = [];
   if (degree > TOPIC_LIMITS[mode].degree) details.push({ field: 'degree', message: `at most ${TOPIC_LIMITS[mode].degree} for a ${mode}` });
   if (depth > TOPIC_LIMITS[mode].depth) details.push({ field: 'depth', message: `at most ${TOPIC_LIMITS[mode].depth} for a ${mode}` });
+  else if (degree ** depth > LIMITS.topicLeaves) details.push({ field: 'depth', message: leavesMessage(degree, depth) });
   if (spec.prompt_style !== undefined && mode !== 'graph') details.push({ field: 'prompt_style', message: 'only applies to mode "graph"' });
   const provider = deps.providers.get(spec.llm?.provider);
   if (!provider) details.push({ field: 'llm.provider', message: `unknown provider "${spec.llm?.provider}"` });
@@ -52,37 +56,52 @@ export async function startTopics(
   });
 }
 
+/** What a topics resource's meta may show; anything else stored in it (older imports spread a file's metadata in) stays hidden. */
+const SHOWN = ['degree', 'depth', 'prompt_style', 'provider', 'model', 'temperature', 'source', 'content_type', 'imported_at', 'metadata'] as const;
+
 export function topicsSummary(row: TopicsRow) {
   const meta = row.meta as Record<string, unknown> & { prompt: string };
-  return { id: row.id, mode: row.mode as 'tree' | 'graph', ...meta, prompt: meta.prompt, run_id: row.runId ?? undefined, dataset_id: row.datasetId, created_at: row.createdAt.toISOString(), links: { self: `/v1/topics/${row.id}` } };
+  const shown = Object.fromEntries(SHOWN.filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+  return { ...shown, id: row.id, mode: row.mode as 'tree' | 'graph', prompt: meta.prompt, run_id: row.runId ?? undefined, dataset_id: row.datasetId, created_at: row.createdAt.toISOString(), links: { self: `/v1/topics/${row.id}` } };
 }
 
 export async function getTopics(deps: Pick<GenerateDeps, 'database'>, owner: string, id: string) {
   const row = await findTopics(deps.database.db, id, owner);
   if (!row) throw notFound('topics', id);
-  const structure = structureOf((await topicNodes(deps.database.db, row.datasetId)) as unknown as TopicNode[]);
+  const structure = await structureOf((await topicNodes(deps.database.db, row.datasetId)) as unknown as TopicNode[]);
   const run = row.runId ? await findRun(deps.database.db, row.runId, owner) : undefined;
   return { row, structure, status: run?.status ?? 'imported' };
 }
 
-export async function topicsView(deps: Pick<GenerateDeps, 'database'>, owner: string, id: string, format: 'json' | 'jsonl' | 'graph') {
+/** A JSON array built a slice at a time, so a structure of 100,000 nodes does not hold the event loop. */
+async function jsonArray(items: unknown[], pace: () => Promise<void> | undefined): Promise<string> {
+  const parts: string[] = [];
+  for (let i = 0; i < items.length; i += 1000) {
+    parts.push(items.slice(i, i + 1000).map((x) => JSON.stringify(x)).join(','));
+    await pace();
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/**
+ * A topics resource as JSON or a DeepFabric file. Paths are listed up to `pathsLimit` (and
+ * LIMITS.pathsChars topic characters): a graph can have exponentially many, so `path_count` is
+ * counted per node instead and `paths_truncated` says whether the list is complete.
+ */
+export async function topicsView(deps: Pick<GenerateDeps, 'database'>, owner: string, id: string, format: 'json' | 'jsonl' | 'graph', pathsLimit?: number) {
   const { row, structure, status } = await getTopics(deps, owner, id);
-  if (format === 'jsonl') return { contentType: 'application/x-ndjson; charset=utf-8', body: toTreeJsonl(structure) };
-  if (format === 'graph') return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(toGraphJson(structure, row.meta as never), null, 2) };
-  return {
-    contentType: 'application/json; charset=utf-8',
-    body: JSON.stringify({
-      topics: {
-        ...topicsSummary(row),
-        status,
-        node_count: structure.nodes.length,
-        path_count: structure.paths.length,
-        nodes: structure.nodes.map((n) => ({ id: n.id, topic: n.topic, depth: n.depth, parents: n.parents, topic_hash: n.topic_hash })),
-        edges: structure.edges,
-        paths: structure.paths,
-      },
-    }),
-  };
+  const pace = pacer();
+  const listing = () => listPaths(structure, { limit: pathsLimit ?? (format === 'jsonl' ? LIMITS.pathsMax : LIMITS.pathsDefault), maxChars: LIMITS.pathsChars }, pace);
+  if (format === 'jsonl') {
+    const { paths, truncated } = await listing();
+    return { contentType: 'application/x-ndjson; charset=utf-8', body: await toTreeJsonl(paths, pace), headers: truncated ? { 'x-paths-truncated': 'true', 'x-path-count': String(await countPaths(structure, pace)) } : {} };
+  }
+  if (format === 'graph') return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(await toGraphJson(structure, row.meta as never, pace), null, 2), headers: {} };
+  const { paths, truncated } = await listing();
+  const head = JSON.stringify({ topics: { ...topicsSummary(row), status, node_count: structure.nodes.length, path_count: await countPaths(structure, pace), paths_truncated: truncated } });
+  const nodes = await jsonArray(structure.nodes.map((n) => ({ id: n.id, topic: n.topic, depth: n.depth, parents: n.parents, topic_hash: n.topic_hash })), pace);
+  const body = `${head.slice(0, -2)},"nodes":${nodes},"edges":${await jsonArray(structure.edges, pace)},"paths":${await jsonArray(paths, pace)}}}`;
+  return { contentType: 'application/json; charset=utf-8', body, headers: {} };
 }
 
 export async function listTopicsViews(deps: Pick<GenerateDeps, 'database'>, owner: string, query: { limit?: number; before?: string }) {
@@ -92,12 +111,21 @@ export async function listTopicsViews(deps: Pick<GenerateDeps, 'database'>, owne
   return { topics: page.map(topicsSummary), next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
+/** DeepFabric's graph metadata shown beside the topics, when of the expected type; the whole object stays under `metadata`. */
+function liftedMetadata(metadata: Record<string, unknown> | undefined) {
+  if (!metadata) return {};
+  const text = (v: unknown) => (typeof v === 'string' && v.length <= 200 ? v : undefined);
+  const lifted = { provider: text(metadata.provider), model: text(metadata.model), temperature: typeof metadata.temperature === 'number' ? metadata.temperature : undefined };
+  return { ...Object.fromEntries(Object.entries(lifted).filter(([, v]) => v !== undefined)), metadata };
+}
+
 /** Imports DeepFabric's tree JSONL or graph JSON, so an expensive structure is built once and reused. */
 export async function importTopics(deps: Pick<GenerateDeps, 'database'>, owner: string, body: unknown, contentType: string) {
+  await nextTurn();
   const isText = typeof body === 'string';
   const { nodes, metadata, mode } = isText
-    ? { nodes: fromTreeJsonl(body), metadata: undefined, mode: 'tree' }
-    : { ...fromGraphJson(body), mode: 'graph' };
+    ? { nodes: await fromTreeJsonl(body), metadata: undefined, mode: 'tree' }
+    : { ...(await fromGraphJson(body)), mode: 'graph' };
   const root = nodes.find((n) => n.parents.length === 0)!;
   const id = newId('tp');
   const row = await insertImportedTopics(deps.database.db, {
@@ -105,8 +133,13 @@ export async function importTopics(deps: Pick<GenerateDeps, 'database'>, owner: 
     owner,
     mode,
     datasetId: newId('ds'),
-    meta: { prompt: root.topic, source: isText ? 'deepfabric-tree-jsonl' : 'deepfabric-graph-json', content_type: contentType, ...(metadata ?? {}), imported_at: new Date().toISOString() },
+    // The file's own metadata never overrides what Quarry says about the resource.
+    meta: { ...liftedMetadata(metadata), prompt: root.topic, source: isText ? 'deepfabric-tree-jsonl' : 'deepfabric-graph-json', content_type: contentType.slice(0, 200), imported_at: new Date().toISOString() },
     nodes: nodes.map((n) => ({ id: n.id, data: n })),
   });
   return topicsSummary(row);
 }
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+export const leavesMessage = (degree: number, depth: number) =>
+  `degree ${degree} and depth ${depth} make ${fmt(degree ** depth)} root → leaf paths; at most ${fmt(LIMITS.topicLeaves)} (degree^depth)`;

@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LlmSettings } from '../generate/generate.spec.js';
+import { LIMITS } from '../limits.js';
 
 export const TopicsSpec = Type.Object(
   {
     prompt: Type.String({ minLength: 1, maxLength: 2000, description: 'The root topic' }),
     mode: Type.Optional(Type.Union([Type.Literal('tree'), Type.Literal('graph')], { description: 'tree (default) or graph (nodes may have several parents)' })),
-    degree: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Subtopics per node (default 3; at most 10 for graphs)' })),
-    depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Levels below the root (default 2; at most 5 for graphs)' })),
+    degree: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: `Subtopics per node (default 3; at most 10 for graphs); degree^depth at most ${LIMITS.topicLeaves.toLocaleString('en-US')}` })),
+    depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: `Levels below the root (default 2; at most 5 for graphs); degree^depth at most ${LIMITS.topicLeaves.toLocaleString('en-US')}` })),
     prompt_style: Type.Optional(
       Type.Union([Type.Literal('default'), Type.Literal('isolated'), Type.Literal('anchored')], {
         description: 'graphs: default (links to related existing topics), isolated (no links), anchored (no links, root → node path as context)',

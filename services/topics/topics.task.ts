@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { Database } from '../../db/client.js';
 import { topicNodes } from '../../db/topics.repository.js';
+import { pacer } from '../../src/pacer.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskHandler } from '../../src/queue/task-handler.js';
 import type { LlmSettings } from '../generate/generate.spec.js';
@@ -55,8 +56,21 @@ export function topicsExpandHandler(prompts: Map<string, PromptTemplate>, databa
     let known = new Set<string>();
     if (links) {
       const me = words(p.node.topic);
-      const existing = (await topicNodes(database.db, p.dataset_id)).map((d) => d as unknown as TopicNode).filter((n) => n.id !== p.node.id);
-      const related = existing.map((n) => ({ n, score: jaccard(me, words(n.topic)) })).sort((a, b) => b.score - a.score).slice(0, RELATED).map((r) => r.n);
+      const existing = (await topicNodes(database.db, p.dataset_id)) as unknown as TopicNode[];
+      // The best RELATED by score, kept in a short sorted list (a graph may hold 100,000 nodes), paced.
+      const pace = pacer();
+      const best: Array<{ n: TopicNode; score: number }> = [];
+      for (const n of existing) {
+        if (n.id === p.node.id) continue;
+        const score = jaccard(me, words(n.topic));
+        if (best.length === RELATED && score <= best[RELATED - 1].score) continue;
+        // After equal scores: the same order a stable sort by score gives.
+        const at = best.findIndex((b) => b.score < score);
+        best.splice(at < 0 ? best.length : at, 0, { n, score });
+        if (best.length > RELATED) best.pop();
+        await pace();
+      }
+      const related = best.map((r) => r.n);
       known = new Set(related.map((n) => n.id));
       if (related.length) context = `\nExisting topics most related to this one (id, then topic):\n${related.map((n) => `[${n.id}]\n${n.topic}`).join('\n')}\n`;
     } else if (p.mode === 'graph' && p.prompt_style === 'anchored') {

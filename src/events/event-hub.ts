@@ -1,19 +1,39 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
-import { eventsAfter, type StoredEvent } from '../../db/events.repository.js';
+import { eventsAfter, lastEventSeq, type StoredEvent } from '../../db/events.repository.js';
 import { EVENTS_CHANNEL } from '../../db/queue.repository.js';
 
-type Listener = (event: StoredEvent) => void;
+/** Where one subscriber's events go. */
+export interface EventSink {
+  /**
+   * Takes the subscriber's next event (always the seq after the previous one). Returning false says
+   * the client is full: the hub sends it nothing more, and reads nothing for it, until `resume()`.
+   */
+  deliver(event: StoredEvent): boolean | void;
+  /** The client stayed full while its run moved on. The hub has already dropped it; disconnect it. */
+  overrun?(): void;
+}
+
+export interface Subscription {
+  /** The client has room again; the hub goes on from where it stopped. */
+  resume(): void;
+  unsubscribe(): void;
+}
 
 interface Subscriber {
   cursor: number;
-  listener: Listener;
+  sink: EventSink;
+  paused: boolean;
 }
 
 interface RunGroup {
   subscribers: Set<Subscriber>;
   fetching: boolean;
+  /** Something changed while a fetch was in flight (a NOTIFY, a new or resumed subscriber): go round again. */
   dirty: boolean;
+  /** A NOTIFY arrived since the last round began: the run has new events. */
+  notified: boolean;
 }
 
 const PAGE = 1000;
@@ -22,6 +42,11 @@ const PAGE = 1000;
  * Fans run events out to SSE/WebSocket clients in this process. One LISTEN connection for all runs;
  * a NOTIFY says "run X has new events", and one query per run serves every client watching it.
  * Events come from the table, not the notification, so replay and live delivery are the same path.
+ *
+ * A page of events `> from` is handed only to subscribers whose cursor is at or past `from`, so what
+ * each receives is contiguous; one that joined lower while the query was in flight is served by the
+ * next round, from its own cursor. A full (slow) subscriber is left out of queries until it drains,
+ * so nothing is read or held for it; if the run moves on while it stays full it is dropped.
  */
 export function createEventHub(deps: { database: Database; log: Logger; backstopMs?: number }) {
   const groups = new Map<string, RunGroup>();
@@ -39,17 +64,18 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     try {
       for (;;) {
         group.dirty = false;
-        if (group.subscribers.size === 0) break;
-        const from = Math.min(...[...group.subscribers].map((s) => s.cursor));
-        const events = await eventsAfter(deps.database.db, runId, from, PAGE);
-        for (const sub of [...group.subscribers]) {
-          for (const e of events) {
-            if (e.seq <= sub.cursor) continue;
-            sub.cursor = e.seq;
-            sub.listener(e);
-          }
+        const notified = group.notified;
+        group.notified = false;
+        const full = [...group.subscribers].filter((s) => s.paused);
+        const ready = [...group.subscribers].filter((s) => !s.paused);
+        if (ready.length === 0 && !(notified && full.length > 0)) break;
+        const from = ready.length > 0 ? Math.min(...ready.map((s) => s.cursor)) : undefined;
+        const page = from === undefined ? [] : await eventsAfter(deps.database.db, runId, from, PAGE);
+        if (from !== undefined) {
+          for (const sub of [...group.subscribers]) if (!sub.paused && sub.cursor >= from) deliver(group, sub, page);
         }
-        if (events.length < PAGE && !group.dirty) break;
+        if (notified && full.length > 0) await dropOverrun(runId, group, full);
+        if (page.length < PAGE && !group.dirty) break;
       }
     } catch (err) {
       deps.log.warn({ err, runId }, 'reading run events failed; the backstop poll will retry');
@@ -58,9 +84,58 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     }
   }
 
+  function deliver(group: RunGroup, sub: Subscriber, page: StoredEvent[]): void {
+    for (const event of page) {
+      if (event.seq <= sub.cursor) continue;
+      sub.cursor = event.seq;
+      let room: boolean;
+      try {
+        room = sub.sink.deliver(event) !== false;
+      } catch (err) {
+        deps.log.warn({ err, seq: event.seq }, 'an event subscriber failed; dropping it');
+        group.subscribers.delete(sub);
+        return;
+      }
+      if (!group.subscribers.has(sub)) return;
+      if (!room) {
+        sub.paused = true;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Drops the subscribers that were full before this round began and still are after a turn of the
+   * event loop (time for their sockets to flush) while their run has events they were not sent.
+   */
+  async function dropOverrun(runId: string, group: RunGroup, full: Subscriber[]): Promise<void> {
+    await nextTurn();
+    const stuck = full.filter((s) => s.paused && group.subscribers.has(s));
+    if (stuck.length === 0) return;
+    const head = await lastEventSeq(deps.database.db, runId);
+    for (const sub of stuck) {
+      if (!sub.paused || !group.subscribers.has(sub) || sub.cursor >= head) continue;
+      group.subscribers.delete(sub);
+      deps.log.info({ runId, seq: sub.cursor, behind: head - sub.cursor }, 'dropped an event stream client that stopped reading');
+      try {
+        sub.sink.overrun?.();
+      } catch (err) {
+        deps.log.warn({ err, runId }, 'disconnecting a slow event stream client failed');
+      }
+    }
+    if (group.subscribers.size === 0 && groups.get(runId) === group) groups.delete(runId);
+  }
+
+  function notified(runId: string): void {
+    const group = groups.get(runId);
+    if (!group) return;
+    group.notified = true;
+    void pump(runId);
+  }
+
   return {
     async start() {
-      unlisten = await deps.database.listen(EVENTS_CHANNEL, (runId) => void pump(runId));
+      unlisten = await deps.database.listen(EVENTS_CHANNEL, notified);
       // NOTIFY is lost while a listener reconnects; a slow poll of watched runs covers the gap.
       timer = setInterval(() => groups.forEach((_, runId) => void pump(runId)), deps.backstopMs ?? 2000);
       timer.unref();
@@ -70,16 +145,23 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
       await unlisten?.().catch(() => {});
       groups.clear();
     },
-    /** Delivers every event with seq > after, in order, then live ones. Returns the unsubscribe. */
-    subscribe(runId: string, after: number, listener: Listener): () => void {
+    /** Delivers every event with seq > after, in order and once each, then live ones. */
+    subscribe(runId: string, after: number, sink: EventSink): Subscription {
       let group = groups.get(runId);
-      if (!group) groups.set(runId, (group = { subscribers: new Set(), fetching: false, dirty: false }));
-      const sub = { cursor: after, listener };
+      if (!group) groups.set(runId, (group = { subscribers: new Set(), fetching: false, dirty: false, notified: false }));
+      const sub: Subscriber = { cursor: after, sink, paused: false };
       group.subscribers.add(sub);
       void pump(runId);
-      return () => {
-        group.subscribers.delete(sub);
-        if (group.subscribers.size === 0 && groups.get(runId) === group) groups.delete(runId);
+      return {
+        resume() {
+          if (!sub.paused || !group.subscribers.has(sub)) return;
+          sub.paused = false;
+          void pump(runId);
+        },
+        unsubscribe() {
+          group.subscribers.delete(sub);
+          if (group.subscribers.size === 0 && groups.get(runId) === group) groups.delete(runId);
+        },
       };
     },
   };

@@ -1,6 +1,11 @@
 import type { FastifyError } from 'fastify';
 import type { AnyFastify } from './types.js';
 import { AppError, ERROR_STATUS, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { RateLimited } from '../rate-limited.js';
+import { databaseUnavailable } from '../../db/unavailable.js';
+
+/** Seconds a client is asked to wait when the database is out of reach. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 interface AjvError {
   instancePath: string;
@@ -40,6 +45,7 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
 export function installErrorHandler(app: AnyFastify) {
   app.setErrorHandler((err: FastifyError & { validation?: AjvError[]; validationContext?: string }, request, reply) => {
     if (err instanceof AppError) {
+      if (err instanceof RateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
       return reply.status(err.status).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (err.validation) {
@@ -61,7 +67,16 @@ export function installErrorHandler(app: AnyFastify) {
       return reply.status(ERROR_STATUS[code]).send({ error: { code, message, details: [{ field: 'body', message: err.message }] } });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.status(err.statusCode).send({ error: { code: 'bad_request', message: err.message, details: [] } });
+      const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === err.statusCode) ?? 'bad_request';
+      return reply.status(err.statusCode).send({ error: { code, message: err.message, details: [{ field: 'request', message: err.message }] } });
+    }
+    const unavailable = databaseUnavailable(err);
+    if (unavailable) {
+      request.log.warn({ reason: unavailable }, 'database unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+        .send({ error: { code: 'unavailable', message: 'the database is unavailable; retry shortly', details: [] } });
     }
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error; see the service log', details: [] } });

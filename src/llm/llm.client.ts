@@ -3,7 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { Usage } from '../../db/queue.repository.js';
-import type { Metrics } from '../metrics.js';
+import { modelLabel, type Metrics } from '../metrics.js';
 import { createAdapter, type ChatAdapter, type ChatMessage } from './adapters.js';
 import { LlmError, type FailureCategory } from './llm.errors.js';
 import type { Provider, ProviderRegistry } from './providers.js';
@@ -57,6 +57,7 @@ export function createLlmClient(deps: { providers: ProviderRegistry; metrics?: M
 
   async function structured<S extends TSchema>(req: StructuredRequest<S>) {
     const { provider, model } = resolve(req.llm);
+    const label = modelLabel(provider, model);
     const { call, limit } = adapterFor(provider);
     let check = checkers.get(req.schema);
     if (!check) checkers.set(req.schema, (check = TypeCompiler.Compile(req.schema)));
@@ -76,7 +77,7 @@ export function createLlmClient(deps: { providers: ProviderRegistry; metrics?: M
         });
       } catch (err) {
         const e = err instanceof LlmError ? err : req.signal.aborted ? new LlmError('canceled', 'aborted') : new LlmError('api', (err as Error).message, { retryable: true });
-        deps.metrics?.llmRequests.inc({ provider: provider.name, model, outcome: e.category });
+        deps.metrics?.llmRequests.inc({ provider: provider.name, model: label, outcome: e.category });
         throw e;
       }
       deps.metrics?.llmLatency.observe({ provider: provider.name }, (performance.now() - started) / 1000);
@@ -88,7 +89,7 @@ export function createLlmClient(deps: { providers: ProviderRegistry; metrics?: M
       req.usage.cost_usd += (result.usage.input * provider.pricing.input_per_mtok + result.usage.output * provider.pricing.output_per_mtok) / 1e6;
 
       if (result.finish === 'refusal') {
-        deps.metrics?.llmRequests.inc({ provider: provider.name, model, outcome: 'refusal' });
+        deps.metrics?.llmRequests.inc({ provider: provider.name, model: label, outcome: 'refusal' });
         throw new LlmError('refusal', `the teacher refused: ${result.refusal ?? ''}`.trim());
       }
       let verdict = judge(result, check);
@@ -96,7 +97,7 @@ export function createLlmClient(deps: { providers: ProviderRegistry; metrics?: M
         const problem = req.check(verdict.value as Static<S>);
         if (problem) verdict = { ok: false, category: 'schema', message: `the answer is inconsistent: ${problem}`, feedback: `Your JSON was inconsistent: ${problem}\nAnswer again with corrected JSON.` };
       }
-      deps.metrics?.llmRequests.inc({ provider: provider.name, model, outcome: verdict.ok ? 'ok' : verdict.category });
+      deps.metrics?.llmRequests.inc({ provider: provider.name, model: label, outcome: verdict.ok ? 'ok' : verdict.category });
       if (verdict.ok) return { value: verdict.value as Static<S>, model, provider: provider.name };
       last = verdict;
       deps.log?.debug({ provider: provider.name, model, attempt, category: verdict.category }, 'teacher answer rejected');

@@ -10,6 +10,7 @@ const ProviderFileEntry = Type.Object(
     base_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     api_key_env: Type.Optional(Type.String({ minLength: 1 })),
     model: Type.String({ minLength: 1 }),
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
     max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100 })),
     max_retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
@@ -31,6 +32,8 @@ export interface Provider {
   apiKey: string;
   apiKeyEnv?: string;
   defaultModel: string;
+  /** Further models callers may name that /metrics labels by name (any other is `other`). */
+  models?: string[];
   maxConcurrency: number;
   timeoutMs: number;
   maxRetries: number;
@@ -92,6 +95,7 @@ export function loadProviders(config: Config): ProviderRegistry {
         apiKey: apiKey ?? 'none',
         apiKeyEnv: p.api_key_env,
         defaultModel: p.model,
+        models: p.models,
         maxConcurrency: p.max_concurrency ?? base.maxConcurrency,
         timeoutMs: p.timeout_ms ?? base.timeoutMs,
         maxRetries: p.max_retries ?? base.maxRetries,

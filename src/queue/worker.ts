@@ -8,6 +8,7 @@ import {
   type ClaimedTask, type Outcome, type Usage,
 } from '../../db/queue.repository.js';
 import { markRunsStarted } from '../../db/runs.repository.js';
+import { describeStorageError, storageErrorSummary } from '../../db/storage-errors.js';
 import type { LlmClient } from '../llm/llm.client.js';
 import { LlmError } from '../llm/llm.errors.js';
 import type { Metrics } from '../metrics.js';
@@ -34,6 +35,16 @@ interface InFlight {
 
 const COMMIT_BATCH = 256;
 const COMMIT_DELAY_MS = 5;
+const COMMIT_RETRY_MS = 500;
+/** An outcome that failed to commit on its own this many times, while the database answered, fails its task. */
+const MAX_COMMIT_TRIES = 3;
+
+/** The abort reason of a run's cancel (or failure): its tasks' outcomes are `aborted`, not failures. */
+class RunStopped extends Error {
+  constructor() {
+    super('run canceled');
+  }
+}
 
 /**
  * Runs tasks from the Postgres queue. Claims in batches as slots free up, commits outcomes in
@@ -48,6 +59,8 @@ export function createWorker(opts: WorkerOptions) {
   const ready: ClaimedTask[] = [];
   const prefetch = Math.min(16, Math.ceil(opts.concurrency / 4));
   const uncommitted = new Map<number, Outcome>();
+  /** Task id → failed commits of its outcome on its own (see `isolate`). */
+  const commitTries = new Map<number, number>();
   const startedRuns = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
   const unlisteners: Array<() => Promise<void>> = [];
@@ -126,9 +139,9 @@ export function createWorker(opts: WorkerOptions) {
     } catch (err) {
       // A stopping worker releases its tasks instead of recording a failure it did not earn.
       if (stopping && controller.signal.aborted) return;
-      outcome = classify(task, err, usage);
+      outcome = controller.signal.reason instanceof RunStopped ? { type: 'aborted', task, usage } : classify(task, err, usage);
     }
-    if (outcome.type !== 'succeeded') {
+    if (outcome.type !== 'succeeded' && outcome.type !== 'aborted') {
       opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
       log.debug({ taskId: task.id, runId: task.run_id, category: outcome.error.category, type: outcome.type }, 'task attempt failed');
     }
@@ -151,12 +164,11 @@ export function createWorker(opts: WorkerOptions) {
     flushing = (async () => {
       try {
         await commitOutcomes(opts.database.db, workerId, batch);
-        for (const o of batch) uncommitted.delete(o.task.id);
-        opts.metrics.tasksCompleted.inc(batch.filter((o) => o.type === 'succeeded').length);
+        committed(batch);
       } catch (err) {
         // Outcomes stay buffered (and leased) and are committed on the next try; inserts are idempotent.
-        log.error({ err, batch: batch.length }, 'committing task outcomes failed; will retry');
-        await new Promise((r) => setTimeout(r, 500));
+        log.error({ err: storageErrorSummary(err), batch: batch.length }, 'committing task outcomes failed; will retry');
+        if (!(await isolate(batch))) await new Promise((r) => setTimeout(r, COMMIT_RETRY_MS));
       } finally {
         flushing = null;
       }
@@ -164,6 +176,51 @@ export function createWorker(opts: WorkerOptions) {
       wake();
     })();
     return flushing;
+  }
+
+  function committed(batch: Outcome[]) {
+    batch.forEach(forget);
+    opts.metrics.tasksCompleted.inc(batch.filter((o) => o.type === 'succeeded').length);
+  }
+
+  function forget(o: Outcome) {
+    uncommitted.delete(o.task.id);
+    commitTries.delete(o.task.id);
+  }
+
+  /**
+   * After a failed batch, and only if the database answers (else it is an outage: wait and retry
+   * the batch), commits the outcomes one by one, so one that keeps failing cannot hold up the rest.
+   * An outcome that failed alone MAX_COMMIT_TRIES times fails its task with category `storage` (or,
+   * if even that cannot be stored, is dropped for the reaper). Returns whether the batch is settled.
+   */
+  async function isolate(batch: Outcome[]): Promise<boolean> {
+    if (!(await opts.database.ping().then(() => true, () => false))) return false;
+    let settled = true;
+    for (const o of batch) {
+      try {
+        await commitOutcomes(opts.database.db, workerId, [o]);
+        committed([o]);
+        continue;
+      } catch (err) {
+        const tries = (commitTries.get(o.task.id) ?? 0) + 1;
+        commitTries.set(o.task.id, tries);
+        log.error({ err: storageErrorSummary(err), taskId: o.task.id, runId: o.task.run_id, tries }, 'committing a task outcome failed on its own');
+        if (tries < MAX_COMMIT_TRIES) {
+          settled = false;
+          continue;
+        }
+        const error = { category: 'storage', message: `the task's outcome could not be stored (${tries} tries): ${describeStorageError(err)}` };
+        const failed: Outcome = { type: 'failed', task: o.task, error, usage: o.usage };
+        const ok = await commitOutcomes(opts.database.db, workerId, [failed]).then(() => true, () => false);
+        if (!ok) {
+          // Not even its failure can be stored: park it. Its lease runs out and the reaper queues it again.
+          log.error({ taskId: o.task.id, runId: o.task.run_id }, 'parking a task outcome that cannot be stored');
+        }
+        forget(o);
+      }
+    }
+    return settled;
   }
 
   function classify(task: ClaimedTask, err: unknown, usage: Usage): Outcome {
@@ -218,13 +275,14 @@ export function createWorker(opts: WorkerOptions) {
       unlisteners.push(await opts.database.listen(TASKS_CHANNEL, () => wake()));
       unlisteners.push(
         await opts.database.listen(CANCEL_CHANNEL, (runId) => {
-          for (const f of inFlight.values()) if (f.task.run_id === runId) f.controller.abort(new Error('run canceled'));
-          // Buffered tasks of the run are handed straight to the committer, which marks them canceled.
+          for (const f of inFlight.values()) if (f.task.run_id === runId) f.controller.abort(new RunStopped());
+          // Buffered tasks of the run are handed straight to the committer, which marks them canceled
+          // (or queues them again, if a retry reopened the run meanwhile).
           const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
           for (let i = ready.length - 1; i >= 0; i--) {
             if (ready[i].run_id !== runId) continue;
             const [task] = ready.splice(i, 1);
-            uncommitted.set(task.id, { type: 'failed', task, error: { category: 'canceled', message: 'run canceled' }, usage: none });
+            uncommitted.set(task.id, { type: 'aborted', task, usage: none });
           }
           scheduleFlush();
         }),

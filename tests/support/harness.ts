@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createQuarry, type Quarry } from '../../src/quarry.js';
 import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/server.js';
@@ -20,6 +20,8 @@ export interface HarnessOptions {
   fake?: FakeLlmOptions;
   /** Reuse a fake teacher (e.g. one shared with other processes). */
   fakeLlm?: FakeLlm;
+  /** The service's logger (e.g. one writing to a captured stream); default: pino at TEST_LOG_LEVEL. */
+  log?: Logger;
 }
 
 /**
@@ -41,9 +43,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     LEASE_SECONDS: '5',
     POLL_INTERVAL_MS: '200',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Suites drive hundreds of requests a minute through one key; tests/quotas.test.ts sets its own limits.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...options.env,
   });
-  const quarry = await createQuarry(config, { log: pino({ level: config.logLevel }) });
+  const quarry = await createQuarry(config, { log: options.log ?? pino({ level: config.logLevel }) });
   await quarry.start();
   const url = quarry.app ? await quarry.app.listen({ port: 0, host: '127.0.0.1' }) : '';
   return {

@@ -8,7 +8,7 @@ export interface WireEvent {
 }
 
 /** Reads an SSE stream to its end with fetch (a real socket), parsing `id:`/`event:`/`data:` frames. */
-export async function readSse(url: string, headers: Record<string, string> = {}, options: { stopAfter?: number } = {}) {
+export async function readSse(url: string, headers: Record<string, string> = {}, options: { stopAfter?: number; onEvent?: (e: WireEvent) => void } = {}) {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   const events: Array<WireEvent & { id: string; event: string }> = [];
@@ -30,6 +30,7 @@ export async function readSse(url: string, headers: Record<string, string> = {},
           if (m) fields[m[1]] = m[2];
         }
         if (fields.data) events.push({ ...JSON.parse(fields.data), id: fields.id, event: fields.event });
+        if (fields.data) options.onEvent?.(events[events.length - 1]);
         if (options.stopAfter && events.length >= options.stopAfter) {
           controller.abort();
           return { status: res.status, events, comments, contentType: res.headers.get('content-type') };
@@ -43,7 +44,7 @@ export async function readSse(url: string, headers: Record<string, string> = {},
 }
 
 /** Reads a WebSocket event stream until the server closes it (or `stopAfter` events). */
-export function readWs(url: string, options: { stopAfter?: number; headers?: Record<string, string> } = {}) {
+export function readWs(url: string, options: { stopAfter?: number; headers?: Record<string, string>; onEvent?: (e: WireEvent) => void } = {}) {
   return new Promise<{ events: WireEvent[]; code: number }>((resolve, reject) => {
     const ws = new WebSocket(url, { headers: options.headers });
     const events: WireEvent[] = [];
@@ -51,6 +52,7 @@ export function readWs(url: string, options: { stopAfter?: number; headers?: Rec
       // Messages already in flight when we close still arrive; a client that stopped reading ignores them.
       if (options.stopAfter && events.length >= options.stopAfter) return;
       events.push(JSON.parse(String(data)));
+      options.onEvent?.(events[events.length - 1]);
       if (options.stopAfter && events.length >= options.stopAfter) ws.close();
     });
     ws.on('close', (code) => resolve({ events, code }));
