@@ -62,4 +62,19 @@ function serialize(err: unknown, depth: number): unknown {
 /** pino serializer for `err` (and for errors passed as the first argument). */
 export const errSerializer = (err: unknown) => serialize(err, 0);
 
-export const logSerializers = { err: errSerializer, error: errSerializer };
+/**
+ * Request lines name the route and the caller, not what it sent: a query string can carry a whole
+ * system prompt, so only its size is logged.
+ */
+export function reqSerializer(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
+  const url = String(req.url ?? '');
+  const q = url.indexOf('?');
+  return {
+    method: req.method,
+    url: cap(q < 0 ? url : url.slice(0, q), MAX_FIELD),
+    ...(q < 0 ? {} : { query_bytes: Buffer.byteLength(url) - q - 1 }),
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
+export const logSerializers = { err: errSerializer, error: errSerializer, req: reqSerializer };

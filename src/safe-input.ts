@@ -124,3 +124,21 @@ export function findJsonLinesRefusal(text: string): Refusal | undefined {
   }
   return undefined;
 }
+
+type Mendable = string & { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * What Quarry did not get from a caller (a teacher's answer, a LanceDB row) is made storable rather
+ * than refused: NUL is dropped and unpaired surrogates become U+FFFD, in keys as in values, so one
+ * odd character never costs a record. Values without such characters are returned as they are.
+ */
+export function toStorable<T>(value: T): T {
+  return findRefusal(value) ? (mend(value, 0) as T) : value;
+}
+
+function mend(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return unacceptable(value) ? (value.replaceAll('\0', '') as Mendable).toWellFormed() : value;
+  if (value === null || typeof value !== 'object' || depth > MAX_NESTING) return value;
+  if (Array.isArray(value)) return value.some((v) => typeof v === 'object' || typeof v === 'string') ? value.map((v) => mend(v, depth + 1)) : value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [mend(k, depth), mend(v, depth + 1)]));
+}

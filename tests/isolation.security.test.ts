@@ -176,6 +176,26 @@ describe.each(DATABASES)('the error log holds ids and sizes, never payloads (%s)
   });
 });
 
+describe('request log lines', () => {
+  const logs = captureLog('info');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', log: logs.log, env: { WORKER_CONCURRENCY: '0' } });
+  });
+  afterAll(() => h?.close());
+
+  it('name the route and the size of the query string, never its text', async () => {
+    const marker = 'QUERY-MARKER-do-not-log';
+    logs.clear();
+    await request(h.url).get(`/v1/datasets/ds_0123456789abcdef01234567/export?format=chatml&system_prompt=${marker.repeat(200)}`).expect(404);
+    const incoming = logs.entries().filter((e) => e.req);
+    expect(incoming.length).toBeGreaterThan(0);
+    expect(incoming[0].req).toMatchObject({ method: 'GET', url: '/v1/datasets/ds_0123456789abcdef01234567/export' });
+    expect(incoming[0].req.query_bytes).toBeGreaterThan(marker.length * 200);
+    expect(logs.lines().join('\n')).not.toContain(marker);
+  });
+});
+
 describe('errSerializer', () => {
   it('drops query and parameters, caps message, stack and fields, and follows causes', () => {
     const big = 'Z'.repeat(3_000_000);

@@ -7,6 +7,7 @@ import { modelLabel, type Metrics } from '../metrics.js';
 import { createAdapter, type ChatAdapter, type ChatMessage } from './adapters.js';
 import { LlmError, type FailureCategory } from './llm.errors.js';
 import type { Provider, ProviderRegistry } from './providers.js';
+import { toStorable } from '../safe-input.js';
 import { toWireSchema } from './wire-schema.js';
 
 export interface LlmSettings {
@@ -123,6 +124,8 @@ function judge(result: { text: string; parsed?: unknown; finish: string }, check
       return { ok: false, category: 'json', message: `the answer is not valid JSON: ${(err as Error).message}`, feedback: `Your answer was not valid JSON (${(err as Error).message}). Answer again with only a JSON object that follows the schema.` };
     }
   }
+  // A NUL or a lone surrogate in an answer would fail the commit (Postgres cannot store it): mended here.
+  value = toStorable(value);
   if (check.Check(value)) return { ok: true, value };
   const errors = [...check.Errors(value)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
   return { ok: false, category: 'schema', message: `the answer does not match the schema: ${errors.join('; ')}`, feedback: `Your JSON did not match the required schema:\n- ${errors.join('\n- ')}\nAnswer again with JSON that fixes these problems.` };

@@ -2,6 +2,7 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { AppError } from '../../../src/errors.js';
+import { toStorable } from '../../../src/safe-input.js';
 import type { PlannedChunk } from './planned-chunk.js';
 
 export interface LanceSource {
@@ -110,6 +111,8 @@ export async function loadLanceChunks(source: LanceSource, roots: string[], limi
     } catch (err) {
       throw invalid('lancedb.where', `LanceDB rejected the filter on table "${name}": ${(err as Error).message.split('\n')[0]}`);
     }
+    // Rows are someone else's data: a NUL or lone surrogate in them is mended, not stored as is.
+    rows = rows.map((row) => toStorable(row));
     rows.forEach((row, n) => {
       const content = String(row.content ?? '').trim();
       if (!content) return;
