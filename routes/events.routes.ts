@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { MAX_EVENT_SEQ, SLOW_CLIENT_MAX_UNSENT_BYTES, openRunStream, replayCursor } from '../services/runs/run-stream.js';
 import type { RunsDeps } from '../services/runs/runs.service.js';
+import { createStreamSlots } from '../services/runs/stream-slots.js';
 import { RunParams, errors } from './schemas.js';
 
 const ReplayQuery = Type.Object({
@@ -19,10 +20,12 @@ const description =
   'run.succeeded | run.failed | run.canceled, after which the stream ends. Each event carries its seq as the SSE id; ' +
   'reconnect with Last-Event-ID (or ?after=) to replay what was missed; a cursor past the newest event counts as the newest. ' +
   `A client that stops reading is sent nothing more once ${SLOW_CLIENT_MAX_UNSENT_BYTES / 1024 / 1024} MiB written to it are unread, and is ` +
-  'disconnected if the run moves on meanwhile; it reconnects with Last-Event-ID and loses nothing.';
+  'disconnected if the run moves on meanwhile; it reconnects with Last-Event-ID and loses nothing. ' +
+  'One key may have MAX_STREAMS_PER_KEY streams open at once per API process (429 beyond, WebSocket close 4429).';
 
-export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyPluginAsyncTypebox {
+export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsPerKey?: number }): FastifyPluginAsyncTypebox {
   return async (app) => {
+    const streams = { ...deps, streams: createStreamSlots(deps.maxStreamsPerKey ?? 0) };
     app.get(
       '/v1/runs/:id/events',
       {
@@ -54,7 +57,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         };
         const after = replayCursor(request.headers['last-event-id'], request.query.after);
         // openRunStream throws 404 before anything is written, so errors still get a JSON body.
-        const close = await openRunStream(deps, request.owner, request.params.id, after, {
+        const close = await openRunStream(streams, request.owner, request.params.id, after, {
           write(frame, flushed) {
             start();
             raw.write(`id: ${frame.seq}\nevent: ${frame.type}\ndata: ${frame.json}\n\n`, flushed);
@@ -90,7 +93,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         operationId: 'streamRunEventsWebSocket',
         tags: ['runs'],
         summary: 'Stream run events over WebSocket',
-        description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event (4404 for an unknown run), and cuts a client it drops for not reading without a close frame (1006).`,
+        description: `${description} Each WebSocket message is one JSON event; the server closes with 1000 after the terminal event (4404 for an unknown run, 4429 over MAX_STREAMS_PER_KEY), and cuts a client it drops for not reading without a close frame (1006).`,
         params: RunParams,
         querystring: ReplayQuery,
         headers: LastEventIdHeader,
@@ -100,7 +103,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'this endpoint speaks WebSocket; connect with a WebSocket client', details: [] } }),
       wsHandler: async (socket, request) => {
         try {
-          const close = await openRunStream(deps, request.owner, request.params.id, replayCursor(request.headers['last-event-id'], request.query.after), {
+          const close = await openRunStream(streams, request.owner, request.params.id, replayCursor(request.headers['last-event-id'], request.query.after), {
             write: (frame, flushed) => socket.send(frame.json, flushed),
             unsent: () => socket.bufferedAmount,
             end: () => socket.close(1000, 'run ended'),
@@ -112,7 +115,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number }): FastifyP
         } catch (err) {
           const e = err as { code?: string; message?: string };
           socket.send(JSON.stringify({ error: { code: e.code ?? 'internal', message: e.message ?? 'error', details: [] } }));
-          socket.close(e.code === 'not_found' ? 4404 : 1011, e.code ?? 'error');
+          socket.close(e.code === 'not_found' ? 4404 : e.code === 'rate_limited' ? 4429 : 1011, e.code ?? 'error');
         }
       },
     });

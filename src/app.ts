@@ -39,6 +39,8 @@ export interface AppDeps {
   maxRunsInFlight?: number;
   /** /v1 requests one key may make per minute in this process (0 or unset = no limit). */
   rateLimitPerMinute?: number;
+  /** SSE/WebSocket streams one key may have open at once in this process (0 or unset = no limit). */
+  maxStreamsPerKey?: number;
 }
 
 export const API_VERSION = '1.0.0';

@@ -33,6 +33,7 @@ const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   MAX_RUNS_IN_FLIGHT_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
+  MAX_STREAMS_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500 }),
 });
 
 export interface Config {
@@ -62,6 +63,8 @@ export interface Config {
   maxRunsInFlightPerKey: number;
   /** /v1 requests one key may make per minute, per API process; 0 = no limit. */
   rateLimitPerMinute: number;
+  /** SSE/WebSocket streams one key may have open at once, per API process; 0 = no limit. */
+  maxStreamsPerKey: number;
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -109,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: c.METRICS_TOKEN,
     maxRunsInFlightPerKey: c.MAX_RUNS_IN_FLIGHT_PER_KEY,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    maxStreamsPerKey: c.MAX_STREAMS_PER_KEY,
     env,
   };
 }

@@ -70,6 +70,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           metricsToken: config.metricsToken,
           maxRunsInFlight: config.maxRunsInFlightPerKey,
           rateLimitPerMinute: config.rateLimitPerMinute,
+          maxStreamsPerKey: config.maxStreamsPerKey,
         });
 
   let stopped = false;

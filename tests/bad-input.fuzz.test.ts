@@ -1,11 +1,9 @@
 import net from 'node:net';
-import { sql } from 'drizzle-orm';
 import { request as httpRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rows } from '../db/client.js';
 import { DATABASES } from './support/databases.js';
 import { bodyCases, loadOperations, parameterCases, pathCases, resolvePath, type Case, type Family, type Seeds } from './support/contract-cases.js';
-import { markdownDoc, startHarness, type Harness } from './support/harness.js';
+import { markdownDoc, startHarness, storedCounts, type Harness } from './support/harness.js';
 
 /**
  * The bad-input suite: every operation of the committed contract gets the same families of
@@ -33,16 +31,6 @@ async function send(h: Harness, c: Case): Promise<{ status: number; text: string
 /** A detail names the field when it is the field or lies inside it (`lancedb` is at fault when `lancedb.uri` is missing). */
 const names = (detail: string | undefined, fields: string[]) => detail !== undefined && fields.some((f) => detail === f || detail.startsWith(`${f}.`));
 
-async function counts(h: Harness) {
-  const [row] = await rows<Record<string, number>>(
-    h.quarry.database.db,
-    sql`select (select count(*)::int from runs) as runs, (select count(*)::int from tasks) as tasks,
-               (select count(*)::int from datasets) as datasets, (select count(*)::int from records) as records,
-               (select count(*)::int from topics) as topics`,
-  );
-  return row;
-}
-
 describe.each(DATABASES)('bad input on every route of the contract (%s)', (db) => {
   let h: Harness;
   let seeds: Seeds;
@@ -62,7 +50,7 @@ describe.each(DATABASES)('bad input on every route of the contract (%s)', (db) =
     const tp = await fetch(`${h.url}/v1/topics/import`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"path":["root","leaf"]}\n' }).then((r) => r.json());
     seeds = { run: run.run.id, ds: ds.dataset.id, tp: tp.topics.id };
     expect(run.run.status).toBe('succeeded');
-    baseline = await counts(h);
+    baseline = await storedCounts(h);
   });
 
   afterAll(async () => {
@@ -96,14 +84,14 @@ describe.each(DATABASES)('bad input on every route of the contract (%s)', (db) =
       else if (c.fields?.length && !body.error.details.some((d) => names(d.field, c.fields!))) failures.push(`does not name ${c.fields.join(' or ')}: ${what}`);
     }
     expect(failures, failures.slice(0, 15).join('\n')).toEqual([]);
-    expect(await counts(h), 'something was queued or stored').toEqual(baseline);
+    expect(await storedCounts(h), 'something was queued or stored').toEqual(baseline);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   }, 120_000);
 
   it('the service still answers, and nothing was queued or stored', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
-    expect(await counts(h)).toEqual(baseline);
+    expect(await storedCounts(h)).toEqual(baseline);
     expect([...tally.values()].reduce((n, t) => n + t.requests, 0)).toBeGreaterThan(1000);
   });
 });

@@ -1,10 +1,8 @@
 import net from 'node:net';
-import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rows } from '../db/client.js';
 import { DATABASES } from './support/databases.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { startHarness, storedCounts, type Harness } from './support/harness.js';
 
 /** The error contract: status, code, a message, and the field named in details. */
 function expectError(res: { status: number; body: any }, status: number, code: string, field?: string) {
@@ -13,16 +11,6 @@ function expectError(res: { status: number; body: any }, status: number, code: s
   expect(typeof res.body.error.message).toBe('string');
   expect(Array.isArray(res.body.error.details)).toBe(true);
   if (field !== undefined) expect(res.body.error.details.map((d: { field?: string }) => d.field), JSON.stringify(res.body)).toContain(field);
-}
-
-async function counts(h: Harness) {
-  const [row] = await rows<Record<string, number>>(
-    h.quarry.database.db,
-    sql`select (select count(*)::int from runs) as runs, (select count(*)::int from tasks) as tasks,
-               (select count(*)::int from datasets) as datasets, (select count(*)::int from records) as records,
-               (select count(*)::int from topics) as topics`,
-  );
-  return row;
 }
 
 /** Sends bytes on a fresh connection and returns status and JSON body of the answer (Node's parser errors come from here). */
@@ -92,7 +80,7 @@ describe.each(DATABASES)('what Postgres cannot store or JavaScript should not pa
     const res = await (body ? req.set('content-type', body.type).send(body.body) : req);
     expectError(res, 400, 'validation_failed', field);
     expect(res.body.error.message).toMatch(/NUL|surrogate|UTF-8/);
-    expect(await counts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
+    expect(await storedCounts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
   });
 
   it.each(PROTO_CASES)('%s → 400 saying which key is refused', async (_label, url, body, field) => {
@@ -100,7 +88,7 @@ describe.each(DATABASES)('what Postgres cannot store or JavaScript should not pa
     expectError(res, 400, 'validation_failed', field);
     expect(res.body.error.message).toMatch(/the key (__proto__|constructor) is not allowed/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(await counts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
+    expect(await storedCounts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
   });
 
   it('a record nested deeper than 100 levels is refused naming it, even 100,000 deep', async () => {
@@ -112,7 +100,7 @@ describe.each(DATABASES)('what Postgres cannot store or JavaScript should not pa
     const jsonlDeep = await request(h.url).post('/v1/datasets').set('content-type', 'application/x-ndjson').send(`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}\n`);
     expectError(jsonlDeep, 400, 'validation_failed');
     expect(jsonlDeep.body.error.details[0].field).toMatch(/^line\.1\.a/);
-    expect(await counts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
+    expect(await storedCounts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
   });
 
   it('broken cursors and ids are 400s naming them, never 500', async () => {
@@ -197,7 +185,7 @@ describe('errors raised before a route come in the error shape (pglite)', () => 
   it('an unknown method or a NUL in a header is a 400 from the HTTP parser, in the error shape', async () => {
     expectError(await rawHttp(h, 'BREW /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n'), 400, 'bad_request', 'method');
     expectError(await rawHttp(h, Buffer.from('POST /v1/generate HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\0b\r\nContent-Length: 2\r\n\r\n{}')), 400, 'bad_request', 'request');
-    expect(await counts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
+    expect(await storedCounts(h)).toEqual({ runs: 0, tasks: 0, datasets: 0, records: 0, topics: 0 });
   });
 
   it('a header Quarry reads with a string it cannot store is refused naming it (reachable in-process only)', async () => {

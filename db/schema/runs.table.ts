@@ -36,5 +36,7 @@ export const runs = pgTable(
     uniqueIndex('runs_owner_idempotency_key').on(t.owner, t.idempotencyKey),
     index('runs_owner_created').on(t.owner, t.createdAt),
     index('runs_parent').on(t.parentRunId),
+    // The per-key quota counts these on every new run: the count stays as small as the runs in flight.
+    index('runs_owner_in_flight').on(t.owner).where(sql`status in ('queued', 'running') and parent_run_id is null`),
   ],
 );

@@ -2,6 +2,7 @@ import { TERMINAL_EVENTS, type StoredEvent } from '../../db/events.repository.js
 import type { Subscription } from '../../src/events/event-hub.js';
 import { TERMINAL_STATUSES } from './run-view.js';
 import { requireRun, type RunsDeps } from './runs.service.js';
+import type { StreamSlots } from './stream-slots.js';
 
 /**
  * Most bytes a stream client may have written to it and not yet taken. At the bound the hub stops
@@ -53,12 +54,20 @@ function frameOf(runId: string, e: StoredEvent): WireFrame {
  * Streams a run's events after `after` to `client`, ending it once the run has ended and the client
  * has seen its last event. Shared by SSE and WebSocket so both replay identically. Returns the close.
  */
-export async function openRunStream(deps: RunsDeps, owner: string, runId: string, after: number, client: StreamClient): Promise<() => void> {
+export async function openRunStream(
+  deps: RunsDeps & { streams?: StreamSlots },
+  owner: string,
+  runId: string,
+  after: number,
+  client: StreamClient,
+): Promise<() => void> {
   const run = await requireRun(deps, owner, runId);
   if (TERMINAL_STATUSES.has(run.status) && after >= run.eventSeq) {
     client.end();
     return () => {};
   }
+  // Throws the 429 before anything is written, so the refusal still gets a JSON body.
+  const release = deps.streams?.acquire(owner) ?? (() => {});
   // A cursor past the newest event cannot have been seen; clamped, the client still gets what comes
   // next, the terminal event included, instead of waiting for a seq the run may never reach.
   const cursor = Math.min(after, run.eventSeq);
@@ -86,6 +95,7 @@ export async function openRunStream(deps: RunsDeps, owner: string, runId: string
     closed = true;
     if (closing) clearImmediate(closing);
     subscription.unsubscribe();
+    release();
   }
   function finish() {
     if (closed) return;

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { pino, type Logger } from 'pino';
+import { rows } from '../../db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createQuarry, type Quarry } from '../../src/quarry.js';
 import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/server.js';
@@ -70,3 +72,14 @@ export const markdownDoc = (name: string, sections: number, words = 40) => ({
     `## Section ${i + 1}\n\n` + Array.from({ length: words }, (_, w) => `fact${i}_${w}`).join(' ') + '. The end of this section.\n',
   ).join('\n'),
 });
+
+/** Rows of every kind a request could have written: a refused request must leave these unchanged. */
+export async function storedCounts(h: Harness) {
+  const [row] = await rows<Record<string, number>>(
+    h.quarry.database.db,
+    sql`select (select count(*)::int from runs) as runs, (select count(*)::int from tasks) as tasks,
+               (select count(*)::int from datasets) as datasets, (select count(*)::int from records) as records,
+               (select count(*)::int from topics) as topics`,
+  );
+  return row;
+}

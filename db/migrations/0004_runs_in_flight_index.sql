@@ -1,0 +1,1 @@
+CREATE INDEX "runs_owner_in_flight" ON "runs" USING btree ("owner") WHERE status in ('queued', 'running') and parent_run_id is null;

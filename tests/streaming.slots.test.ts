@@ -1,0 +1,49 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markdownDoc, startHarness, type Harness } from './support/harness.js';
+import { readSse, readWs } from './support/streams.js';
+
+/** MAX_STREAMS_PER_KEY bounds what one key's watchers hold open (each may buffer up to 1 MiB). */
+describe('event streams per key', () => {
+  let h: Harness;
+  const A = { Authorization: 'Bearer key-a' };
+  const B = { Authorization: 'Bearer key-b' };
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', fake: { latencyMs: 600 }, env: { API_KEYS: 'key-a,key-b', MAX_STREAMS_PER_KEY: '2' } });
+  });
+  afterAll(() => h?.close());
+
+  const start = async (auth: Record<string, string>) =>
+    (await request(h.url).post('/v1/generate').set(auth).send({ documents: [markdownDoc('s.md', 2)], n_pairs: 1 }).expect(202)).body.run;
+
+  it('refuses a key its third open stream with 429 (SSE) or close 4429 (WebSocket), frees the slot when a stream ends, and leaves other keys alone', async () => {
+    const run = await start(A);
+    const url = `${h.url}${run.links.events}`;
+    let seen = 0;
+    let bothOpen!: () => void;
+    const opened = new Promise<void>((resolve) => (bothOpen = resolve));
+    const onEvent = () => ++seen === 2 && bothOpen();
+    const [first, second] = [readSse(url, A, { onEvent: (e) => e.seq === 1 && onEvent() }), readSse(url, A, { onEvent: (e) => e.seq === 1 && onEvent() })];
+    await opened;
+
+    const third = await readSse(url, A);
+    expect(third.status).toBe(429);
+    expect(JSON.parse((third as { body: string }).body).error).toMatchObject({ code: 'rate_limited', details: [{ field: 'Authorization' }] });
+    const ws = await readWs(`${h.url.replace('http', 'ws')}${run.links.ws}`, { headers: A });
+    expect(ws.code).toBe(4429);
+    expect(ws.events[0]).toMatchObject({ error: { code: 'rate_limited' } });
+
+    // Another key's watchers have slots of their own.
+    const other = await start(B);
+    const theirs = await readSse(`${h.url}${other.links.events}`, B);
+    expect(theirs.status).toBe(200);
+    expect(theirs.events.at(-1)!.type).toBe('run.succeeded');
+
+    // Both streams end with the run; their slots are free again.
+    const ended = await Promise.all([first, second]);
+    for (const s of ended) expect(s.events.at(-1)!.type).toBe('run.succeeded');
+    const again = await readSse(url, A);
+    expect(again.status).toBe(200);
+    expect(again.events.map((e) => e.seq)).toEqual(ended[0].events.map((e) => e.seq));
+  });
+});
