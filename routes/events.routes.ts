@@ -23,9 +23,13 @@ const description =
   'disconnected if the run moves on meanwhile; it reconnects with Last-Event-ID and loses nothing. ' +
   'One key may have MAX_STREAMS_PER_KEY streams open at once per API process (429 beyond, WebSocket close 4429).';
 
-export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsPerKey?: number }): FastifyPluginAsyncTypebox {
+export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsPerKey?: number; stallMs?: number }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const streams = { ...deps, streams: createStreamSlots(deps.maxStreamsPerKey ?? 0) };
+    // An ended stream's last bytes may sit unread too: the socket is cut once they have waited this long.
+    const cutIfUnread = (raw: { writableLength: number; destroy(): void }) => {
+      if (raw.writableLength > 0 && deps.stallMs) setTimeout(() => raw.destroy(), deps.stallMs).unref();
+    };
     app.get(
       '/v1/runs/:id/events',
       {
@@ -67,6 +71,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsP
             start();
             clearInterval(keepAlive);
             raw.end();
+            cutIfUnread(raw);
           },
           drop() {
             clearInterval(keepAlive);

@@ -41,6 +41,8 @@ export interface AppDeps {
   rateLimitPerMinute?: number;
   /** SSE/WebSocket streams one key may have open at once in this process (0 or unset = no limit). */
   maxStreamsPerKey?: number;
+  /** A stream client with a full buffer that takes nothing for this long is disconnected. */
+  streamStallTimeoutMs?: number;
 }
 
 export const API_VERSION = '1.0.0';
@@ -98,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
 
   await app.register(healthRoutes(deps));
   await app.register(runsRoutes(deps));
-  await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs }));
+  await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs, stallMs: deps.streamStallTimeoutMs }));
   for (const job of jobsRoutes(deps)) await app.register(job);
   await app.register(topicsRoutes(deps));
   await app.register(datasetsRoutes(deps));

@@ -34,6 +34,7 @@ const EnvSchema = Type.Object({
   MAX_RUNS_IN_FLIGHT_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
   MAX_STREAMS_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500 }),
+  STREAM_STALL_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 }),
 });
 
 export interface Config {
@@ -65,6 +66,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** SSE/WebSocket streams one key may have open at once, per API process; 0 = no limit. */
   maxStreamsPerKey: number;
+  /** A stream client with a full buffer that takes nothing for this long is disconnected. */
+  streamStallTimeoutMs: number;
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -113,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxRunsInFlightPerKey: c.MAX_RUNS_IN_FLIGHT_PER_KEY,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     maxStreamsPerKey: c.MAX_STREAMS_PER_KEY,
+    streamStallTimeoutMs: c.STREAM_STALL_TIMEOUT_MS,
     env,
   };
 }

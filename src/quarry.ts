@@ -71,6 +71,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           maxRunsInFlight: config.maxRunsInFlightPerKey,
           rateLimitPerMinute: config.rateLimitPerMinute,
           maxStreamsPerKey: config.maxStreamsPerKey,
+          streamStallTimeoutMs: config.streamStallTimeoutMs,
         });
 
   let stopped = false;

@@ -1,6 +1,9 @@
+import { once } from 'node:events';
+import * as net from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
+import { drivenRun } from './support/run-driver.js';
 import { readSse, readWs } from './support/streams.js';
 
 /** MAX_STREAMS_PER_KEY bounds what one key's watchers hold open (each may buffer up to 1 MiB). */
@@ -46,4 +49,39 @@ describe('event streams per key', () => {
     expect(again.status).toBe(200);
     expect(again.events.map((e) => e.seq)).toEqual(ended[0].events.map((e) => e.seq));
   });
+});
+
+/** STREAM_STALL_TIMEOUT_MS: a full client that takes nothing is cut even when no new event comes. */
+describe('a stalled replay of an ended run', () => {
+  let h: Harness;
+  const serverSockets = new Map<number, net.Socket>();
+  beforeAll(async () => {
+    h = await startHarness({ db: 'pglite', env: { WORKER_CONCURRENCY: '0', MAX_STREAMS_PER_KEY: '1', STREAM_STALL_TIMEOUT_MS: '300' } });
+    h.quarry.app!.server.on('connection', (s: net.Socket) => serverSockets.set(s.remotePort!, s));
+  });
+  afterAll(() => h?.close());
+
+  it('is disconnected after the stall timeout, and its slot is free again', async () => {
+    const d = await drivenRun(h);
+    await d.start();
+    for (let i = 0; i < 60; i++) await d.records(20, 4096); // ~5 MB, far past the 1 MiB bound and kernel buffers
+    await d.succeed();
+
+    // Reads the response head, then never reads again: it stalls with the run's events unsent.
+    const url = new URL(d.sse);
+    const client = net.connect(Number(url.port), url.hostname);
+    client.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+    await once(client, 'data');
+    client.pause();
+    const server = serverSockets.get(client.localPort!)!;
+    expect(server).toBeDefined();
+    // No event will come to show it is behind: only the stall timeout can end it.
+    if (!server.destroyed) await once(server, 'close');
+    expect(server.bytesWritten).toBeLessThan(d.bytes);
+
+    const next = await readSse(d.sse);
+    expect(next.status).toBe(200);
+    expect(next.events.at(-1)!.type).toBe('run.succeeded');
+    client.destroy();
+  }, 60_000);
 });

@@ -55,7 +55,7 @@ function frameOf(runId: string, e: StoredEvent): WireFrame {
  * has seen its last event. Shared by SSE and WebSocket so both replay identically. Returns the close.
  */
 export async function openRunStream(
-  deps: RunsDeps & { streams?: StreamSlots },
+  deps: RunsDeps & { streams?: StreamSlots; stallMs?: number },
   owner: string,
   runId: string,
   after: number,
@@ -73,8 +73,23 @@ export async function openRunStream(
   const cursor = Math.min(after, run.eventSeq);
   let closing: NodeJS.Immediate | undefined;
   let closed = false;
+  // A full client that takes nothing for `stallMs` is cut even when no new event comes to show it
+  // is behind (a stalled replay of an ended run would otherwise hold its buffer and slot forever).
+  let stall: NodeJS.Timeout | undefined;
   const flushed = () => {
-    if (!closed && client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES) subscription.resume();
+    if (closed || client.unsent() >= SLOW_CLIENT_MAX_UNSENT_BYTES) return;
+    if (stall) clearTimeout(stall);
+    stall = undefined;
+    subscription.resume();
+  };
+  const watchStall = () => {
+    if (stall || !deps.stallMs) return;
+    stall = setTimeout(() => {
+      if (closed) return;
+      stop();
+      client.drop();
+    }, deps.stallMs);
+    stall.unref();
   };
   const subscription: Subscription = deps.hub.subscribe(runId, cursor, {
     deliver(e) {
@@ -84,7 +99,9 @@ export async function openRunStream(
       client.write(frameOf(runId, e), flushed);
       // A retried run continues after its terminal event; only end if nothing follows in this batch.
       if (TERMINAL_EVENTS.has(e.type)) closing = setImmediate(finish);
-      return client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES;
+      const room = client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES;
+      if (!room) watchStall();
+      return room;
     },
     overrun() {
       stop();
@@ -94,6 +111,7 @@ export async function openRunStream(
   function stop() {
     closed = true;
     if (closing) clearImmediate(closing);
+    if (stall) clearTimeout(stall);
     subscription.unsubscribe();
     release();
   }
