@@ -183,10 +183,13 @@ export type RetryResult =
  * Re-queues every task of an ended run that did not succeed (failed, or withdrawn by a cancel or a
  * fatal error). Succeeded tasks and their records are untouched.
  */
-export async function retryRun(db: Db, id: string): Promise<RetryResult> {
-  const [head] = await rows<{ kind: string }>(db, sql`select kind from runs where id = ${id}`);
-  if (head?.kind === 'pipeline') return retryPipeline(db, id);
-  return db.transaction((tx) => requeueRun(tx, id));
+export async function retryRun(db: Db, id: string, maxInFlight?: number): Promise<RetryResult> {
+  const [head] = await rows<{ kind: string; owner: string; parent_run_id: string | null }>(db, sql`select kind, owner, parent_run_id from runs where id = ${id}`);
+  // A retried run is back in flight: admitted like a new one, in the same transaction (a stage run
+  // retried on its own counts with its pipeline, which is already in flight or is this admission).
+  const admit = head && maxInFlight && head.parent_run_id === null ? (tx: Tx) => admitRun(tx, head.owner, maxInFlight) : undefined;
+  if (head?.kind === 'pipeline') return retryPipeline(db, id, admit);
+  return db.transaction((tx) => requeueRun(tx, id, admit));
 }
 
 /**
@@ -194,11 +197,12 @@ export async function retryRun(db: Db, id: string): Promise<RetryResult> {
  * the run before the dataset). Tasks still running are attempts a cancel is aborting: they count as
  * resumed, since their outcomes are queued again uncharged once they find the run running.
  */
-async function requeueRun(tx: Tx, id: string): Promise<RetryResult> {
+async function requeueRun(tx: Tx, id: string, admit?: (tx: Tx) => Promise<void>): Promise<RetryResult> {
   const [run] = await rows<{ status: string; output: Record<string, unknown> }>(tx, sql`select status, output from runs where id = ${id} for update`);
   if (!run || !['failed', 'canceled'].includes(run.status)) return { refused: 'status', status: run?.status ?? 'missing' };
   const missing = await missingDatasets(tx, run.output);
   if (missing.length > 0) return { refused: 'missing_datasets', runId: id, datasets: missing };
+  await admit?.(tx);
   const requeued = await rows<{ status: string }>(
     tx,
     sql`update tasks t set status = 'queued', attempts = 0, run_at = now(), worker_id = null, lease_until = null, updated_at = now()
@@ -258,7 +262,7 @@ export async function runCountsByStatus(ex: Executor): Promise<Record<string, nu
  * again. The stage is re-queued and the pipeline reopened in one transaction, so a stage that
  * finishes fast finds its pipeline running, and a second retry at the same moment finds it running too.
  */
-async function retryPipeline(db: Db, id: string): Promise<RetryResult> {
+async function retryPipeline(db: Db, id: string, admit?: (tx: Tx) => Promise<void>): Promise<RetryResult> {
   const [pipeline] = await rows<{ status: string }>(db, sql`select status from runs where id = ${id}`);
   if (!pipeline || !['failed', 'canceled'].includes(pipeline.status)) return { refused: 'status', status: pipeline?.status ?? 'missing' };
   // A cancel still reaching the running stage is finished first, so that the retry supersedes it.
@@ -271,7 +275,7 @@ async function retryPipeline(db: Db, id: string): Promise<RetryResult> {
     await tx.execute(sql`select id from runs where id in (${id}, ${child.id}) order by id for update`);
     const [parent] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id}`);
     if (!['failed', 'canceled'].includes(parent.status)) return { refused: 'status', status: parent.status };
-    const result = await requeueRun(tx, child.id);
+    const result = await requeueRun(tx, child.id, admit);
     if ('requeued' in result) await reopenPipeline(tx, id, child.id);
     return result;
   });

@@ -65,6 +65,31 @@ describe.each(DATABASES)('MAX_RUNS_IN_FLIGHT_PER_KEY: runs one key may have queu
   });
 });
 
+describe.each(DATABASES)('MAX_RUNS_IN_FLIGHT_PER_KEY and racing retries (%s)', (db) => {
+  let h: Harness;
+  const C = { Authorization: 'Bearer key-c' };
+  beforeAll(async () => {
+    h = await startHarness({ db, env: { API_KEYS: 'key-c', MAX_RUNS_IN_FLIGHT_PER_KEY: '2', WORKER_CONCURRENCY: '0' } });
+  });
+  afterAll(() => h?.close());
+
+  it('admits retries under the same per-key lock as new runs: of two racing retries with one slot left, exactly one gets in', async () => {
+    const start = async (name: string) => (await request(h.url).post('/v1/generate').set(C).send(job(name)).expect(202)).body.run.id as string;
+    const cancel = (id: string) => request(h.url).post(`/v1/runs/${id}/cancel`).set(C).expect(200);
+    for (let round = 0; round < 5; round++) {
+      const [x, y] = [await start(`x${round}.md`), await start(`y${round}.md`)];
+      await Promise.all([cancel(x), cancel(y)]);
+      const running = await start(`z${round}.md`);
+      const results = await Promise.all([x, y].map((id) => request(h.url).post(`/v1/runs/${id}/retry`).set(C)));
+      expect(results.map((r) => r.status).sort()).toEqual([200, 429]);
+      const inFlight = (await request(h.url).get('/v1/runs?limit=200').set(C).expect(200)).body.runs.filter((r: any) => ['queued', 'running'].includes(r.status));
+      expect(inFlight).toHaveLength(2);
+      for (const r of inFlight) await cancel(r.id);
+      expect(running).toBeTruthy();
+    }
+  });
+});
+
 describe('MAX_RUNS_IN_FLIGHT_PER_KEY holds across API processes (postgres)', () => {
   let h: Harness;
   let second: Quarry;

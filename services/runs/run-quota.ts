@@ -1,5 +1,4 @@
-import type { Database } from '../../db/client.js';
-import { RunQuotaExceeded, runsInFlight } from '../../db/quotas.repository.js';
+import { RunQuotaExceeded } from '../../db/quotas.repository.js';
 import { RateLimited } from '../../src/rate-limited.js';
 
 /** What a refused caller is told to wait: runs take a while to finish, so no tighter figure exists. */
@@ -14,15 +13,4 @@ const overQuota = (inFlight: number, max: number) =>
 export function rethrowOverQuota(err: unknown): never {
   if (err instanceof RunQuotaExceeded) throw overQuota(err.inFlight, err.max);
   throw err;
-}
-
-/**
- * A retry puts an ended run back in flight. Checked before the retry's own transaction, so two
- * retries at the same instant may both pass: the limit can be overshot by the retries racing, never
- * by new runs (those are admitted under the per-owner lock).
- */
-export async function assertRetryWithinQuota(deps: { database: Database; maxRunsInFlight?: number }, owner: string): Promise<void> {
-  if (!deps.maxRunsInFlight) return;
-  const inFlight = await runsInFlight(deps.database.db, owner);
-  if (inFlight >= deps.maxRunsInFlight) throw overQuota(inFlight, deps.maxRunsInFlight);
 }

@@ -9,7 +9,7 @@ import { curateReport } from '../curate/curate.report.js';
 import { knowledgeReport } from '../knowledge/knowledge.report.js';
 import { pipelineReport } from '../pipelines/pipeline.report.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
-import { assertRetryWithinQuota, rethrowOverQuota } from './run-quota.js';
+import { rethrowOverQuota } from './run-quota.js';
 
 export interface RunsDeps {
   database: Database;
@@ -119,9 +119,8 @@ export async function cancel(deps: Pick<RunsDeps, 'database'>, owner: string, id
 }
 
 export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight'>, owner: string, id: string): Promise<RunView> {
-  const current = await requireRun(deps, owner, id);
-  if (current.parentRunId === null && !['queued', 'running'].includes(current.status)) await assertRetryWithinQuota(deps, owner);
-  const result = await retryRun(deps.database.db, id);
+  await requireRun(deps, owner, id);
+  const result = await retryRun(deps.database.db, id, deps.maxRunsInFlight).catch(rethrowOverQuota);
   if ('requeued' in result) return getRun(deps, owner, id);
   if (result.refused === 'status') throw new AppError('conflict', `run ${id} is ${result.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${result.status}` }]);
   if (result.refused === 'nothing') throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
