@@ -1,3 +1,5 @@
+import { databaseUnavailable } from './unavailable.js';
+
 /**
  * What a failed database call says about itself, without its SQL or parameters (drizzle's
  * `Failed query: … params: …` message carries the whole payload; the driver's error under it does not).
@@ -23,6 +25,8 @@ const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
 
 /** True when trying the same write again later may succeed. Driver codes that are not SQLSTATEs are connection errors. */
 export function isTransientStorageError(err: unknown): boolean {
+  // Out of reach (a closed PGlite included, which sets no code) is the database's state, never the data's.
+  if (databaseUnavailable(err)) return true;
   const { code } = driverError(err);
   if (code === undefined) return false;
   if (!SQLSTATE.test(code)) return true;
