@@ -12,7 +12,7 @@ const TSX = ['--import', 'tsx'];
 
 export function startFake(latencyMs: number): Promise<{ child: ChildProcess; url: string }> {
   // Each pending fake answer listens on one shared close signal, so 11+ in flight print a false leak warning.
-  const args = [...TSX, '--disable-warning=MaxListenersExceededWarning', 'tests/fake-llm/cli.ts', '--port', '0', '--latency', String(latencyMs)];
+  const args = [...TSX, '--disable-warning=MaxListenersExceededWarning', 'src/fake-llm/cli.ts', '--port', '0', '--latency', String(latencyMs)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';

@@ -2,13 +2,14 @@ import { sql } from 'drizzle-orm';
 import { rows, type Db, type Tx } from './client.js';
 import { appendEvents, type NewEvent } from './events.repository.js';
 import { progressOf } from './progress.js';
-import { stageEnded } from './pipeline.repository.js';
-import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL, idArray, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
+import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL, idList, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
+import type { CommitHooks } from './run-hooks.js';
 import { records as recordsTable, tasks as tasksTable } from './schema/index.js';
 import { describeStorageError, isTransientStorageError } from './storage-errors.js';
 
 interface RunLock {
   id: string;
+  kind: string;
   status: string;
   dataset_id: string | null;
   rejected_dataset_id: string | null;
@@ -16,12 +17,16 @@ interface RunLock {
   stage: number | null;
 }
 
+type Retry = Extract<Outcome, { type: 'retry' }>;
+type Failure = Extract<Outcome, { type: 'failed' | 'fatal' }>;
+
 /**
  * Commit a batch of outcomes in one transaction: a task's records, its events, its completion and
  * the run's counters land together or not at all. Batching amortises the commit (and fsync) over
- * many tasks, which is what lets one worker keep 64+ LLM calls in flight.
+ * many tasks, which is what lets one worker keep 64+ LLM calls in flight. A run that ends here is
+ * handed to `hooks.runEnded` in the same transaction (a pipeline's stage moves its pipeline on).
  */
-export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome[]): Promise<void> {
+export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome[], hooks: CommitHooks = {}): Promise<void> {
   if (outcomes.length === 0) return;
   await db.transaction(async (tx) => {
     const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
@@ -34,7 +39,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       (
         await rows<{ id: number }>(
           tx,
-          sql`select id::int as id from tasks where id = any(${idArray(ids)})
+          sql`select id::int as id from tasks where id = any(${idList(ids)})
                and worker_id = ${workerId} and status = 'running' for update`,
         )
       ).map((r) => r.id),
@@ -45,7 +50,7 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
       const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
       if (mine.length === 0) continue;
       const lock = locked.find((r) => r.id === runId);
-      if (lock) await commitRunIsolated(tx, lock, mine);
+      if (lock) await commitRunIsolated(tx, lock, mine, hooks);
     }
     for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
   });
@@ -54,8 +59,8 @@ export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome
 async function lockRuns(tx: Tx, runIds: string[]): Promise<RunLock[]> {
   return rows<RunLock>(
     tx,
-    sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
-         where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) order by id for update`,
+    sql`select id, kind, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
+         where id = any(${sql.param(runIds)}::text[]) order by id for update`,
   );
 }
 
@@ -65,9 +70,9 @@ async function lockRuns(tx: Tx, runIds: string[]): Promise<RunLock[]> {
  * per run per batch keeps the hot path cheap; only after a failure are the run's outcomes tried
  * one by one, and those that still fail fail their task with category `storage`.
  */
-async function commitRunIsolated(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
+async function commitRunIsolated(tx: Tx, run: RunLock, outcomes: Outcome[], hooks: CommitHooks): Promise<void> {
   try {
-    await tx.transaction((sp) => commitRunOutcomes(sp, run, outcomes));
+    await tx.transaction((sp) => commitRunOutcomes(sp, run, outcomes, hooks));
     return;
   } catch (err) {
     // A lost connection or a deadlock says nothing about the data: the whole batch is tried again.
@@ -82,15 +87,15 @@ async function commitRunIsolated(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
     if (lost) {
       // Every later record of the run would fail the same way: fail the run now, with the reason.
       const message = `dataset ${lost}, which this run writes, no longer exists (it was deleted while the run was in flight); the run cannot finish`;
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, true)]));
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, true)], hooks));
       continue;
     }
     try {
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [o]));
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [o], hooks));
     } catch (err) {
       if (isTransientStorageError(err)) throw err;
       const message = `the task's outcome could not be stored: ${describeStorageError(err)}`;
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, false)]));
+      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, false)], hooks));
     }
   }
 }
@@ -109,12 +114,12 @@ function targetDatasets(outcomes: Outcome[]): string[] {
 async function missingDatasets(tx: Tx, outcomes: Outcome[]): Promise<Set<string>> {
   const wanted = targetDatasets(outcomes);
   if (wanted.length === 0) return new Set();
-  const present = await rows<{ id: string }>(tx, sql`select id from datasets where id in (${sql.join(wanted.map((id) => sql`${id}`), sql`, `)})`);
+  const present = await rows<{ id: string }>(tx, sql`select id from datasets where id = any(${sql.param(wanted)}::text[])`);
   const found = new Set(present.map((r) => r.id));
   return new Set(wanted.filter((id) => !found.has(id)));
 }
 
-async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Promise<void> {
+async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[], hooks: CommitHooks): Promise<void> {
   const { id: runId, status, dataset_id: primaryDataset } = run;
   const usage = sumUsage(outcomes.map((o) => o.usage));
   if (status !== 'running' && status !== 'queued') {
@@ -128,7 +133,7 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
   if (aborted.length > 0) {
     // Aborted by a cancel that a retry has since superseded: back to the queue, the attempt not charged.
     await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null, run_at = now(),
-      attempts = greatest(attempts - 1, 0), updated_at = now() where id = any(${idArray(aborted)})`);
+      attempts = greatest(attempts - 1, 0), updated_at = now() where id = any(${idList(aborted)})`);
     await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
   }
   const events: NewEvent[] = [];
@@ -152,25 +157,25 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
   }
   if (succeeded.length > 0) {
     await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now()
-      where id = any(${idArray(succeeded.map((o) => o.task.id))})`);
+      where id = any(${idList(succeeded.map((o) => o.task.id))})`);
   }
-  let failed = 0;
+  const retries: Retry[] = [];
+  const failures: Failure[] = [];
   let fatal: TaskFailure | undefined;
   for (const o of outcomes) {
     if (o.type === 'retry') {
+      retries.push(o);
       events.push({ type: 'task.retrying', data: { task: o.task.key, attempt: o.task.attempts, delay_ms: o.delayMs, error: o.error } });
-      await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null,
-        run_at = now() + make_interval(secs => ${o.delayMs / 1000}), last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
-        where id = ${o.task.id}`);
     } else if (o.type === 'failed' || o.type === 'fatal') {
-      failed++;
+      failures.push(o);
       if (o.type === 'fatal') fatal = o.error;
       events.push({ type: 'record.failed', data: { task: o.task.key, attempts: o.task.attempts, ...o.error } });
-      await tx.execute(sql`update tasks set status = 'failed', lease_until = null, last_error = ${JSON.stringify(o.error)}::jsonb, updated_at = now()
-        where id = ${o.task.id}`);
     }
   }
+  await requeueRetries(tx, retries);
+  await failTasks(tx, failures);
   const done = succeeded.length;
+  const failed = failures.length;
 
   const [counters] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
     tx,
@@ -200,7 +205,28 @@ async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[]): Pro
     ended = outcome;
   }
   await appendEvents(tx, runId, events);
-  if (ended && run.parent_run_id !== null) await stageEnded(tx, { id: runId, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, ended);
+  if (ended) await hooks.runEnded?.(tx, { id: runId, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, ended);
+}
+
+/**
+ * A batch's retries in one statement, as graphile-worker's failJobs does: ids, delays and errors
+ * go as three arrays unnested side by side, however many tasks the batch retries.
+ */
+async function requeueRetries(tx: Tx, retries: Retry[]): Promise<void> {
+  if (retries.length === 0) return;
+  await tx.execute(sql`update tasks t set status = 'queued', worker_id = null, lease_until = null,
+      run_at = now() + make_interval(secs => r.delay_s), last_error = r.error::jsonb, updated_at = now()
+    from unnest(${idList(retries.map((o) => o.task.id))}, ${sql.param(retries.map((o) => o.delayMs / 1000))}::float8[],
+                ${sql.param(retries.map((o) => JSON.stringify(o.error)))}::text[]) as r(id, delay_s, error)
+   where t.id = r.id`);
+}
+
+/** A batch's final failures (and fatal ones) in one statement, each task with its own error. */
+async function failTasks(tx: Tx, failures: Failure[]): Promise<void> {
+  if (failures.length === 0) return;
+  await tx.execute(sql`update tasks t set status = 'failed', lease_until = null, last_error = r.error::jsonb, updated_at = now()
+    from unnest(${idList(failures.map((o) => o.task.id))}, ${sql.param(failures.map((o) => JSON.stringify(o.error)))}::text[]) as r(id, error)
+   where t.id = r.id`);
 }
 
 /** Inserts follow-up tasks; returns how many are new (a redone task's spawns already exist). */
@@ -242,7 +268,7 @@ async function insertRecords(tx: Tx, succeeded: Array<Extract<Outcome, { type: '
 
 async function setTaskStatus(tx: Tx, ids: number[], status: string): Promise<void> {
   await tx.execute(sql`update tasks set status = ${status}, lease_until = null, updated_at = now()
-    where id = any(${idArray(ids)})`);
+    where id = any(${idList(ids)})`);
 }
 
 function sumUsage(list: Usage[]): Usage {

@@ -1,47 +1,62 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Tx } from './client.js';
+import { rows, type Executor, type Tx } from './client.js';
 import { appendEvents } from './events.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
 
-/**
- * Called in the transaction that ends a pipeline's stage run. Success queues the pipeline's next
- * advance task (planning the next stage, or finishing); anything else fails the pipeline, leaving
- * the datasets of the stages before intact.
- */
-export async function stageEnded(tx: Tx, child: { id: string; parent_run_id: string; stage: number }, outcome: 'succeeded' | 'failed' | 'canceled') {
-  const [parent] = await rows<{ id: string; status: string; total: number }>(
-    tx,
-    sql`select id, status, total from runs where id = ${child.parent_run_id} for update`,
+// The queries a pipeline's hooks (services/pipelines/pipeline.hooks.ts) are made of. What a
+// pipeline does when a stage ends or is retried is decided there, not here.
+
+/** Locks a run's row; undefined if it is gone. */
+export async function lockRun(tx: Tx, id: string): Promise<{ id: string; status: string; total: number } | undefined> {
+  const [run] = await rows<{ id: string; status: string; total: number }>(tx, sql`select id, status, total from runs where id = ${id} for update`);
+  return run;
+}
+
+/** Locks runs' rows in id order, as a commit locks them, so the two cannot deadlock. */
+export async function lockRunsInOrder(tx: Tx, ids: string[]): Promise<Array<{ id: string; status: string }>> {
+  return rows<{ id: string; status: string }>(tx, sql`select id, status from runs where id = any(${sql.param(ids)}::text[]) order by id for update`);
+}
+
+export async function runStatus(ex: Executor, id: string): Promise<string | undefined> {
+  const [run] = await rows<{ status: string }>(ex, sql`select status from runs where id = ${id}`);
+  return run?.status;
+}
+
+/** What a stage run produced, for its pipeline's stage events. */
+export async function stageOutput(ex: Executor, id: string): Promise<{ records: number; dataset_id: string | null }> {
+  const [stats] = await rows<{ records: number; dataset_id: string | null }>(
+    ex,
+    sql`select records, output->>'dataset_id' as dataset_id from runs where id = ${id}`,
   );
-  if (!parent || !['queued', 'running'].includes(parent.status)) return;
-  const [stats] = await rows<{ kind: string; records: number; dataset_id: string | null }>(
-    tx,
-    sql`select kind, records, output->>'dataset_id' as dataset_id from runs where id = ${child.id}`,
-  );
-  const stage = { stage: child.stage, kind: stats.kind, run_id: child.id, dataset_id: stats.dataset_id, rows_out: stats.records };
-  if (outcome === 'succeeded') {
-    const next = child.stage + 1;
-    // The pipeline's total counts every advance, so the last one (`finish`) is stage count + 1.
-    const key = next < parent.total - 1 ? `stage:${next}` : 'finish';
-    await tx.execute(sql`insert into tasks (run_id, key, kind, payload) values (${parent.id}, ${key}, 'pipeline.advance', ${JSON.stringify({ stage: next, previous_run_id: child.id })}::jsonb)
-      on conflict do nothing`);
-    await appendEvents(tx, parent.id, [{ type: 'stage.completed', data: stage }]);
-    await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
-  } else {
-    const error = { category: 'stage_failed', message: `stage ${child.stage} (${stats.kind}, run ${child.id}) ${outcome}; the datasets of earlier stages are intact. POST /v1/runs/${parent.id}/retry resumes it.` };
-    await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${parent.id} and status = 'queued'`);
-    await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(error)}::jsonb where id = ${parent.id}`);
-    await appendEvents(tx, parent.id, [
-      { type: 'stage.failed', data: { ...stage, outcome } },
-      { type: 'run.failed', data: { error } },
-    ]);
-    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${parent.id})`);
-  }
-  await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${parent.id})`);
+  return stats;
+}
+
+/** Queues one more task of a running run (once: a task key that exists already is left alone). */
+export async function queueTask(tx: Tx, runId: string, task: { key: string; kind: string; payload: Record<string, unknown> }): Promise<void> {
+  await tx.execute(sql`insert into tasks (run_id, key, kind, payload) values (${runId}, ${task.key}, ${task.kind}, ${JSON.stringify(task.payload)}::jsonb)
+    on conflict do nothing`);
+  await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+}
+
+/** Fails a running run now: its queued tasks are withdrawn and workers abort its in-flight ones. */
+export async function failRun(tx: Tx, runId: string, error: Record<string, unknown>): Promise<void> {
+  await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${runId} and status = 'queued'`);
+  await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(error)}::jsonb where id = ${runId}`);
+  await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`);
+}
+
+export async function notifyEvents(ex: Executor, runId: string): Promise<void> {
+  await ex.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
+}
+
+/** A run's child runs (a pipeline's stages) that have not ended. */
+export async function liveChildRuns(ex: Executor, parentId: string): Promise<string[]> {
+  const live = await rows<{ id: string }>(ex, sql`select id from runs where parent_run_id = ${parentId} and status in ('queued', 'running')`);
+  return live.map((r) => r.id);
 }
 
 /** The stage run a failed or canceled pipeline stopped at, if any. */
-export async function stoppedStage(ex: Tx | import('./client.js').Db, parentId: string): Promise<{ id: string; status: string } | undefined> {
+export async function stoppedStage(ex: Executor, parentId: string): Promise<{ id: string; status: string } | undefined> {
   const [child] = await rows<{ id: string; status: string }>(
     ex,
     sql`select id, status from runs where parent_run_id = ${parentId} and status in ('failed', 'canceled') order by stage desc limit 1`,
@@ -53,5 +68,5 @@ export async function stoppedStage(ex: Tx | import('./client.js').Db, parentId: 
 export async function reopenPipeline(tx: Tx, parentId: string, childId: string): Promise<void> {
   await tx.execute(sql`update runs set status = 'running', finished_at = null, error = null where id = ${parentId}`);
   await appendEvents(tx, parentId, [{ type: 'run.retried', data: { stage_run_id: childId } }]);
-  await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${parentId})`);
+  await notifyEvents(tx, parentId);
 }

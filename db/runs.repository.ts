@@ -2,7 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor, type Tx } from './client.js';
 import { appendEvents } from './events.repository.js';
 import { admitRun } from './quotas.repository.js';
-import { reopenPipeline, stageEnded, stoppedStage } from './pipeline.repository.js';
+import type { CommitHooks, RetryResult } from './run-hooks.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
 import { datasets, runs, topics } from './schema/index.js';
 
@@ -11,7 +11,8 @@ export type RunRow = typeof runs.$inferSelect;
 export interface NewTask {
   key: string;
   kind: string;
-  payload: unknown;
+  /** A task kind's payload (services/jobs/task-kind.ts checks it against the kind's schema when planned). */
+  payload: Record<string, unknown>;
   maxAttempts?: number;
 }
 
@@ -90,7 +91,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
         run.tasks.slice(i, i + TASK_INSERT_CHUNK).map((t) => ({
           key: t.key,
           kind: t.kind,
-          payload: run.taskDatasetId ? { dataset_id: run.taskDatasetId, ...(t.payload as object) } : t.payload,
+          payload: run.taskDatasetId ? { dataset_id: run.taskDatasetId, ...t.payload } : t.payload,
           max_attempts: t.maxAttempts ?? 3,
         })),
       );
@@ -148,12 +149,15 @@ export async function markRunsStarted(db: Db, runIds: string[]): Promise<void> {
   });
 }
 
-/** Cancels a run that has not ended. Queued tasks are withdrawn; workers abort in-flight ones on NOTIFY. */
-export async function cancelRun(db: Db, id: string): Promise<boolean> {
+/**
+ * Cancels a run that has not ended. Queued tasks are withdrawn; workers abort in-flight ones on
+ * NOTIFY; `hooks.runEnded` hears of it in the same transaction (a stage's cancel fails its pipeline).
+ */
+export async function cancelRun(db: Db, id: string, hooks: CommitHooks = {}): Promise<boolean> {
   const canceled = await db.transaction(async (tx) => {
-    const [run] = await rows<{ status: string; parent_run_id: string | null; stage: number | null }>(
+    const [run] = await rows<{ status: string; kind: string; parent_run_id: string | null; stage: number | null }>(
       tx,
-      sql`select status, parent_run_id, stage from runs where id = ${id} for update`,
+      sql`select status, kind, parent_run_id, stage from runs where id = ${id} for update`,
     );
     if (!run || !['queued', 'running'].includes(run.status)) return false;
     await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${id} and status = 'queued'`);
@@ -161,35 +165,30 @@ export async function cancelRun(db: Db, id: string): Promise<boolean> {
     await appendEvents(tx, id, [{ type: 'run.canceled', data: {} }]);
     await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${id})`);
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);
-    if (run.parent_run_id !== null) await stageEnded(tx, { id, parent_run_id: run.parent_run_id, stage: run.stage ?? 0 }, 'canceled');
+    await hooks.runEnded?.(tx, { id, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, 'canceled');
     return true;
   });
   // A pipeline's running stage is canceled with it, in its own transaction (locks stay child → parent).
   if (canceled) {
     const children = await rows<{ id: string }>(db, sql`select id from runs where parent_run_id = ${id} and status in ('queued', 'running')`);
-    for (const child of children) await cancelRun(db, child.id);
+    for (const child of children) await cancelRun(db, child.id, hooks);
   }
   return canceled;
 }
 
-export type RetryResult =
-  | { requeued: number }
-  | { refused: 'status'; status: string }
-  | { refused: 'nothing' }
-  /** Datasets the run writes that were deleted: its records would have nowhere to go. */
-  | { refused: 'missing_datasets'; runId: string; datasets: Array<{ id: string; output: string }> };
-
 /**
  * Re-queues every task of an ended run that did not succeed (failed, or withdrawn by a cancel or a
- * fatal error). Succeeded tasks and their records are untouched.
+ * fatal error). Succeeded tasks and their records are untouched. A kind that retries its own way
+ * (a pipeline resumes the stage it stopped at) does so in `hooks.retryRun`.
  */
-export async function retryRun(db: Db, id: string, maxInFlight?: number): Promise<RetryResult> {
+export async function retryRun(db: Db, id: string, maxInFlight?: number, hooks: CommitHooks = {}): Promise<RetryResult> {
   const [head] = await rows<{ kind: string; owner: string; parent_run_id: string | null }>(db, sql`select kind, owner, parent_run_id from runs where id = ${id}`);
   // A retried run is back in flight: admitted like a new one, in the same transaction (a stage run
   // retried on its own counts with its pipeline, which is already in flight or is this admission).
   const admit = head && maxInFlight && head.parent_run_id === null ? (tx: Tx) => admitRun(tx, head.owner, maxInFlight) : undefined;
-  if (head?.kind === 'pipeline') return retryPipeline(db, id, admit);
-  return db.transaction((tx) => requeueRun(tx, id, admit));
+  const requeue = (tx: Tx, runId: string) => requeueRun(tx, runId, admit);
+  const hooked = head ? await hooks.retryRun?.(db, { id, kind: head.kind }, requeue) : undefined;
+  return hooked ?? db.transaction((tx) => requeue(tx, id));
 }
 
 /**
@@ -255,30 +254,6 @@ export async function taskSummary(ex: Executor, runId: string) {
 export async function runCountsByStatus(ex: Executor): Promise<Record<string, number>> {
   const counts = await rows<{ status: string; n: number }>(ex, sql`select status, count(*)::int as n from runs group by status`);
   return Object.fromEntries(counts.map((c) => [c.status, c.n]));
-}
-
-/**
- * A pipeline resumes by retrying the stage run it stopped at; the stage's completion advances it
- * again. The stage is re-queued and the pipeline reopened in one transaction, so a stage that
- * finishes fast finds its pipeline running, and a second retry at the same moment finds it running too.
- */
-async function retryPipeline(db: Db, id: string, admit?: (tx: Tx) => Promise<void>): Promise<RetryResult> {
-  const [pipeline] = await rows<{ status: string }>(db, sql`select status from runs where id = ${id}`);
-  if (!pipeline || !['failed', 'canceled'].includes(pipeline.status)) return { refused: 'status', status: pipeline?.status ?? 'missing' };
-  // A cancel still reaching the running stage is finished first, so that the retry supersedes it.
-  const live = await rows<{ id: string }>(db, sql`select id from runs where parent_run_id = ${id} and status in ('queued', 'running')`);
-  for (const child of live) await cancelRun(db, child.id);
-  const child = await stoppedStage(db, id);
-  if (!child) return { refused: 'nothing' };
-  return db.transaction(async (tx) => {
-    // Both rows locked in id order, as a commit locks them.
-    await tx.execute(sql`select id from runs where id in (${id}, ${child.id}) order by id for update`);
-    const [parent] = await rows<{ status: string }>(tx, sql`select status from runs where id = ${id}`);
-    if (!['failed', 'canceled'].includes(parent.status)) return { refused: 'status', status: parent.status };
-    const result = await requeueRun(tx, child.id, admit);
-    if ('requeued' in result) await reopenPipeline(tx, id, child.id);
-    return result;
-  });
 }
 
 /** For the worker, which acts for whoever owns the run. */

@@ -1,10 +1,14 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { openSseStream, type SseStream } from '../src/events/sse.js';
 import { MAX_EVENT_SEQ, SLOW_CLIENT_MAX_UNSENT_BYTES, openRunStream, replayCursor } from '../services/runs/run-stream.js';
 import type { RunsDeps } from '../services/runs/runs.service.js';
 import { createStreamSlots } from '../services/runs/stream-slots.js';
 import { RunParams, errors } from './schemas.js';
+
+/** How long an EventSource waits before reconnecting once a stream ends. */
+const RECONNECT_MS = 2000;
 
 const ReplayQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EVENT_SEQ, description: `Replay events with a seq greater than this (same as Last-Event-ID; at most ${MAX_EVENT_SEQ})` })),
@@ -26,6 +30,13 @@ const description =
 export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsPerKey?: number; stallMs?: number }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const streams = { ...deps, streams: createStreamSlots(deps.maxStreamsPerKey ?? 0) };
+    // A stream never finishes on its own: closing the server ends each one (the client reconnects,
+    // elsewhere, with Last-Event-ID) so that requests in flight are all the close waits for.
+    const open = new Set<SseStream>();
+    app.addHook('preClose', (done) => {
+      for (const stream of open) stream.close();
+      done();
+    });
     // An ended stream's last bytes may sit unread too: the socket is cut once they have waited this long.
     const cutIfUnread = (raw: { writableLength: number; destroy(): void }) => {
       if (raw.writableLength > 0 && deps.stallMs) setTimeout(() => raw.destroy(), deps.stallMs).unref();
@@ -49,43 +60,30 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsP
       },
       async (request, reply) => {
         const raw = reply.raw;
-        let keepAlive: NodeJS.Timeout | undefined;
-        let started = false;
+        let sse: SseStream | undefined;
         const start = () => {
-          if (started) return;
-          started = true;
+          if (sse) return sse;
           reply.hijack();
-          raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-          raw.write('retry: 2000\n\n');
-          keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), deps.keepAliveMs);
+          const stream = (sse = openSseStream(raw, { keepAliveMs: deps.keepAliveMs, retryMs: RECONNECT_MS }));
+          open.add(stream);
+          raw.once('close', () => open.delete(stream));
+          return stream;
         };
         const after = replayCursor(request.headers['last-event-id'], request.query.after);
         // openRunStream throws 404 before anything is written, so errors still get a JSON body.
         const close = await openRunStream(streams, request.owner, request.params.id, after, {
-          write(frame, flushed) {
-            start();
-            raw.write(`id: ${frame.seq}\nevent: ${frame.type}\ndata: ${frame.json}\n\n`, flushed);
-          },
+          write: (frame, flushed) => start().write(frame.sse, flushed),
           unsent: () => raw.writableLength,
           end() {
-            start();
-            clearInterval(keepAlive);
-            raw.end();
+            start().end();
             cutIfUnread(raw);
           },
-          drop() {
-            clearInterval(keepAlive);
-            raw.destroy();
-          },
+          drop: () => (sse ? sse.destroy() : raw.destroy()),
         });
         start();
-        const closed = () => {
-          clearInterval(keepAlive);
-          close();
-        };
         // The client may have gone while the run was looked up; 'close' will not come again then.
-        if (raw.destroyed) closed();
-        else raw.once('close', closed);
+        if (raw.destroyed) close();
+        else raw.once('close', close);
       },
     );
 

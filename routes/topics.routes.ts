@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { GenerateDeps } from '../services/generate/generate.service.js';
+import type { JobDeps } from '../services/jobs/job-deps.js';
 import { LIMITS } from '../services/limits.js';
 import { importTopics, listTopicsViews, topicsView } from '../services/topics/topics.service.js';
 import { TopicsId, errors } from './schemas.js';
 
 const TopicsSummary = Type.Object({ id: TopicsId, mode: Type.String(), prompt: Type.String(), created_at: Type.String() }, { additionalProperties: true });
 
-export function topicsRoutes(deps: GenerateDeps): FastifyPluginAsyncTypebox {
+export function topicsRoutes(deps: Pick<JobDeps, 'database'>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/v1/topics',

@@ -15,12 +15,16 @@ import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
 import { MAX_URL_BYTES, installEdgeGuards } from './http/edge-guards.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { installGracefulClose, timeoutOptions } from './http/connections.js';
 import { installRateLimit } from './http/rate-limit.js';
 import { MAX_PARAM_LENGTH, clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import type { AnyFastify } from './http/types.js';
 import { validatorCompiler } from './http/validation.js';
 import type { ProviderRegistry } from './llm/providers.js';
 import type { Metrics } from './metrics.js';
+import type { HttpTimeouts } from './config.js';
+import type { RunReporter } from '../services/runs/runs.service.js';
+import type { CommitHooks } from '../db/run-hooks.js';
 import { MAX_NESTING } from './safe-input.js';
 
 export interface AppDeps {
@@ -37,12 +41,18 @@ export interface AppDeps {
   metricsToken?: string;
   /** Runs one key may have queued or running at once (0 = no limit); checked in Postgres, across API processes. */
   maxRunsInFlight?: number;
+  /** A run's report fields by kind (from the job modules). */
+  reportOf?: RunReporter;
+  /** The job modules' queue hooks, for cancel and retry (from the registry). */
+  hooks?: CommitHooks;
   /** /v1 requests one key may make per minute in this process (0 or unset = no limit). */
   rateLimitPerMinute?: number;
   /** SSE/WebSocket streams one key may have open at once in this process (0 or unset = no limit). */
   maxStreamsPerKey?: number;
   /** A stream client with a full buffer that takes nothing for this long is disconnected. */
   streamStallTimeoutMs?: number;
+  /** Node's HTTP timeouts (src/config.ts); Node's and Fastify's defaults when absent. */
+  httpTimeouts?: HttpTimeouts;
 }
 
 export const API_VERSION = '1.0.0';
@@ -52,8 +62,9 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   const app = Fastify({
     loggerInstance: deps.log,
     bodyLimit: deps.bodyLimitBytes,
-    // Streams (SSE, WebSocket) never finish on their own; closing must not wait for them.
-    forceCloseConnections: true,
+    // Closing waits for requests in flight only as long as closeGracefully() allows (src/http/connections.ts).
+    forceCloseConnections: 'idle',
+    ...(deps.httpTimeouts ? timeoutOptions(deps.httpTimeouts) : {}),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Prototype keys are refused by the edge guards with a 400 naming them, not as "invalid JSON".
     onProtoPoisoning: 'ignore',
@@ -90,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket);
   installErrorHandler(app);
+  installGracefulClose(app);
   installEdgeGuards(app);
   // Plain text is not an accepted body anywhere (JSONL has its own types): 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');

@@ -35,7 +35,14 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
   MAX_STREAMS_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500 }),
   STREAM_STALL_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 60_000 }),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 120_000 }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 72_000 }),
+  HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 630_000 }),
 });
+
+/** The longest `Prefer: wait` a job request may hold its connection silent for. */
+export const MAX_PREFER_WAIT_MS = 600_000;
 
 export interface Config {
   port: number;
@@ -68,8 +75,23 @@ export interface Config {
   maxStreamsPerKey: number;
   /** A stream client with a full buffer that takes nothing for this long is disconnected. */
   streamStallTimeoutMs: number;
+  http: HttpTimeouts;
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
+}
+
+/**
+ * Node's HTTP server timeouts. headers and request bound how long a client may take to *send* its
+ * request (a slow-loris client trickling headers is cut with a 408); a response that streams for
+ * long (SSE, `Prefer: wait`) is past them. connection is the idle-socket timeout, which a
+ * silent `Prefer: wait` must outlast; keepAlive is how long an idle keep-alive connection stays open.
+ */
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  /** 0 = none. */
+  connectionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -91,6 +113,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const c = withDefaults as Static<typeof EnvSchema>;
+  const conflicts = [
+    c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS && `HTTP_HEADERS_TIMEOUT_MS (${c.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${c.HTTP_REQUEST_TIMEOUT_MS})`,
+    c.HTTP_CONNECTION_TIMEOUT_MS > 0 && c.HTTP_CONNECTION_TIMEOUT_MS <= MAX_PREFER_WAIT_MS && `HTTP_CONNECTION_TIMEOUT_MS must be 0 or above ${MAX_PREFER_WAIT_MS} (a Prefer: wait request is silent that long), got ${c.HTTP_CONNECTION_TIMEOUT_MS}`,
+    c.HTTP_CONNECTION_TIMEOUT_MS > 0 && c.SSE_KEEPALIVE_MS >= c.HTTP_CONNECTION_TIMEOUT_MS && `SSE_KEEPALIVE_MS (${c.SSE_KEEPALIVE_MS}) must be below HTTP_CONNECTION_TIMEOUT_MS (${c.HTTP_CONNECTION_TIMEOUT_MS}), or quiet streams are cut`,
+  ].filter((x): x is string => typeof x === 'string');
+  if (conflicts.length > 0) throw new ConfigError(`Invalid environment:\n  ${conflicts.join('\n  ')}`);
   const apiKeys = (c.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   return {
     port: c.PORT,
@@ -117,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     maxStreamsPerKey: c.MAX_STREAMS_PER_KEY,
     streamStallTimeoutMs: c.STREAM_STALL_TIMEOUT_MS,
+    http: { headersMs: c.HTTP_HEADERS_TIMEOUT_MS, requestMs: c.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS, connectionMs: c.HTTP_CONNECTION_TIMEOUT_MS },
     env,
   };
 }

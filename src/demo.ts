@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeLlm } from '../tests/fake-llm/server.js';
+import { startFakeLlm } from './fake-llm/server.js';
 import { loadConfig } from './config.js';
 import { createQuarry } from './quarry.js';
 
 /**
- * `npm run demo`: the whole service with the fake teacher from tests/, so a newcomer sees a run
+ * `npm run demo`: the whole service with the fake teacher (src/fake-llm/), so a newcomer sees a run
  * stream and export without keys or network. Every generated string says it is a placeholder.
  */
 async function main() {

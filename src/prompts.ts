@@ -30,3 +30,10 @@ export function render(template: string, vars: Record<string, string | number>):
     return String(vars[name]);
   });
 }
+
+/** A prompt by id; a missing one is a broken install (prompts/ is part of the package), so it throws at startup. */
+export function requirePrompt(prompts: Map<string, PromptTemplate>, id: string): PromptTemplate {
+  const prompt = prompts.get(id);
+  if (!prompt) throw new Error(`prompt ${id} is missing from prompts/`);
+  return prompt;
+}

@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client.js';
 import { runCountsByStatus } from '../db/runs.repository.js';
-import { taskHandlers } from '../services/handlers.js';
+import { commitHooks, runReport, taskHandlers } from '../services/registry.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createEventHub } from './events/event-hub.js';
@@ -45,7 +45,8 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const worker = runWorker
     ? createWorker({
         database,
-        handlers: taskHandlers(loadPrompts(), { database, hub, providers, lancedbRoots: config.lancedbRoots }),
+        handlers: taskHandlers({ prompts: loadPrompts(), database, hub, providers, lancedbRoots: config.lancedbRoots, maxRunsInFlight: config.maxRunsInFlightPerKey, reportOf: runReport, hooks: commitHooks }),
+        hooks: commitHooks,
         llm,
         log,
         metrics,
@@ -69,9 +70,12 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           lancedbRoots: config.lancedbRoots,
           metricsToken: config.metricsToken,
           maxRunsInFlight: config.maxRunsInFlightPerKey,
+          reportOf: runReport,
+          hooks: commitHooks,
           rateLimitPerMinute: config.rateLimitPerMinute,
           maxStreamsPerKey: config.maxStreamsPerKey,
           streamStallTimeoutMs: config.streamStallTimeoutMs,
+          httpTimeouts: config.http,
         });
 
   let stopped = false;

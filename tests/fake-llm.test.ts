@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { valueFromSchema } from './fake-llm/schema-value.js';
-import { startFakeLlm, type FakeLlm } from './fake-llm/server.js';
+import { valueFromSchema } from '../src/fake-llm/schema-value.js';
+import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 
 // A distinctive word lets us prove the answer is drawn from the prompt, not canned.
 const SOURCE =

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errSerializer } from '../src/log-serializers.js';
-import { startFakeLlm, type FakeLlm } from './fake-llm/server.js';
+import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 import { DATABASES } from './support/databases.js';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
 import { writePhagocyteTables } from './support/lancedb-fixture.js';

@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config.js';
 import { createLlmClient } from '../src/llm/llm.client.js';
 import { LlmError } from '../src/llm/llm.errors.js';
 import { loadProviders } from '../src/llm/providers.js';
-import { startFakeLlm, type FakeLlm } from './fake-llm/server.js';
+import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 
 describe('structured teacher calls', () => {
   let fake: FakeLlm;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeLlm, type FakeLlm } from './fake-llm/server.js';
+import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { readSse } from './support/streams.js';
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, rows, type Database } from '../db/client.js';
 import { EVENTS_CHANNEL } from '../db/queue.repository.js';
 import { cancelRun, insertRun, retryRun } from '../db/runs.repository.js';
+import { pipelineHooks } from '../services/pipelines/pipeline.hooks.js';
 import { newId } from '../src/ids.js';
 import type { LlmClient } from '../src/llm/llm.client.js';
 import { createMetrics } from '../src/metrics.js';
@@ -128,7 +129,7 @@ describe.each(DATABASES)('cancel and retry against in-flight attempts (%s)', (db
       },
     };
     const worker = createWorker({
-      database: sut, handlers, llm: {} as LlmClient, log: pino({ level: 'silent' }), metrics: createMetrics(),
+      database: sut, handlers, hooks: {}, llm: {} as LlmClient, log: pino({ level: 'silent' }), metrics: createMetrics(),
       concurrency: 8, leaseSeconds: 30, pollIntervalMs: 200,
     });
     await insertRun(sut.db, {
@@ -164,9 +165,9 @@ describe.each(DATABASES)('cancel and retry against in-flight attempts (%s)', (db
         id: stage, owner: 'key-a', kind: 'generate', spec: {}, output: { dataset_id: datasetId }, datasets: [{ id: datasetId, name: 's' }],
         parent: { runId: pipeline, stage: 0 }, tasks: [{ key: 't0', kind: 'none', payload: {} }],
       });
-      expect(await cancelRun(sut.db, pipeline)).toBe(true);
+      expect(await cancelRun(sut.db, pipeline, pipelineHooks)).toBe(true);
 
-      const results = await Promise.all([retryRun(sut.db, pipeline), retryRun(sut.db, pipeline)]);
+      const results = await Promise.all([retryRun(sut.db, pipeline, undefined, pipelineHooks), retryRun(sut.db, pipeline, undefined, pipelineHooks)]);
       expect([(await runRow(pipeline)).status, (await runRow(stage)).status]).toEqual(['running', 'running']);
       expect(results.filter((r) => 'requeued' in r)).toHaveLength(1);
     }

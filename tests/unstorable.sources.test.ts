@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { createLlmClient } from '../src/llm/llm.client.js';
 import { loadProviders } from '../src/llm/providers.js';
 import { toStorable } from '../src/safe-input.js';
-import { startFakeLlm } from './fake-llm/server.js';
+import { startFakeLlm } from '../src/fake-llm/server.js';
 import { DATABASES } from './support/databases.js';
 import { startHarness, type Harness } from './support/harness.js';
 

@@ -25,6 +25,12 @@ export const runs = pgTable(
     error: jsonb('error'),
     /** Most tasks of this run in flight at once, across all workers (DeepFabric's batch_size); null = no cap. */
     maxConcurrency: integer('max_concurrency'),
+    /**
+     * Bumped by every claim that takes tasks of a capped run. A claimer whose snapshot predates the
+     * bump finds it changed when it locks the row and leaves the run alone, so two claimers racing
+     * for the same cap cannot both fill it.
+     */
+    claimSeq: integer('claim_seq').notNull().default(0),
     /** Set on a pipeline's stage runs: the pipeline run and the stage's position in it. */
     parentRunId: text('parent_run_id'),
     stage: integer('stage'),
@@ -38,5 +44,7 @@ export const runs = pgTable(
     index('runs_parent').on(t.parentRunId),
     // The per-key quota counts these on every new run: the count stays as small as the runs in flight.
     index('runs_owner_in_flight').on(t.owner).where(sql`status in ('queued', 'running') and parent_run_id is null`),
+    // Every claim starts from the runs in flight (a handful), not from the queued tasks (maybe 100,000).
+    index('runs_in_flight').on(t.id).where(sql`status in ('queued', 'running')`),
   ],
 );

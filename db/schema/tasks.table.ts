@@ -23,9 +23,11 @@ export const tasks = pgTable(
   },
   (t) => [
     uniqueIndex('tasks_run_key').on(t.runId, t.key),
-    // The claim query scans only claimable rows; both indexes stay small as work finishes.
-    index('tasks_queued').on(t.runAt, t.id).where(sql`status = 'queued'`),
+    // The reaper scans only leased rows; the index stays small as work finishes.
     index('tasks_running_lease').on(t.leaseUntil).where(sql`status = 'running'`),
-    index('tasks_run_status').on(t.runId, t.status),
+    // A run's tasks by status (its counts, its tasks in flight) and, for status 'queued', in claim
+    // order: the claim reads each in-flight run's next due tasks here. One index rather than a
+    // partial one beside it, so that a planner without statistics (PGlite) cannot pick the wrong one.
+    index('tasks_run_status').on(t.runId, t.status, t.runAt, t.id),
   ],
 );

@@ -4,12 +4,12 @@ import { hashOf, newId } from '../../src/ids.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
-import type { GenerateDeps } from '../generate/generate.service.js';
-import { startRun } from '../runs/runs.service.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import type { CurateSpec } from './curate.spec.js';
-import type { CurateJudgePayload, CuratePassPayload } from './curate.task.js';
+import { curateJudgeTask, curatePassTask } from './curate.task.js';
 import { findDuplicatesPaced } from './dedup.js';
-import { shapeOf } from './record-text.js';
+import { judgeable } from './record-text.js';
 
 const MAX_RECORDS = LIMITS.datasetRecords;
 const PASS_BATCH = 500;
@@ -18,7 +18,7 @@ const PASS_BATCH = 500;
  * Plans a curate run. Deduplication is exact and cheap, so it happens here; duplicates are written
  * to the rejected dataset by no-LLM tasks, and the survivors are judged in batches.
  */
-export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: CurateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+export async function planCurate(deps: Pick<JobDeps, 'database' | 'providers'>, input: StartInput<CurateSpec>) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
@@ -40,7 +40,7 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   const perTask = spec.judge === false ? PASS_BATCH : batchSize;
   checkTaskCount(Math.ceil(source.records.length / perTask), 'batch_size', `${source.records.length} records in batches of ${perTask}: raise batch_size`);
   if (source.records.length === 0) throw new AppError('validation_failed', 'dataset_id: the dataset is empty', [{ field: 'dataset_id', message: 'no records' }]);
-  const bad = source.records.findIndex((r) => !shapeOf(r.data));
+  const bad = source.records.findIndex((r) => !judgeable(r.data));
   if (bad >= 0) {
     const field = spec.dataset_id ? 'dataset_id' : `records.${bad}`;
     throw new AppError('validation_failed', `${field}: record ${source.records[bad].key} is not a QA, CoT or conversation record`, [
@@ -62,18 +62,17 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
       return { key: r.key, data: { ...r.data, rejection } };
     });
   for (let i = 0; i < rejectedDuplicates.length; i += PASS_BATCH) {
-    const payload: Omit<CuratePassPayload, 'dataset_id'> = { target_dataset_id: rejectedId, records: rejectedDuplicates.slice(i, i + PASS_BATCH) };
-    tasks.push({ key: `dup${i / PASS_BATCH}`, kind: 'curate.pass', payload });
+    tasks.push(curatePassTask.plan(`dup${i / PASS_BATCH}`, { target_dataset_id: rejectedId, records: rejectedDuplicates.slice(i, i + PASS_BATCH) }));
   }
   if (spec.judge === false) {
     for (let i = 0; i < survivors.length; i += PASS_BATCH) {
-      tasks.push({ key: `keep${i / PASS_BATCH}`, kind: 'curate.pass', payload: { records: survivors.slice(i, i + PASS_BATCH) } });
+      tasks.push(curatePassTask.plan(`keep${i / PASS_BATCH}`, { records: survivors.slice(i, i + PASS_BATCH) }));
     }
   } else {
     const shared = { threshold: spec.threshold ?? 7, topic: spec.topic, llm: spec.llm ?? {}, system_prompt: spec.system_prompt };
     checkPlanBytes(Math.ceil(survivors.length / batchSize) * sharedBytes(shared), 'batch_size', 'every batch carries the system_prompt: raise batch_size or shorten it');
     for (let i = 0; i < survivors.length; i += batchSize) {
-      const payload: Omit<CurateJudgePayload, 'dataset_id'> = {
+      const payload = {
         rejected_dataset_id: rejectedId,
         threshold: spec.threshold ?? 7,
         topic: spec.topic,
@@ -81,7 +80,7 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
         system_prompt: spec.system_prompt,
         records: survivors.slice(i, i + batchSize),
       };
-      tasks.push({ key: `b${i / batchSize}`, kind: 'curate.judge', maxAttempts: spec.max_attempts, payload });
+      tasks.push(curateJudgeTask.plan(`b${i / batchSize}`, payload, spec.max_attempts));
       const turn = pace();
       if (turn) await turn;
     }
@@ -89,13 +88,10 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
 
   const name = spec.dataset_name ?? `curated ${source.dataset?.name ?? 'records'}`;
   const stored = spec.records ? { ...spec, records: undefined, record_count: spec.records.length } : spec;
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'curate',
     spec: { threshold: spec.judge === false ? undefined : (spec.threshold ?? 7), ...stored },
     requestHash: hashOf(spec),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     tasks,
     dataset: { name, meta: { kind: 'curated', source_run_kind: 'curate', ...(spec.dataset_id ? { source_dataset_id: spec.dataset_id } : {}) } },
     extraDatasets: [{ id: rejectedId, name: `${name} (rejected)`, meta: { kind: 'rejected', source_run_kind: 'curate' }, output: 'rejected_dataset_id' }],
@@ -104,5 +100,5 @@ export async function startCurate(deps: Pick<GenerateDeps, 'database' | 'hub' | 
       duplicates: { exact: duplicates.filter((d) => d.reason === 'exact_duplicate').length, near: duplicates.filter((d) => d.reason === 'near_duplicate').length },
       to_judge: spec.judge === false ? 0 : survivors.length,
     },
-  });
+  };
 }

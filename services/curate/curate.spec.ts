@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { jobOptions } from '../generate/generate.spec.js';
+import { jobOptions } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 export const CurateSpec = Type.Object(

@@ -1,29 +1,30 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { itemLabels, misaligned } from '../../src/llm/aligned.js';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from '../generate/generate.spec.js';
-import { requirePrompt } from '../generate/qa.task.js';
+import { render, requirePrompt } from '../../src/prompts.js';
+import { LlmSettings } from '../jobs/job-options.js';
+import { defineTask } from '../jobs/task-kind.js';
 import { judgeText } from './record-text.js';
 
-type Rec = { key: string; data: Record<string, unknown> };
+const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
 
-export interface CurateJudgePayload {
-  dataset_id: string;
-  rejected_dataset_id: string;
-  threshold: number;
-  topic?: string;
-  llm: LlmSettings;
-  system_prompt?: string;
-  records: Rec[];
-}
+/** curate.judge: a batch of records for the judge. */
+export const CurateJudgePayload = Type.Object({
+  dataset_id: Type.String(),
+  rejected_dataset_id: Type.String(),
+  threshold: Type.Number(),
+  topic: Type.Optional(Type.String()),
+  llm: LlmSettings,
+  system_prompt: Type.Optional(Type.String()),
+  records: Type.Array(Rec),
+});
 
-export interface CuratePassPayload {
-  dataset_id: string;
+/** curate.pass: records decided without a teacher. */
+export const CuratePassPayload = Type.Object({
+  dataset_id: Type.String(),
   /** Where these records go: the kept dataset (no judging) or the rejected one (duplicates). */
-  target_dataset_id?: string;
-  records: Rec[];
-}
+  target_dataset_id: Type.Optional(Type.String()),
+  records: Type.Array(Rec),
+});
 
 const scoreFields = {
   id: Type.String(),
@@ -49,10 +50,9 @@ function scoresSchema(n: number, topic: boolean) {
  * teacher); kept records go to the run's dataset with their `curation`, rejected ones to the
  * rejected dataset with the reason, so nothing judged is lost.
  */
-export function curateJudgeHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const curateJudgeTask = defineTask('curate.judge', CurateJudgePayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'curate-judge');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as CurateJudgePayload;
+  return async ({ llm, signal, usage, payload: p }) => {
     const examples = p.records.map((r, i) => `[e${i + 1}]\n${judgeText(r.data)}`).join('\n\n');
     const { value, model } = await llm.structured({
       llm: p.llm,
@@ -96,10 +96,10 @@ export function curateJudgeHandler(prompts: Map<string, PromptTemplate>): TaskHa
       }),
     };
   };
-}
+});
 
 /** Writes records decided without a teacher: duplicates into the rejected set, or keeps when judging is off. */
-export const curatePassHandler: TaskHandler = async ({ task }) => {
-  const p = task.payload as CuratePassPayload;
-  return { datasetId: p.dataset_id, records: p.records.map((r) => ({ ...r, datasetId: p.target_dataset_id })) };
-};
+export const curatePassTask = defineTask('curate.pass', CuratePassPayload, () => async ({ payload: p }) => ({
+  datasetId: p.dataset_id,
+  records: p.records.map((r) => ({ ...r, datasetId: p.target_dataset_id })),
+}));

@@ -3,16 +3,21 @@ import { hashOf } from '../../src/ids.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
-import type { GenerateDeps } from '../generate/generate.service.js';
-import { startRun } from '../runs/runs.service.js';
+import { shapeOf } from '../records/shape-of.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import type { EnrichSpec } from './enrich.spec.js';
-import type { EnrichTaskPayload } from './enrich.task.js';
+import { enrichTask } from './enrich.task.js';
 
 const MAX_RECORDS = LIMITS.datasetRecords;
-const isPair = (d: Record<string, unknown>) => typeof d.question === 'string' && d.question.trim() !== '' && typeof d.answer === 'string' && d.answer.trim() !== '';
+/** Enrich rewrites a pair's answer or adds its reasoning: QA and CoT records, with words in both. */
+function isPair(d: Record<string, unknown>): boolean {
+  const shape = shapeOf(d);
+  return (shape === 'qa' || shape === 'cot') && String(d.question).trim() !== '' && String(d.answer).trim() !== '';
+}
 
 /** Plans an enrich run: the source's pairs in batches of `batch_size`, one task per batch. */
-export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>, input: { owner: string; spec: EnrichSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+export async function planEnrich(deps: Pick<JobDeps, 'database' | 'providers'>, input: StartInput<EnrichSpec>) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });
@@ -39,24 +44,20 @@ export async function startEnrich(deps: Pick<GenerateDeps, 'database' | 'hub' | 
   const pace = pacer();
   const tasks = [];
   for (let i = 0; i < source.records.length; i += batchSize) {
-    const payload: Omit<EnrichTaskPayload, 'dataset_id'> = { ...shared, records: source.records.slice(i, i + batchSize) };
-    tasks.push({ key: `b${i / batchSize}`, kind: 'enrich.batch', maxAttempts: spec.max_attempts, payload });
+    tasks.push(enrichTask.plan(`b${i / batchSize}`, { ...shared, records: source.records.slice(i, i + batchSize) }, spec.max_attempts));
     const turn = pace();
     if (turn) await turn;
   }
   const stored = spec.records ? { ...spec, records: undefined, record_count: spec.records.length } : spec;
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'enrich',
     spec: { mode, ...stored },
     requestHash: hashOf(spec),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     tasks,
     dataset: {
       name: spec.dataset_name ?? `${mode === 'rewrite' ? 'enriched' : 'cot-enhanced'} ${source.dataset?.name ?? 'records'}`,
       meta: { kind: mode === 'cot' ? 'cot' : 'qa', source_run_kind: 'enrich', ...(spec.dataset_id ? { source_dataset_id: spec.dataset_id } : {}) },
     },
     report: { records_in: source.records.length, batches: tasks.length, mode },
-  });
+  };
 }

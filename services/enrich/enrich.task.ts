@@ -1,18 +1,18 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { itemLabels, misaligned } from '../../src/llm/aligned.js';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from '../generate/generate.spec.js';
-import { requirePrompt } from '../generate/qa.task.js';
+import { render, requirePrompt } from '../../src/prompts.js';
+import { LlmSettings } from '../jobs/job-options.js';
+import { defineTask } from '../jobs/task-kind.js';
 
-export interface EnrichTaskPayload {
-  dataset_id: string;
-  mode: 'rewrite' | 'cot';
-  preserve_original: boolean;
-  llm: LlmSettings;
-  system_prompt?: string;
-  records: Array<{ key: string; data: Record<string, unknown> }>;
-}
+/** enrich.batch: a batch of pairs for one call. */
+export const EnrichTaskPayload = Type.Object({
+  dataset_id: Type.String(),
+  mode: Type.Union([Type.Literal('rewrite'), Type.Literal('cot')]),
+  preserve_original: Type.Boolean(),
+  llm: LlmSettings,
+  system_prompt: Type.Optional(Type.String()),
+  records: Type.Array(Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) })),
+});
 
 const Rewrite = Type.Object({ id: Type.String(), enriched_answer: Type.String({ minLength: 1 }), changes: Type.Array(Type.String()) });
 const Reasoning = Type.Object({ id: Type.String(), reasoning: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, maxItems: 5 }) });
@@ -28,11 +28,10 @@ function itemsSchema(mode: 'rewrite' | 'cot', n: number) {
  * Enriches a batch of pairs in one call. Items must echo their pair ids in order: a batch answer
  * that skips or reorders pairs is fed back and retried, never stored misaligned.
  */
-export function enrichTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const enrichTask = defineTask('enrich.batch', EnrichTaskPayload, ({ prompts }) => {
   const rewritePrompt = requirePrompt(prompts, 'enrich-rewrite');
   const cotPrompt = requirePrompt(prompts, 'enrich-cot');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as EnrichTaskPayload;
+  return async ({ llm, signal, usage, payload: p }) => {
     const prompt = p.mode === 'rewrite' ? rewritePrompt : cotPrompt;
     const pairs = p.records
       .map((r, i) => `[p${i + 1}]\nQuestion: ${String(r.data.question)}\nAnswer: ${String(r.data.answer)}`)
@@ -65,4 +64,4 @@ export function enrichTaskHandler(prompts: Map<string, PromptTemplate>): TaskHan
       }),
     };
   };
-}
+});

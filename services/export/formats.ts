@@ -1,77 +1,65 @@
-import type { Static } from '@sinclair/typebox';
-import { UnrenderableRecord, chatContract, type CHAT_SHAPES } from './render-contract.js';
+import { claimedShape } from '../records/shape-of.js';
+import { toMessages, toolsOf, type ChatMessage } from '../records/to-messages.js';
+import { ALPACA_NO_TOOLS, UnrenderableRecord } from './render-contract.js';
 
-/** Training formats. `messages` is the hub: every record is normalised to chat messages first. */
+/** Training formats. Every chat format is built from the record's chat messages (`toMessages`). */
 export const EXPORT_FORMATS = ['chatml', 'messages', 'alpaca', 'sharegpt', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string;
-  [key: string]: unknown;
-}
-
 type Rec = Record<string, unknown>;
 
-const SHAREGPT_ROLES: Record<string, ChatMessage['role']> = { human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', system: 'system', tool: 'tool', observation: 'tool' };
+const text = (m: ChatMessage) => m.content ?? '';
 
-type Shape<K extends keyof typeof CHAT_SHAPES> = Static<(typeof CHAT_SHAPES)[K]>;
-
-const numbered = (steps: string[]) => steps.map((s, i) => `${i + 1}. ${s}`).join('\n');
+/** A tool call as LLaMA-Factory's ShareGPT reads it: the name and the arguments as JSON, not as text. */
+function functionCall(call: { function: { name: string; arguments: string } }) {
+  try {
+    return { name: call.function.name, arguments: JSON.parse(call.function.arguments) as unknown };
+  } catch {
+    return { name: call.function.name, arguments: call.function.arguments };
+  }
+}
 
 /**
- * Chat messages for a record. A CoT record's reasoning goes into the assistant turn before the
- * answer, or — with `separateReasoning` — into `reasoning_content` (what Qwen3/DeepSeek-style
- * trainers read), leaving the answer as the content.
+ * ShareGPT turns, LLaMA-Factory style: an assistant's tool calls become one `function_call` turn
+ * (what it wrote beside them is not kept: the format alternates calls and results), results of
+ * one round of calls one `observation` turn.
  */
-export function toMessages(record: Rec, systemPrompt?: string, separateReasoning = false): ChatMessage[] {
-  let messages: ChatMessage[];
-  // The export checked the record against chatContract before the first byte; this is the same dispatch.
-  const problem = chatContract.problem(record);
-  if (problem) throw new UnrenderableRecord(problem.path, problem.message);
-  const shape = chatContract.shapeOf(record)!;
-  if (shape === 'messages') {
-    messages = (record as Shape<'messages'>).messages.map((m) => ({ ...m }) as ChatMessage);
-  } else if (shape === 'question') {
-    const r = record as Shape<'question'>;
-    const steps = Array.isArray(r.reasoning) ? numbered(r.reasoning) : (r.reasoning ?? '');
-    const assistant: ChatMessage = !steps
-      ? { role: 'assistant', content: r.answer }
-      : separateReasoning
-        ? { role: 'assistant', content: r.answer, reasoning_content: steps }
-        : { role: 'assistant', content: `${steps}\n\n${r.answer}` };
-    messages = [{ role: 'user', content: r.question }, assistant];
-  } else if (shape === 'instruction') {
-    const r = record as Shape<'instruction'>;
-    const input = r.input ? `\n\n${r.input}` : '';
-    messages = [...(r.system ? [{ role: 'system' as const, content: r.system }] : []), { role: 'user', content: `${r.instruction}${input}` }, { role: 'assistant', content: r.output }];
-  } else {
-    const r = record as Shape<'conversations'>;
-    messages = r.conversations.map((t) => ({ role: SHAREGPT_ROLES[t.from] ?? 'user', content: t.value }));
-    if (r.system) messages.unshift({ role: 'system', content: r.system });
+function shareGptTurns(turns: ChatMessage[]) {
+  const out: Array<{ from: string; value: string }> = [];
+  for (let i = 0; i < turns.length; i++) {
+    const m = turns[i];
+    if (m.role === 'assistant' && m.tool_calls?.length) {
+      const calls = m.tool_calls.map(functionCall);
+      out.push({ from: 'function_call', value: JSON.stringify(calls.length === 1 ? calls[0] : calls) });
+    } else if (m.role === 'tool' && m.tool_call_id !== undefined) {
+      const results = [text(m)];
+      while (turns[i + 1]?.role === 'tool') results.push(text(turns[++i]));
+      out.push({ from: 'observation', value: results.length === 1 ? results[0] : JSON.stringify(results) });
+    } else {
+      out.push({ from: m.role === 'user' ? 'human' : m.role === 'assistant' ? 'gpt' : 'observation', value: text(m) });
+    }
   }
-  if (systemPrompt !== undefined && systemPrompt !== '') {
-    messages = [{ role: 'system', content: systemPrompt }, ...messages.filter((m) => m.role !== 'system')];
-  }
-  return messages;
+  return out;
 }
 
 /** Renders one stored record in the requested format (one JSONL line, without the newline). */
 export function render(format: ExportFormat, record: Rec, systemPrompt?: string): Rec {
   if (format === 'jsonl') return record;
-  const messages = toMessages(record, systemPrompt, format === 'messages');
-  if (format === 'chatml' || format === 'messages') return { messages };
+  if (format === 'alpaca' && claimedShape(record) === 'tool_conversation') throw new UnrenderableRecord('', ALPACA_NO_TOOLS);
+  const messages = toMessages(record, { system: systemPrompt, separateReasoning: format === 'messages' });
+  const tools = toolsOf(record);
+  if (format === 'chatml' || format === 'messages') return tools ? { messages, tools } : { messages };
   const system = messages.find((m) => m.role === 'system')?.content;
   const turns = messages.filter((m) => m.role !== 'system');
   if (format === 'sharegpt') {
-    return { conversations: turns.map((m) => ({ from: m.role === 'user' ? 'human' : m.role === 'assistant' ? 'gpt' : 'observation', value: m.content })), ...(system ? { system } : {}) };
+    return { conversations: shareGptTurns(turns), ...(system ? { system } : {}), ...(tools ? { tools: JSON.stringify(tools.map((t) => t.function)) } : {}) };
   }
   // alpaca: the last exchange is instruction/output; earlier exchanges become history pairs.
   const lastUser = turns.map((m) => m.role).lastIndexOf('user');
   const history: Array<[string, string]> = [];
   for (let i = 0; i < lastUser; i++) {
-    if (turns[i].role === 'user' && turns[i + 1]?.role === 'assistant') history.push([turns[i].content, turns[i + 1].content]);
+    if (turns[i].role === 'user' && turns[i + 1]?.role === 'assistant') history.push([text(turns[i]), text(turns[i + 1])]);
   }
-  const output = turns.slice(lastUser + 1).filter((m) => m.role === 'assistant').map((m) => m.content).join('\n\n');
-  return { instruction: turns[lastUser]?.content ?? '', input: '', output, ...(system ? { system } : {}), ...(history.length ? { history } : {}) };
+  const output = turns.slice(lastUser + 1).filter((m) => m.role === 'assistant').map(text).join('\n\n');
+  return { instruction: turns[lastUser] ? text(turns[lastUser]) : '', input: '', output, ...(system ? { system } : {}), ...(history.length ? { history } : {}) };
 }

@@ -1,54 +1,17 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ChatTurn, RECORD_SHAPES, type ChatShape } from '../records/record-shapes.js';
+import { chatProblem, claimedShape, isChatShape, type RecordProblem } from '../records/shape-of.js';
+
+export { UnrenderableRecord, type RecordProblem } from '../records/shape-of.js';
 
 /**
  * What a stored record must look like for each export format to render it: the renderers' input
  * contract. The export checks every record against it before the first byte, and the renderers
- * dispatch on the same shapes, so a record that passes cannot fail halfway through a stream.
- *
- * A record's shape is decided by the first of its shape keys that is present (as the renderers
- * read it): `{ messages: 5, question: "q", answer: "a" }` is a broken messages record, not a pair.
+ * read records through the same contract, so a record that passes cannot fail halfway through a
+ * stream. The chat formats take the record shapes of `services/records/` that hold a chat.
  */
 type Rec = Record<string, unknown>;
-
-const Str = Type.String();
-const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
-const Message = Type.Object({ role: Str, content: Str });
-
-/** The shapes every chat format (chatml, messages, alpaca, sharegpt) is rendered from, in precedence order. */
-export const CHAT_SHAPES = {
-  messages: Type.Object({ messages: Type.Array(Message, { minItems: 1 }) }),
-  question: Type.Object({ question: Str, answer: Str, reasoning: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String()), Type.Null()])) }),
-  instruction: Type.Object({ instruction: Str, output: Str, input: OptionalText, system: OptionalText }),
-  conversations: Type.Object({ conversations: Type.Array(Type.Object({ from: Str, value: Str }), { minItems: 1 }), system: OptionalText }),
-};
-export type ChatShape = keyof typeof CHAT_SHAPES;
-
-/** Fair-Forge groups records by chunk and reads turns, a pair or chat messages, in that order. */
-const FairForgeRecord = { chunk_id: Type.Optional(Type.Union([Type.String(), Type.Number()])), language: OptionalText };
-export const FAIRFORGE_SHAPES = {
-  turns: Type.Object({ ...FairForgeRecord, turns: Type.Array(Type.Object({ qa_id: Str, query: Str, answer: OptionalText })) }),
-  question: Type.Object({ ...FairForgeRecord, question: Str, answer: OptionalText }),
-  messages: Type.Object({ ...FairForgeRecord, messages: Type.Array(Message) }),
-};
-export type FairForgeShape = keyof typeof FAIRFORGE_SHAPES;
-
-/** A record the renderer cannot turn into the format; `path` is the field inside the record. */
-export class UnrenderableRecord extends Error {
-  constructor(
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${path || 'record'}: ${reason}`);
-    this.name = 'UnrenderableRecord';
-  }
-}
-
-export interface RecordProblem {
-  /** Dotted path inside the record (`question`, `messages.2.content`), or '' for the record itself. */
-  path: string;
-  message: string;
-}
 
 export interface Contract<K extends string> {
   name: string;
@@ -58,7 +21,40 @@ export interface Contract<K extends string> {
   problem(record: Rec): RecordProblem | undefined;
 }
 
-function contract<K extends string>(name: string, shapes: Record<K, TSchema>, none: string): Contract<K> {
+const chatShapeOf = (record: Rec) => {
+  const shape = claimedShape(record);
+  return isChatShape(shape) ? shape : undefined;
+};
+
+/** chatml, messages and sharegpt: every chat shape, tool calls included. */
+export const chatContract: Contract<ChatShape> = { name: 'chat', shapeOf: chatShapeOf, problem: chatProblem };
+
+export const ALPACA_NO_TOOLS = 'is a tool-call conversation, which alpaca cannot hold; export it as chatml, messages or sharegpt';
+
+/** Alpaca has no place for tool calls or their results. */
+export const alpacaContract: Contract<ChatShape> = {
+  name: 'alpaca',
+  shapeOf: chatShapeOf,
+  problem: (record) => chatProblem(record) ?? (claimedShape(record) === 'tool_conversation' ? { path: '', message: ALPACA_NO_TOOLS } : undefined),
+};
+
+const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
+
+/**
+ * Fair-Forge groups records by chunk and reads evaluation turns, a question (its answer, the
+ * ground truth, may be missing) or chat messages, in that order: its own reading, since a
+ * generated conversation carries both `turns` and `messages` and an evaluation set may hold
+ * questions without answers.
+ */
+const FairForgeRecord = { chunk_id: Type.Optional(Type.Union([Type.String(), Type.Number()])), language: OptionalText };
+export const FAIRFORGE_SHAPES = {
+  turns: Type.Object({ ...FairForgeRecord, turns: Type.Array(RECORD_SHAPES.turns.properties.turns.items) }),
+  question: Type.Object({ ...FairForgeRecord, question: Type.String(), answer: OptionalText }),
+  messages: Type.Object({ ...FairForgeRecord, messages: Type.Array(ChatTurn) }),
+};
+export type FairForgeShape = keyof typeof FAIRFORGE_SHAPES;
+
+function keyedContract<K extends string>(name: string, shapes: Record<K, TSchema>, none: string): Contract<K> {
   const keys = Object.keys(shapes) as K[];
   const checks = Object.fromEntries(keys.map((k) => [k, TypeCompiler.Compile(shapes[k])])) as Record<K, TypeCheck<TSchema>>;
   const shapeOf = (record: Rec) => keys.find((k) => Object.hasOwn(record, k));
@@ -76,11 +72,11 @@ function contract<K extends string>(name: string, shapes: Record<K, TSchema>, no
   };
 }
 
-export const chatContract = contract('chat', CHAT_SHAPES, 'has none of messages, question+answer, instruction+output, conversations');
-export const fairForgeContract = contract('fairforge', FAIRFORGE_SHAPES, 'has none of turns, question, messages');
+export const fairForgeContract = keyedContract('fairforge', FAIRFORGE_SHAPES, 'has none of turns, question, messages');
 
 /** The contract a format's renderer relies on; `jsonl` writes records as stored and needs none. */
 export function contractFor(format: string): Contract<string> | undefined {
   if (format === 'jsonl') return undefined;
-  return format === 'fairforge' ? fairForgeContract : chatContract;
+  if (format === 'fairforge') return fairForgeContract;
+  return format === 'alpaca' ? alpacaContract : chatContract;
 }

@@ -1,9 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { render, requirePrompt } from '../../src/prompts.js';
 import { passageVars } from './prompt-vars.js';
-import { requirePrompt } from './qa.task.js';
-import type { GenerateTaskPayload } from './task-payload.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { GenerateTaskPayload } from './task-payload.js';
 
 const Turn = Type.Object({ question: Type.String({ minLength: 4 }), answer: Type.String({ minLength: 1 }) });
 const QuestionTurn = Type.Object({ question: Type.String({ minLength: 4 }) });
@@ -19,10 +18,9 @@ function conversationSchema(turns: number, answers: boolean) {
  * One conversation per chunk. Each turn gets a `qa_id` (`{chunk}_t{n}`) and `builds_on` the turn
  * before it, as Fair-Forge links them; with answers, the record also carries chat `messages`.
  */
-export function conversationTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const conversationTask = defineTask('generate.conversation', GenerateTaskPayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'conversation-generation');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as GenerateTaskPayload;
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const turns = p.turns ?? 3;
     const answers = p.answers !== false;
     const turnShape = answers
@@ -55,4 +53,4 @@ export function conversationTaskHandler(prompts: Map<string, PromptTemplate>): T
       ],
     };
   };
-}
+});

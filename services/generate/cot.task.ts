@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { render, requirePrompt } from '../../src/prompts.js';
 import { filterByTopic } from './topic-filter.js';
 import { passageVars } from './prompt-vars.js';
-import { requirePrompt } from './qa.task.js';
-import type { GenerateTaskPayload } from './task-payload.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { GenerateTaskPayload } from './task-payload.js';
 
 const Example = Type.Object({
   question: Type.String({ minLength: 8 }),
@@ -16,11 +15,10 @@ const schemas = new Map<number, ReturnType<typeof makeSchema>>();
 const cotSchema = (n: number) => schemas.get(n) ?? schemas.set(n, makeSchema(n)).get(n)!;
 
 /** Records `{ question, reasoning: [steps], answer, chunk_id, source, model }`. */
-export function cotTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const cotTask = defineTask('generate.cot', GenerateTaskPayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'cot-generation');
   const topicPrompt = requirePrompt(prompts, 'topic-judge');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as GenerateTaskPayload;
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const { value, model } = await llm.structured({
       llm: p.llm,
       system: p.system_prompt ?? prompt.system,
@@ -46,4 +44,4 @@ export function cotTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandle
       : records;
     return { datasetId: p.dataset_id, records: kept };
   };
-}
+});

@@ -2,12 +2,13 @@ import { AppError } from '../../src/errors.js';
 import { hashOf } from '../../src/ids.js';
 import { pacer } from '../../src/pacer.js';
 import { checkPlanBytes, LIMITS, sharedBytes, tooLarge } from '../limits.js';
-import { startRun } from '../runs/runs.service.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import { uniqueTopics } from '../topics/topic-structure.js';
 import { getTopics } from '../topics/topics.service.js';
-import type { GenerateDeps } from './generate.service.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
 import type { GenerateSpec } from './generate.spec.js';
-import type { TopicSamplePayload } from './topic-sample.task.js';
+import { topicSampleTask } from './topic-sample.task.js';
+import type { TopicSamplePayload } from './task-payload.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -40,7 +41,7 @@ export function sampleCount(numSamples: GenerateSpec['num_samples'], unique: num
  * Samples from topics: sample i takes topic i mod the unique count, so coverage is even and a count
  * above the number of topics cycles over them again (DeepFabric v4), as the report says.
  */
-export async function startFromTopics(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+export async function planFromTopics(deps: Pick<JobDeps, 'database'>, input: StartInput<GenerateSpec>) {
   const { spec } = input;
   const pace = pacer();
   let paths: string[][];
@@ -77,18 +78,14 @@ export async function startFromTopics(deps: GenerateDeps, input: { owner: string
   checkPlanBytes(bytes, 'num_samples', 'fewer samples, or shorter instructions and system_prompt');
   const tasks = [];
   for (let i = 0; i < count; i++) {
-    const payload: Omit<TopicSamplePayload, 'dataset_id'> = { ...shared, topic_path: paths[i % paths.length], cycle: Math.floor(i / paths.length) };
-    tasks.push({ key: `sample${i}`, kind: 'generate.topic_sample', maxAttempts: spec.max_attempts, payload });
+    tasks.push(topicSampleTask.plan(`sample${i}`, { ...shared, topic_path: paths[i % paths.length], cycle: Math.floor(i / paths.length) }, spec.max_attempts));
     if (i % 1000 === 999) await pace();
   }
   const cycles = Math.ceil(count / paths.length);
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'generate',
     spec: { task, ...spec },
     requestHash: hashOf(spec),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     maxConcurrency: spec.batch_size,
     tasks,
     dataset: { name: spec.dataset_name ?? `${task} from topics: ${origin.slice(0, 80)}`, meta: { kind: task, source_run_kind: 'generate', ...(spec.topics_id ? { topics_id: spec.topics_id } : {}) } },
@@ -98,5 +95,5 @@ export async function startFromTopics(deps: GenerateDeps, input: { owner: string
       cycles,
       ...(count > paths.length ? { note: `${count} samples over ${paths.length} unique topics: samples cycle over the topics ${cycles} times (the last pass partly)` } : {}),
     },
-  });
+  };
 }

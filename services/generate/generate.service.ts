@@ -4,8 +4,8 @@ import { AppError } from '../../src/errors.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkPlanBytes, checkTaskCount, LIMITS, sharedBytes, tooLarge } from '../limits.js';
 import { hashOf, newId } from '../../src/ids.js';
-import type { ProviderRegistry } from '../../src/llm/providers.js';
-import { startRun, type RunsDeps } from '../runs/runs.service.js';
+import type { RunPlan } from '../runs/runs.service.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
 import { checkGenerateSpec } from './generate.check.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { markdownChunks } from './markdown-loader.js';
@@ -14,17 +14,19 @@ import { loadDatasetChunks } from './sources/dataset.source.js';
 import { loadLanceChunks } from './sources/lancedb.source.js';
 import type { PlannedChunk } from './sources/planned-chunk.js';
 import { drawSamples, sampledChunkCount, type RandomStrategy } from './sampling.js';
-import type { GenerateTaskPayload } from './task-payload.js';
-import { startKnowledge } from '../knowledge/knowledge.service.js';
-import { startFromTopics } from './from-topics.js';
+import { conversationTask } from './conversation.task.js';
+import { cotTask } from './cot.task.js';
+import { qaTask } from './qa.task.js';
+import { planKnowledge } from '../knowledge/knowledge.service.js';
+import { planFromTopics } from './from-topics.js';
 
 type Pace = ReturnType<typeof pacer>;
 
-export interface GenerateDeps extends RunsDeps {
-  providers: ProviderRegistry;
-  /** Directories LanceDB sources may be read from (LANCEDB_ROOTS). */
-  lancedbRoots: string[];
-}
+/** What generating from chunks uses: runs, providers (checked at plan time) and the LanceDB roots. */
+export type GenerateDeps = Pick<JobDeps, 'database' | 'providers' | 'lancedbRoots'>;
+
+/** The task kind each chunk task runs, by the request's `task`. */
+const CHUNK_TASKS = { qa: qaTask, cot: cotTask, conversation: conversationTask };
 
 /** Upper bound of chunks one run reads from a table or dataset, or splits its documents into. */
 export const MAX_SOURCE_CHUNKS = LIMITS.sourceChunks;
@@ -85,8 +87,15 @@ function sizingField(spec: GenerateSpec): string {
 }
 
 /** One task per selected chunk; how many items each asks for comes from the pair plan. Too big a plan is a 400 before any task exists. */
-export async function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], rejectedDatasetId?: string, pace: Pace = pacer()): Promise<{ tasks: NewTask[]; report: Record<string, unknown> }> {
+export async function planGenerate(
+  spec: GenerateSpec,
+  chunks: PlannedChunk[],
+  into: { rejectedDatasetId?: string; datasetId?: string; keyPrefix?: string } = {},
+  pace: Pace = pacer(),
+): Promise<{ tasks: NewTask[]; report: Record<string, unknown> }> {
+  const rejectedDatasetId = into.rejectedDatasetId;
   const task = spec.task ?? 'qa';
+  if (task === 'knowledge') throw new Error('knowledge runs are planned by services/knowledge');
   // A conversation is one per chunk; the pair plan then only selects chunks.
   const plan = planPairs(chunks.length, { nPairs: task === 'conversation' ? 1 : spec.n_pairs, targetPairs: spec.target_pairs, maxChunks: spec.max_chunks });
   checkTaskCount(plan.length, sizingField(spec), 'set max_chunks to use fewer chunks');
@@ -105,8 +114,8 @@ export async function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], r
   checkPlanBytes(bytes, sizingField(spec), 'set max_chunks to use fewer chunks, or shorten system_prompt and seed_examples');
   const tasks: NewTask[] = [];
   for (const { index, pairs } of plan) {
-    const payload: Omit<GenerateTaskPayload, 'dataset_id'> = { chunk: chunks[index].chunk, pairs, ...shared };
-    tasks.push({ key: chunks[index].key, kind: `generate.${task}`, maxAttempts: spec.max_attempts, payload });
+    const payload = { chunk: chunks[index].chunk, pairs, ...shared, ...(into.datasetId ? { dataset_id: into.datasetId } : {}) };
+    tasks.push(CHUNK_TASKS[task].plan(`${into.keyPrefix ?? ''}${chunks[index].key}`, payload, spec.max_attempts));
     const turn = pace();
     if (turn) await turn;
   }
@@ -125,17 +134,17 @@ export async function planGenerate(spec: GenerateSpec, chunks: PlannedChunk[], r
   };
 }
 
-export async function startGenerate(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+export async function planGenerateRun(deps: GenerateDeps, input: StartInput<GenerateSpec>) {
   // A turn first: parsing and validating a 10 MB body just held the loop, planning comes after.
   await nextTurn();
   checkGenerateSpec(input.spec, deps.providers);
-  if (input.spec.task === 'knowledge') return startKnowledge(deps, input);
-  if (input.spec.topics_id !== undefined || input.spec.topics !== undefined) return startFromTopics(deps, input);
+  if (input.spec.task === 'knowledge') return planKnowledge(deps, input);
+  if (input.spec.topics_id !== undefined || input.spec.topics !== undefined) return planFromTopics(deps, input);
   const pace = pacer();
   const chunks = await loadChunks(deps, input.owner, input.spec, pace);
   const rejectedId = input.spec.topic ? newId('ds') : undefined;
-  if (input.spec.strategy?.type === 'random') return startSampled(deps, input, chunks, rejectedId, pace);
-  const planned = await planGenerate(input.spec, chunks, rejectedId, pace);
+  if (input.spec.strategy?.type === 'random') return planSampled(deps, input, chunks, rejectedId, pace);
+  const planned = await planGenerate(input.spec, chunks, { rejectedDatasetId: rejectedId }, pace);
   if (planned.tasks.length === 0) {
     const field = input.spec.lancedb ? 'lancedb' : input.spec.dataset_id ? 'dataset_id' : 'documents';
     throw new AppError('validation_failed', `${field}: the source produced no chunks to generate from`, [{ field, message: 'no non-empty chunks' }]);
@@ -145,26 +154,23 @@ export async function startGenerate(deps: GenerateDeps, input: { owner: string; 
   const documents = input.spec.documents && (await documentSummaries(input.spec.documents, pace));
   const spec = { task, ...input.spec, ...(documents ? { documents } : {}) };
   const origin = input.spec.documents?.[0].name ?? (input.spec.lancedb ? input.spec.lancedb.tables.join('+') : `dataset ${input.spec.dataset_id}`);
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'generate',
     spec,
     // The documents by their hashes: hashing 10 MB of text once is enough.
     requestHash: hashOf({ ...input.spec, ...(documents ? { documents } : {}) }),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     tasks: planned.tasks,
     dataset: { name: input.spec.dataset_name ?? `${task} from ${origin}`, meta: { kind: task, source_run_kind: 'generate' } },
     extraDatasets: rejectedId ? [{ id: rejectedId, name: `${task} from ${origin} (off topic, rejected)`, meta: { kind: 'rejected', source_run_kind: 'generate' }, output: 'rejected_dataset_id' }] : [],
     report: planned.report,
-  });
+  };
 }
 
 /**
  * Random strategy: each sample is planned like a small run of its own and writes its own dataset
  * (`output.datasets.sample_N`); keys carry the sample, so samples that share a chunk do not collide.
  */
-async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGenerate>[1], chunks: PlannedChunk[], rejectedId: string | undefined, pace: Pace) {
+async function planSampled(deps: GenerateDeps, input: Parameters<typeof planGenerateRun>[1], chunks: PlannedChunk[], rejectedId: string | undefined, pace: Pace) {
   const spec = input.spec;
   const strategy = spec.strategy as RandomStrategy;
   checkTaskCount(sampledChunkCount(chunks.length, strategy), 'strategy.num_samples', 'num_samples × chunks_per_sample chunks, one task each: take fewer or smaller samples');
@@ -176,17 +182,14 @@ async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGe
   checkPlanBytes(bytes, 'strategy.num_samples', 'take fewer or smaller samples');
   const tasks: NewTask[] = [];
   for (const [s, sample] of samples.entries()) {
-    for (const t of (await planGenerate(spec, sample, rejectedId, pace)).tasks) tasks.push({ ...t, key: `sample${s + 1}/${t.key}`, payload: { ...(t.payload as object), dataset_id: ids[s] } });
+    tasks.push(...(await planGenerate(spec, sample, { rejectedDatasetId: rejectedId, datasetId: ids[s], keyPrefix: `sample${s + 1}/` }, pace)).tasks);
   }
   const documents = spec.documents && (await documentSummaries(spec.documents, pace));
   const name = spec.dataset_name ?? `${task} sample`;
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'generate',
     spec: { task, ...spec, ...(documents ? { documents } : {}) },
     requestHash: hashOf({ ...spec, ...(documents ? { documents } : {}) }),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     tasks,
     dataset: { id: ids[0], name: `${name} 1`, meta: { kind: task, source_run_kind: 'generate', sample: 1 } },
     extraDatasets: [
@@ -195,7 +198,7 @@ async function startSampled(deps: GenerateDeps, input: Parameters<typeof startGe
     ],
     output: { datasets: Object.fromEntries(ids.map((id, s) => [`sample_${s + 1}`, id])) },
     report: { chunks: chunks.length, seed: strategy.seed ?? 42, ...samplesReport(samples, ids) },
-  });
+  };
 }
 
 /** Chunk ids listed in a random strategy's report at most; a bigger run lists counts (each task key names its chunk). */

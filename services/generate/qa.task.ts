@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
+import { render, requirePrompt } from '../../src/prompts.js';
 import { filterByTopic } from './topic-filter.js';
 import { passageVars } from './prompt-vars.js';
-import type { GenerateTaskPayload } from './task-payload.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { GenerateTaskPayload } from './task-payload.js';
 
 const Pair = Type.Object({
   question: Type.String({ minLength: 8, description: 'A self-contained question answered by the passage' }),
@@ -20,12 +20,11 @@ export function pairsSchema(n: number) {
   return schema;
 }
 
-export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const qaTask = defineTask('generate.qa', GenerateTaskPayload, ({ prompts }) => {
   const textPrompt = requirePrompt(prompts, 'qa-generation');
   const codePrompt = requirePrompt(prompts, 'code-qa-generation');
   const topicPrompt = requirePrompt(prompts, 'topic-judge');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as GenerateTaskPayload;
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const prompt = p.chunk.code ? codePrompt : textPrompt;
     const { value, model } = await llm.structured({
       llm: p.llm,
@@ -45,10 +44,4 @@ export function qaTaskHandler(prompts: Map<string, PromptTemplate>): TaskHandler
       : records;
     return { datasetId: p.dataset_id, records: kept };
   };
-}
-
-export function requirePrompt(prompts: Map<string, PromptTemplate>, id: string): PromptTemplate {
-  const prompt = prompts.get(id);
-  if (!prompt) throw new Error(`prompt ${id} is missing from prompts/`);
-  return prompt;
-}
+});

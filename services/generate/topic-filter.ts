@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import type { Usage } from '../../db/queue.repository.js';
+import type { Usage } from '../../src/llm/usage.js';
 import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
 import { render, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskResult } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from './generate.spec.js';
+import type { LlmSettings } from '../jobs/job-options.js';
 
 const schemas = new Map<number, ReturnType<typeof makeSchema>>();
 const makeSchema = (n: number) =>

@@ -1,22 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from './generate.spec.js';
-import { requirePrompt } from './qa.task.js';
-
-export interface TopicSamplePayload {
-  dataset_id: string;
-  task: 'qa' | 'cot' | 'conversation';
-  topic_path: string[];
-  /** Which pass over the topics this sample belongs to (samples cycle over them). */
-  cycle: number;
-  turns: number;
-  conversation: { type: 'basic' | 'cot'; reasoning_style: 'freetext' | 'structured' };
-  instructions?: string;
-  system_prompt?: string;
-  include_system_message: boolean;
-  llm: LlmSettings;
-}
+import { render, requirePrompt } from '../../src/prompts.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { TopicSamplePayload } from './task-payload.js';
 
 const Step = Type.Object({ step_number: Type.Integer({ minimum: 1 }), thought: Type.String({ minLength: 1 }), action: Type.String() });
 const cache = new Map<string, TSchema>();
@@ -47,10 +32,9 @@ function shapeOf(p: TopicSamplePayload): string {
 }
 
 /** One sample per task: `{ messages, topic_path, reasoning? }` for conversations, `{ question, answer, topic_path, reasoning? }` otherwise. */
-export function topicSampleHandler(prompts: Map<string, PromptTemplate>): TaskHandler {
+export const topicSampleTask = defineTask('generate.topic_sample', TopicSamplePayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'topic-sample');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as TopicSamplePayload;
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const system = p.system_prompt ?? prompt.system;
     const { value, model } = await llm.structured({
       llm: p.llm, system, schemaName: 'sample', schema: schemaFor(p), signal, usage,
@@ -85,4 +69,4 @@ export function topicSampleHandler(prompts: Map<string, PromptTemplate>): TaskHa
           };
     return { datasetId: p.dataset_id, records: [{ key: `${task.key}#0`, data }] };
   };
-}
+});

@@ -4,18 +4,18 @@ import { hashOf, newId } from '../../src/ids.js';
 import { pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount } from '../limits.js';
 import { readRecords } from '../datasets/read-records.js';
-import type { GenerateDeps } from '../generate/generate.service.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
 import type { GenerateSpec } from '../generate/generate.spec.js';
-import { startRun } from '../runs/runs.service.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import { KNOWLEDGE_FLOWS, type KnowledgeFlow, type SeedRecord } from './knowledge.spec.js';
-import type { KnowledgePayload } from './knowledge.tasks.js';
+import { keyFactsTask, qaTask, summarizeTask } from './knowledge.tasks.js';
 
 const MAX_SEEDS = 10_000;
-const FIRST_TASK: Record<KnowledgeFlow, string> = {
-  extractive_summary: 'knowledge.summarize',
-  detailed_summary: 'knowledge.summarize',
-  key_facts: 'knowledge.key_facts',
-  document_qa: 'knowledge.qa',
+const FIRST_TASK = {
+  extractive_summary: summarizeTask,
+  detailed_summary: summarizeTask,
+  key_facts: keyFactsTask,
+  document_qa: qaTask,
 };
 
 /**
@@ -23,7 +23,7 @@ const FIRST_TASK: Record<KnowledgeFlow, string> = {
  * Q&A), which spawn the rest as they go. One output dataset per flow, plus a rejected set for the
  * answers the faithfulness judge says NO to.
  */
-export async function startKnowledge(deps: GenerateDeps, input: { owner: string; spec: GenerateSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } }) {
+export async function planKnowledge(deps: Pick<JobDeps, 'database'>, input: StartInput<GenerateSpec>) {
   const { spec } = input;
   if (!spec.seed_records) await checkDatasetSize(deps.database.db, input.owner, spec.dataset_id, MAX_SEEDS);
   const seeds: SeedRecord[] = spec.seed_records ?? (await readRecords(deps.database, input.owner, spec.dataset_id!, MAX_SEEDS)).records.map((r) => r.data as SeedRecord);
@@ -41,7 +41,7 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
   const pace = pacer();
   for (const [i, seed] of seeds.entries()) {
     for (const flow of flows) {
-      const payload: Omit<KnowledgePayload, 'dataset_id'> = {
+      const payload = {
         flow,
         flow_dataset_id: datasetIds[flow],
         rejected_dataset_id: rejectedId,
@@ -52,19 +52,16 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
         facts: spec.facts_per_document ?? 10,
         pairs_per_fact: spec.pairs_per_fact ?? 5,
       };
-      tasks.push({ key: `${flow}/s${i}`, kind: FIRST_TASK[flow], maxAttempts: spec.max_attempts, payload });
+      tasks.push(FIRST_TASK[flow].plan(`${flow}/s${i}`, payload, spec.max_attempts));
     }
     await pace();
   }
   const [first, ...rest] = flows;
   const stored = spec.seed_records ? { ...spec, seed_records: undefined, seed_count: seeds.length } : spec;
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'generate',
     spec: { task: 'knowledge', ...stored, flows },
     requestHash: hashOf(spec),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
     tasks,
     dataset: { id: datasetIds[first], name: `${name}: ${first}`, meta: { kind: first, source_run_kind: 'generate' } },
     extraDatasets: [
@@ -73,7 +70,7 @@ export async function startKnowledge(deps: GenerateDeps, input: { owner: string;
     ],
     output: { datasets: datasetIds },
     report: { seeds: seeds.length, flows },
-  });
+  };
 }
 
 /**

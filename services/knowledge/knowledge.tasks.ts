@@ -1,30 +1,32 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import type { Usage } from '../../db/queue.repository.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Usage } from '../../src/llm/usage.js';
 import { itemLabels, misaligned } from '../../src/llm/aligned.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler, TaskResult } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from '../generate/generate.spec.js';
-import { requirePrompt } from '../generate/qa.task.js';
-import type { KnowledgeFlow, SeedRecord } from './knowledge.spec.js';
+import { render, requirePrompt, type PromptTemplate } from '../../src/prompts.js';
+import type { TaskResult } from '../../src/queue/task-handler.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { LlmSettings } from '../jobs/job-options.js';
+import { KNOWLEDGE_FLOWS, SeedRecord } from './knowledge.spec.js';
 
-export interface KnowledgePayload {
-  dataset_id: string;
-  flow: KnowledgeFlow;
+/** Every knowledge task carries its seed and the flow's settings; later steps add the text they work on. */
+export const KnowledgePayload = Type.Object({
+  dataset_id: Type.String(),
+  flow: Type.Union(KNOWLEDGE_FLOWS.map((f) => Type.Literal(f))),
   /** The flow's output dataset and the run's rejected set (unfaithful answers). */
-  flow_dataset_id: string;
-  rejected_dataset_id: string;
-  seed: SeedRecord;
-  llm: LlmSettings;
-  summaries: number;
-  questions: number;
-  facts: number;
-  pairs_per_fact: number;
+  flow_dataset_id: Type.String(),
+  rejected_dataset_id: Type.String(),
+  seed: SeedRecord,
+  llm: LlmSettings,
+  summaries: Type.Integer({ minimum: 1 }),
+  questions: Type.Integer({ minimum: 1 }),
+  facts: Type.Integer({ minimum: 1 }),
+  pairs_per_fact: Type.Integer({ minimum: 1 }),
   /** knowledge.qa: the text the questions come from (a summary, or the document itself). */
-  context?: string;
+  context: Type.Optional(Type.String()),
   /** knowledge.fact_qa */
-  fact?: string;
-}
+  fact: Type.Optional(Type.String()),
+});
+export type KnowledgePayload = Static<typeof KnowledgePayload>;
 
 type Call = { llm: LlmClient; signal: AbortSignal; usage: Usage; p: KnowledgePayload };
 const cache = new Map<string, TSchema>();
@@ -76,29 +78,26 @@ async function judged(
   });
 }
 
-export function knowledgeHandlers(prompts: Map<string, PromptTemplate>): Record<string, TaskHandler> {
+/** N summaries of the document, each becoming its own knowledge.qa task. */
+export const summarizeTask = defineTask('knowledge.summarize', KnowledgePayload, ({ prompts }) => {
   const summaryPrompts = { extractive_summary: requirePrompt(prompts, 'knowledge-summary-extractive'), detailed_summary: requirePrompt(prompts, 'knowledge-summary-detailed') };
-  const questions = requirePrompt(prompts, 'knowledge-questions');
-  const answers = requirePrompt(prompts, 'knowledge-answers');
-  const keyFacts = requirePrompt(prompts, 'knowledge-key-facts');
-  const factQa = requirePrompt(prompts, 'knowledge-fact-qa');
-
-  /** N summaries of the document, each becoming its own knowledge.qa task. */
-  const summarize: TaskHandler = async ({ task, llm, signal, usage }) => {
-    const p = task.payload as KnowledgePayload;
-    const prompt = summaryPrompts[p.flow as 'extractive_summary' | 'detailed_summary'];
+  return async ({ task, llm, signal, usage, payload: p }) => {
+    const prompt = summaryPrompts[p.flow === 'detailed_summary' ? 'detailed_summary' : 'extractive_summary'];
     const { value } = await llm.structured({
       llm: p.llm, system: prompt.system, schemaName: 'summaries', signal, usage,
       schema: memo(`summaries:${p.summaries}`, () => strings('summaries', p.summaries, p.summaries)),
       prompt: render(prompt.user, { ...seedVars(p.seed), n: p.summaries }),
     });
     const summaries = value.summaries as string[];
-    return { datasetId: p.dataset_id, records: [], spawn: summaries.map((context, j) => ({ key: `${task.key}/sum${j + 1}`, kind: 'knowledge.qa', payload: { ...p, context } })) };
+    return { datasetId: p.dataset_id, records: [], spawn: summaries.map((context, j) => qaTask.plan(`${task.key}/sum${j + 1}`, { ...p, context })) };
   };
+});
 
-  /** ICL-guided questions about a text, answers grounded in it, then the faithfulness judge. */
-  const qa: TaskHandler = async ({ task, llm, signal, usage }) => {
-    const p = task.payload as KnowledgePayload;
+/** ICL-guided questions about a text, answers grounded in it, then the faithfulness judge. */
+export const qaTask = defineTask('knowledge.qa', KnowledgePayload, ({ prompts }) => {
+  const questions = requirePrompt(prompts, 'knowledge-questions');
+  const answers = requirePrompt(prompts, 'knowledge-answers');
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const context = p.context ?? p.seed.document;
     const asked = await llm.structured({
       llm: p.llm, system: questions.system, schemaName: 'questions', signal, usage,
@@ -117,31 +116,35 @@ export function knowledgeHandlers(prompts: Map<string, PromptTemplate>): Record<
     const pairs = qs.map((question, i) => ({ question, answer: (answered.value.items[i] as { answer: string }).answer, extra }));
     return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
   };
+});
 
-  /** Atomic key facts of the document, each becoming a knowledge.fact_qa task. */
-  const facts: TaskHandler = async ({ task, llm, signal, usage }) => {
-    const p = task.payload as KnowledgePayload;
+/** Atomic key facts of the document, each becoming a knowledge.fact_qa task. */
+export const keyFactsTask = defineTask('knowledge.key_facts', KnowledgePayload, ({ prompts }) => {
+  const keyFacts = requirePrompt(prompts, 'knowledge-key-facts');
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const { value } = await llm.structured({
       llm: p.llm, system: keyFacts.system, schemaName: 'key_facts', signal, usage,
       schema: memo(`facts:${p.facts}`, () => strings('facts', 1, p.facts)),
       prompt: render(keyFacts.user, { ...seedVars(p.seed), n: p.facts }),
     });
     const list = (value.facts as string[]).slice(0, p.facts);
-    return { datasetId: p.dataset_id, records: [], spawn: list.map((fact, j) => ({ key: `${task.key}/fact${j + 1}`, kind: 'knowledge.fact_qa', payload: { ...p, fact } })) };
+    return { datasetId: p.dataset_id, records: [], spawn: list.map((fact, j) => factQaTask.plan(`${task.key}/fact${j + 1}`, { ...p, fact })) };
   };
+});
 
-  /** Q&A pairs about one key fact, judged for faithfulness against the document. */
-  const factPairs: TaskHandler = async ({ task, llm, signal, usage }) => {
-    const p = task.payload as KnowledgePayload;
+/** Q&A pairs about one key fact, judged for faithfulness against the document. */
+export const factQaTask = defineTask('knowledge.fact_qa', KnowledgePayload, ({ prompts }) => {
+  const factQa = requirePrompt(prompts, 'knowledge-fact-qa');
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const n = p.pairs_per_fact;
     const { value } = await llm.structured({
       llm: p.llm, system: factQa.system, schemaName: 'fact_pairs', signal, usage,
       schema: memo(`factqa:${n}`, () => Type.Object({ pairs: Type.Array(Type.Object({ question: Type.String({ minLength: 4 }), answer: Type.String({ minLength: 1 }) }), { minItems: n, maxItems: n }) })),
-      prompt: render(factQa.user, { fact: p.fact!, document: p.seed.document, n }),
+      prompt: render(factQa.user, { fact: p.fact ?? '', document: p.seed.document, n }),
     });
     const pairs = (value.pairs as Array<{ question: string; answer: string }>).map((q) => ({ ...q, extra: { key_fact: p.fact } }));
     return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
   };
+});
 
-  return { 'knowledge.summarize': summarize, 'knowledge.qa': qa, 'knowledge.key_facts': facts, 'knowledge.fact_qa': factPairs };
-}
+export const knowledgeTasks = [summarizeTask, qaTask, keyFactsTask, factQaTask];

@@ -2,14 +2,17 @@ import { findDataset } from '../../db/datasets.repository.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
 import { hashOf } from '../../src/ids.js';
 import { checkGenerateSpec } from '../generate/generate.check.js';
-import { documentSummaries, type GenerateDeps } from '../generate/generate.service.js';
-import { startRun } from '../runs/runs.service.js';
+import { documentSummaries } from '../generate/generate.service.js';
+import type { JobDeps } from '../jobs/job-deps.js';
+import { advanceTask } from './pipeline.task.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import { sampleCount } from '../generate/from-topics.js';
 import { LIMITS } from '../limits.js';
 import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { variantErrors } from '../../src/discriminated-union.js';
 import { fromDeepFabric, type DeepFabricOverrides } from './deepfabric.js';
 import { PipelineSpec, stagesOf } from './pipeline.spec.js';
 
@@ -17,9 +20,9 @@ import { PipelineSpec, stagesOf } from './pipeline.spec.js';
  * Starts a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
  * one advance per stage plus the finish, fixed now so it cannot end between stages.
  */
-export async function startPipeline(
-  deps: GenerateDeps,
-  input: { owner: string; spec: PipelineSpec; idempotencyKey?: string; report?: Record<string, unknown>; overrides?: Record<string, unknown> },
+export async function planPipeline(
+  deps: Pick<JobDeps, 'database' | 'providers'>,
+  input: { owner: string; spec: PipelineSpec; report?: Record<string, unknown>; overrides?: Record<string, unknown> },
 ) {
   const { spec } = input;
   const stray = Object.keys(input.overrides ?? {});
@@ -75,16 +78,14 @@ export async function startPipeline(
   }
   // Document text stays with the generate stage's tasks, not in the pipeline's stored spec.
   const stored = spec.generate?.documents ? { ...spec, generate: { ...spec.generate, documents: await documentSummaries(spec.generate.documents) } } : spec;
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'pipeline',
     spec: stored,
     requestHash: hashOf(stored),
-    idempotencyKey: input.idempotencyKey,
-    tasks: [{ key: 'stage:0', kind: 'pipeline.advance', payload: { stage: 0, generate: spec.generate } }],
+    tasks: [advanceTask.plan('stage:0', { stage: 0, generate: spec.generate })],
     total: stages.length + 1,
     report: { stages: stages, ...(input.report ?? {}) },
-  });
+  };
 }
 
 export const DeepFabricOverridesQuery = Type.Object(
@@ -112,18 +113,18 @@ export const DeepFabricOverridesQuery = Type.Object(
 const checkPipeline = TypeCompiler.Compile(PipelineSpec);
 
 /** A DeepFabric config, translated, validated like a JSON pipeline, and run; the report says what was ignored. */
-export async function startDeepFabric(deps: GenerateDeps, input: { owner: string; yaml: string; idempotencyKey?: string; overrides: DeepFabricOverrides }) {
+export async function planDeepFabric(deps: Pick<JobDeps, 'database' | 'providers'>, input: { owner: string; yaml: string; overrides: DeepFabricOverrides }) {
   const { spec, layout, ignored } = fromDeepFabric(input.yaml, input.overrides);
   // A sample count set in the query string is named as the caller wrote it.
   const countOverride = input.overrides.num_samples !== undefined ? 'num_samples' : input.overrides.num_steps !== undefined ? 'num_steps' : undefined;
   const named = (field: string) => (countOverride && field === 'generate.num_samples' ? countOverride : field);
-  const errors = [...checkPipeline.Errors(spec)];
+  const errors = [...variantErrors(checkPipeline.Errors(spec))];
   if (errors.length) {
     const details = errors.slice(0, 20).map((e) => ({ field: named(e.path.slice(1).replace(/\//g, '.')), message: e.message }));
     throw new AppError('validation_failed', `the translated config is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
   }
   try {
-    return await startPipeline(deps, { owner: input.owner, spec, idempotencyKey: input.idempotencyKey, report: { deepfabric: { layout, ignored } } });
+    return await planPipeline(deps, { owner: input.owner, spec, report: { deepfabric: { layout, ignored } } });
   } catch (err) {
     if (!(err instanceof AppError) || !countOverride) throw err;
     throw new AppError(err.code, err.message.replace('generate.num_samples', countOverride), err.details.map((d) => ({ ...d, field: d.field && named(d.field) })));

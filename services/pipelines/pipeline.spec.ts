@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CurateSpec } from '../curate/curate.spec.js';
 import { EnrichSpec } from '../enrich/enrich.spec.js';
 import { EXPORT_FORMATS } from '../export/formats.js';
-import { GenerateSpec } from '../generate/generate.spec.js';
+import { GenerateStageSpec } from '../generate/generate.spec.js';
 import { TopicsSpec } from '../topics/topics.spec.js';
 
 const withoutInput = <T extends typeof EnrichSpec | typeof CurateSpec>(spec: T, description: string) =>
@@ -13,7 +13,7 @@ export const PipelineSpec = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Input of the first stage when generate is skipped' })),
     topics: Type.Optional({ ...TopicsSpec, description: 'Stage 0: build a topic tree or graph; the generate stage then samples from it' }),
-    generate: Type.Optional({ ...GenerateSpec, description: 'Stage 1: the generate spec, with its own source and llm (after a topics stage, its source is those topics)' }),
+    generate: Type.Optional({ ...GenerateStageSpec, description: 'Stage 1: the generate spec, with its own source and llm (after a topics stage, its source is those topics)' }),
     enrich: Type.Optional(withoutInput(EnrichSpec, 'Stage 2: enrich the previous stage’s dataset (its own llm)')),
     curate: Type.Optional(withoutInput(CurateSpec, 'Stage 3: judge and filter the previous stage’s dataset (its own llm, e.g. a stronger judge)')),
     export: Type.Optional(
@@ -31,4 +31,11 @@ export const STAGES = ['topics', 'generate', 'enrich', 'curate'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** The stages a pipeline runs, in order; export is not a stage of its own but the final link. */
-export const stagesOf = (spec: PipelineSpec): StageName[] => STAGES.filter((s) => spec[s] !== undefined);
+export const stagesOf = (spec: Pick<PipelineSpec, StageName>): StageName[] => STAGES.filter((s) => spec[s] !== undefined);
+
+/**
+ * A pipeline's spec as its run stores it: the generate section keeps document names and hashes
+ * instead of their text (stage 0 carries the full spec in its task), so it is read back loosely.
+ */
+export const StoredPipelineSpec = Type.Composite([Type.Omit(PipelineSpec, ['generate']), Type.Object({ generate: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })]);
+export type StoredPipelineSpec = Static<typeof StoredPipelineSpec>;

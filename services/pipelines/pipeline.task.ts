@@ -1,60 +1,61 @@
+import { Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { findRunById, stageRuns } from '../../db/runs.repository.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
-import { startCurate } from '../curate/curate.service.js';
-import { startEnrich } from '../enrich/enrich.service.js';
-import { startGenerate, type GenerateDeps } from '../generate/generate.service.js';
-import type { GenerateSpec } from '../generate/generate.spec.js';
-import { startTopics } from '../topics/topics.service.js';
-import { stagesOf, type PipelineSpec } from './pipeline.spec.js';
+import { GenerateSpec } from '../generate/generate.spec.js';
+import { defineTask } from '../jobs/task-kind.js';
+import { startRun } from '../runs/runs.service.js';
+import { StoredPipelineSpec, stagesOf } from './pipeline.spec.js';
 
-interface AdvancePayload {
-  stage: number;
-  previous_run_id?: string;
+/** pipeline.advance: start stage `stage` (or finish, past the last one). */
+export const AdvancePayload = Type.Object({
+  stage: Type.Integer({ minimum: 0 }),
+  previous_run_id: Type.Optional(Type.String()),
   /** Stage 0's full generate spec: the stored pipeline spec keeps document names, not text. */
-  generate?: GenerateSpec;
-}
+  generate: Type.Optional(GenerateSpec),
+});
+
+const pipelineSpec = TypeCompiler.Compile(StoredPipelineSpec);
+const outputOf = (output: unknown): { dataset_id?: string; topics_id?: string } => {
+  const o = typeof output === 'object' && output !== null ? Object.fromEntries(Object.entries(output)) : {};
+  return { dataset_id: typeof o.dataset_id === 'string' ? o.dataset_id : undefined, topics_id: typeof o.topics_id === 'string' ? o.topics_id : undefined };
+};
 
 /**
  * Starts a pipeline's next stage as a run of its own (idempotently: a re-run finds the same stage
  * run), or, after the last stage, points the pipeline's output at the final dataset. A stage that
- * cannot start fails the pipeline at once.
+ * cannot start fails the pipeline at once. Stages come from the job modules (deps.stages).
  */
-export function pipelineAdvanceHandler(deps: GenerateDeps): TaskHandler {
-  return async ({ task }) => {
-    const p = task.payload as AdvancePayload;
-    const pipeline = await findRunById(deps.database.db, task.run_id);
-    if (!pipeline) throw new LlmError('api', `pipeline ${task.run_id} is gone`, { fatal: true });
-    const spec = pipeline.spec as PipelineSpec;
-    const stages = stagesOf(spec);
-    const previous = p.previous_run_id ? await findRunById(deps.database.db, p.previous_run_id) : undefined;
-    const previousOutput = previous?.output as { dataset_id?: string; topics_id?: string } | undefined;
-    const input = previousOutput?.dataset_id ?? spec.dataset_id;
+export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps) => async ({ task, payload: p }) => {
+  const pipeline = await findRunById(deps.database.db, task.run_id);
+  if (!pipeline) throw new LlmError('api', `pipeline ${task.run_id} is gone`, { fatal: true });
+  const spec = pipeline.spec;
+  if (!pipelineSpec.Check(spec)) throw new LlmError('api', `pipeline ${task.run_id} has a spec this version cannot read`, { fatal: true });
+  const stages = stagesOf(spec);
+  const previous = p.previous_run_id ? await findRunById(deps.database.db, p.previous_run_id) : undefined;
+  const previousOutput = previous ? outputOf(previous.output) : undefined;
+  const input = previousOutput?.dataset_id ?? spec.dataset_id;
 
-    if (p.stage >= stages.length) {
-      const topicsRun = spec.topics ? (await stageRuns(deps.database.db, pipeline.id)).find((r) => r.kind === 'topics') : undefined;
-      const topicsId = (topicsRun?.output as { topics_id?: string } | undefined)?.topics_id;
-      return { datasetId: '', records: [], output: { dataset_id: input, ...(topicsId ? { topics_id: topicsId } : {}), ...(spec.export ? { export: spec.export } : {}) } };
-    }
-    const name = stages[p.stage];
-    const start = { owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } };
-    let child;
-    try {
-      if (name === 'topics') child = await startTopics(deps, { ...start, spec: spec.topics! });
-      else if (name === 'generate') {
-        const generate = p.generate ?? (spec.generate as GenerateSpec);
-        child = await startGenerate(deps, { ...start, spec: previousOutput?.topics_id ? { ...generate, topics_id: previousOutput.topics_id } : generate });
-      }
-      else if (name === 'enrich') child = await startEnrich(deps, { ...start, spec: { ...spec.enrich, dataset_id: input } });
-      else child = await startCurate(deps, { ...start, spec: { ...spec.curate, dataset_id: input } });
-    } catch (err) {
-      throw new LlmError('api', `stage ${p.stage} (${name}) could not start: ${(err as Error).message}`, { fatal: true });
-    }
-    const run = child.run;
-    return {
-      datasetId: '',
-      records: [],
-      events: [{ type: 'stage.started', data: { stage: p.stage, kind: name, run_id: run.id, dataset_id: run.output.dataset_id, input_dataset_id: input ?? null, tasks: run.progress.total } }],
-    };
+  if (p.stage >= stages.length) {
+    const topicsRun = spec.topics ? (await stageRuns(deps.database.db, pipeline.id)).find((r) => r.kind === 'topics') : undefined;
+    const topicsId = topicsRun ? outputOf(topicsRun.output).topics_id : undefined;
+    return { datasetId: '', records: [], output: { dataset_id: input, ...(topicsId ? { topics_id: topicsId } : {}), ...(spec.export ? { export: spec.export } : {}) } };
+  }
+  const name = stages[p.stage];
+  const plan = deps.stages[name];
+  if (!plan) throw new LlmError('api', `stage ${p.stage} (${name}) has no job module`, { fatal: true });
+  let child;
+  try {
+    const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, carried: p.generate });
+    // The stage run is keyed by pipeline and stage, so a redone advance finds it instead of starting another.
+    child = await startRun(deps, { ...planned, owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } });
+  } catch (err) {
+    throw new LlmError('api', `stage ${p.stage} (${name}) could not start: ${(err as Error).message}`, { fatal: true });
+  }
+  const run = child.run;
+  return {
+    datasetId: '',
+    records: [],
+    events: [{ type: 'stage.started', data: { stage: p.stage, kind: name, run_id: run.id, dataset_id: run.output.dataset_id, input_dataset_id: input ?? null, tasks: run.progress.total } }],
   };
-}
+});

@@ -1,5 +1,6 @@
 import { TERMINAL_EVENTS, type StoredEvent } from '../../db/events.repository.js';
 import type { Subscription } from '../../src/events/event-hub.js';
+import { sseEvent } from '../../src/events/sse.js';
 import { TERMINAL_STATUSES } from './run-view.js';
 import { requireRun, type RunsDeps } from './runs.service.js';
 import type { StreamSlots } from './stream-slots.js';
@@ -19,11 +20,12 @@ export interface WireEvent {
   data: Record<string, unknown>;
 }
 
-/** One event as sent: `json` is the serialised WireEvent. */
+/** One event as sent: `json` is the serialised WireEvent, `sse` its Server-Sent Events frame. */
 export interface WireFrame {
   seq: number;
   type: string;
   json: string;
+  readonly sse: string;
 }
 
 /** A connected SSE or WebSocket client, as the stream sees it. */
@@ -38,16 +40,27 @@ export interface StreamClient {
   drop(): void;
 }
 
-// Every client of a run gets the same event objects from the hub: serialise each once, not once per client.
-const serialised = new WeakMap<StoredEvent, string>();
+// Every client of a run gets the same event objects from the hub: serialise each once, not once per
+// client; the SSE frame only when an SSE client asks for it.
+const frames = new WeakMap<StoredEvent, WireFrame>();
 
 function frameOf(runId: string, e: StoredEvent): WireFrame {
-  let json = serialised.get(e);
-  if (json === undefined) {
+  let frame = frames.get(e);
+  if (frame === undefined) {
     const wire: WireEvent = { seq: e.seq, type: e.type, run_id: runId, at: new Date(e.created_at).toISOString(), data: e.data };
-    serialised.set(e, (json = JSON.stringify(wire)));
+    const json = JSON.stringify(wire);
+    let sse: string | undefined;
+    frame = {
+      seq: e.seq,
+      type: e.type,
+      json,
+      get sse() {
+        return (sse ??= sseEvent({ id: e.seq, event: e.type, data: json }));
+      },
+    };
+    frames.set(e, frame);
   }
-  return { seq: e.seq, type: e.type, json };
+  return frame;
 }
 
 /**

@@ -1,13 +1,11 @@
 import type { Database } from '../../db/client.js';
 import { TERMINAL_EVENTS } from '../../db/events.repository.js';
 import { rejectionSummary } from '../../db/datasets.repository.js';
-import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask } from '../../db/runs.repository.js';
+import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask, type RunRow } from '../../db/runs.repository.js';
 import type { EventHub } from '../../src/events/event-hub.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
-import { curateReport } from '../curate/curate.report.js';
-import { knowledgeReport } from '../knowledge/knowledge.report.js';
-import { pipelineReport } from '../pipelines/pipeline.report.js';
+import type { CommitHooks } from '../../db/run-hooks.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
 import { rethrowOverQuota } from './run-quota.js';
 
@@ -16,7 +14,14 @@ export interface RunsDeps {
   hub: EventHub;
   /** Runs one owner may have queued or running at once (MAX_RUNS_IN_FLIGHT_PER_KEY); unset or 0 = no limit. */
   maxRunsInFlight?: number;
+  /** A run's report fields by its kind (services/registry.ts derives it from the job modules); rejections only when unset. */
+  reportOf?: RunReporter;
+  /** The job modules' queue hooks (a canceled or retried pipeline stage); none when unset. */
+  hooks?: CommitHooks;
 }
+
+/** Extra fields of a run's report, read from what it has written so far. */
+export type RunReporter = (deps: Pick<RunsDeps, 'database'>, run: RunRow) => Promise<Record<string, unknown>>;
 
 export interface StartRun {
   owner: string;
@@ -42,6 +47,9 @@ export interface StartRun {
   extraDatasets?: Array<{ id: string; name: string; meta?: Record<string, unknown>; output?: string }>;
   report?: Record<string, unknown>;
 }
+
+/** What a job's planner hands back: the run to create, without who asked or under which key (the caller adds those). */
+export type RunPlan = Omit<StartRun, 'owner' | 'idempotencyKey' | 'parent'>;
 
 export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: RunView; created: boolean }> {
   const id = newId('run');
@@ -80,21 +88,11 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
   return { run: runView(row), created };
 }
 
-export async function getRun(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
+export async function getRun(deps: Pick<RunsDeps, 'database' | 'reportOf'>, owner: string, id: string): Promise<RunView> {
   const row = await findRun(deps.database.db, id, owner);
   if (!row) throw notFound('run', id);
   const summary = await taskSummary(deps.database.db, id);
-  const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; datasets?: Record<string, string> };
-  const extra =
-    row.kind === 'curate'
-      ? await curateReport(deps.database, output)
-      : row.kind === 'pipeline'
-        ? await pipelineReport(deps.database, row.id)
-        : (row.spec as { task?: string }).task === 'knowledge'
-          ? await knowledgeReport(deps.database, output)
-          : output.rejected_dataset_id
-            ? await rejectedReport(deps.database, output.rejected_dataset_id)
-            : {};
+  const extra = await (deps.reportOf ?? rejectedReport)(deps, row);
   return runView(row, { report: { ...extra, tasks: summary.counts, ...(summary.failures.length ? { failures: summary.failures } : {}) } });
 }
 
@@ -111,16 +109,16 @@ export async function listRunViews(deps: Pick<RunsDeps, 'database'>, owner: stri
   return { runs: page.map((r) => runView(r)), next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
-export async function cancel(deps: Pick<RunsDeps, 'database'>, owner: string, id: string): Promise<RunView> {
+export async function cancel(deps: Pick<RunsDeps, 'database' | 'reportOf' | 'hooks'>, owner: string, id: string): Promise<RunView> {
   const row = await requireRun(deps, owner, id);
   if (TERMINAL_STATUSES.has(row.status)) throw new AppError('conflict', `run ${id} already ended (${row.status})`, [{ field: 'id', message: `status is ${row.status}` }]);
-  await cancelRun(deps.database.db, id);
+  await cancelRun(deps.database.db, id, deps.hooks);
   return getRun(deps, owner, id);
 }
 
-export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight'>, owner: string, id: string): Promise<RunView> {
+export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight' | 'reportOf' | 'hooks'>, owner: string, id: string): Promise<RunView> {
   await requireRun(deps, owner, id);
-  const result = await retryRun(deps.database.db, id, deps.maxRunsInFlight).catch(rethrowOverQuota);
+  const result = await retryRun(deps.database.db, id, deps.maxRunsInFlight, deps.hooks).catch(rethrowOverQuota);
   if ('requeued' in result) return getRun(deps, owner, id);
   if (result.refused === 'status') throw new AppError('conflict', `run ${id} is ${result.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${result.status}` }]);
   if (result.refused === 'nothing') throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
@@ -130,9 +128,11 @@ export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight'>
     result.datasets.map((d) => ({ field: d.output, message: `dataset ${d.id}${of} was deleted`, dataset_id: d.id })));
 }
 
-/** How many records a run dropped, by reason, with examples of why (the records stay in the rejected set). */
-async function rejectedReport(database: Database, datasetId: string) {
-  const { byReason, examples } = await rejectionSummary(database.db, datasetId);
+/** How many records a run dropped, by reason, with examples of why (the records stay in the rejected set); the default report. */
+export async function rejectedReport(deps: Pick<RunsDeps, 'database'>, run: RunRow): Promise<Record<string, unknown>> {
+  const { rejected_dataset_id: datasetId } = run.output as { rejected_dataset_id?: string };
+  if (!datasetId) return {};
+  const { byReason, examples } = await rejectionSummary(deps.database.db, datasetId);
   return { dropped: Object.fromEntries(byReason.map((r) => [r.reason ?? 'unknown', r.n])), dropped_examples: examples };
 }
 

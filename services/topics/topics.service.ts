@@ -2,19 +2,19 @@ import { findRun } from '../../db/runs.repository.js';
 import { findTopics, insertImportedTopics, listTopics, topicNodes, type TopicsRow } from '../../db/topics.repository.js';
 import { AppError, notFound, type ErrorDetail } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
-import type { GenerateDeps } from '../generate/generate.service.js';
-import { startRun } from '../runs/runs.service.js';
+import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { RunPlan } from '../runs/runs.service.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { LIMITS } from '../limits.js';
 import { fromGraphJson, fromTreeJsonl } from './topic-import.js';
 import { countPaths, listPaths, structureOf, toGraphJson, toTreeJsonl, topicHash, treeNodeId, type TopicNode } from './topic-structure.js';
 import { TOPIC_LIMITS, type TopicsSpec } from './topics.spec.js';
-import type { ExpandPayload } from './topics.task.js';
+import { expandTask } from './topics.task.js';
 
-/** Queues a topics run: one expansion of the root, which queues the rest as nodes appear. */
-export async function startTopics(
-  deps: Pick<GenerateDeps, 'database' | 'hub' | 'providers'>,
-  input: { owner: string; spec: TopicsSpec; idempotencyKey?: string; parent?: { runId: string; stage: number } },
+/** Plans a topics run: one expansion of the root, which queues the rest as nodes appear. */
+export async function planTopics(
+  deps: Pick<JobDeps, 'providers'>,
+  input: StartInput<TopicsSpec>,
 ) {
   const { spec } = input;
   const mode = spec.mode ?? 'tree';
@@ -33,7 +33,7 @@ export async function startTopics(
   const datasetId = newId('ds');
   const rootId = mode === 'tree' ? treeNodeId([spec.prompt]) : topicHash(`root/${spec.prompt}`).slice(0, 16);
   const root: TopicNode = { id: rootId, topic: spec.prompt, depth: 0, parents: [], topic_hash: topicHash(spec.prompt), ...(mode === 'tree' ? { path: [spec.prompt] } : {}) };
-  const payload: Omit<ExpandPayload, 'dataset_id'> & { dataset_id: string } = {
+  const payload = {
     dataset_id: datasetId, mode, prompt_style: spec.prompt_style ?? 'default', node: root, trail: [spec.prompt], degree, depth,
     llm: spec.llm ?? {}, system_prompt: spec.system_prompt, max_attempts: spec.max_attempts,
   };
@@ -41,19 +41,16 @@ export async function startTopics(
     prompt: spec.prompt, degree, depth, prompt_style: mode === 'graph' ? (spec.prompt_style ?? 'default') : undefined,
     provider: provider!.name, model: spec.llm?.model ?? provider!.defaultModel, temperature: spec.llm?.temperature ?? null, created_at: new Date().toISOString(),
   };
-  return startRun(deps, {
-    owner: input.owner,
+  return {
     kind: 'topics',
     spec: { mode, degree, depth, ...spec },
     requestHash: hashOf(spec),
-    idempotencyKey: input.idempotencyKey,
-    parent: input.parent,
-    tasks: [{ key: `expand/${rootId}`, kind: 'topics.expand', maxAttempts: spec.max_attempts, payload }],
+    tasks: [expandTask.plan(`expand/${rootId}`, payload, spec.max_attempts)],
     dataset: { id: datasetId, name: `topics: ${spec.prompt.slice(0, 80)}`, meta: { kind: 'topics' } },
     topics: { id: topicsId, mode, meta },
     output: { topics_id: topicsId },
     report: { expected_paths: mode === 'tree' ? degree ** depth : undefined },
-  });
+  };
 }
 
 /** What a topics resource's meta may show; anything else stored in it (older imports spread a file's metadata in) stays hidden. */
@@ -65,7 +62,7 @@ export function topicsSummary(row: TopicsRow) {
   return { ...shown, id: row.id, mode: row.mode as 'tree' | 'graph', prompt: meta.prompt, run_id: row.runId ?? undefined, dataset_id: row.datasetId, created_at: row.createdAt.toISOString(), links: { self: `/v1/topics/${row.id}` } };
 }
 
-export async function getTopics(deps: Pick<GenerateDeps, 'database'>, owner: string, id: string) {
+export async function getTopics(deps: Pick<JobDeps, 'database'>, owner: string, id: string) {
   const row = await findTopics(deps.database.db, id, owner);
   if (!row) throw notFound('topics', id);
   const structure = await structureOf((await topicNodes(deps.database.db, row.datasetId)) as unknown as TopicNode[]);
@@ -88,7 +85,7 @@ async function jsonArray(items: unknown[], pace: () => Promise<void> | undefined
  * LIMITS.pathsChars topic characters): a graph can have exponentially many, so `path_count` is
  * counted per node instead and `paths_truncated` says whether the list is complete.
  */
-export async function topicsView(deps: Pick<GenerateDeps, 'database'>, owner: string, id: string, format: 'json' | 'jsonl' | 'graph', pathsLimit?: number) {
+export async function topicsView(deps: Pick<JobDeps, 'database'>, owner: string, id: string, format: 'json' | 'jsonl' | 'graph', pathsLimit?: number) {
   const { row, structure, status } = await getTopics(deps, owner, id);
   const pace = pacer();
   const listing = () => listPaths(structure, { limit: pathsLimit ?? (format === 'jsonl' ? LIMITS.pathsMax : LIMITS.pathsDefault), maxChars: LIMITS.pathsChars }, pace);
@@ -104,7 +101,7 @@ export async function topicsView(deps: Pick<GenerateDeps, 'database'>, owner: st
   return { contentType: 'application/json; charset=utf-8', body, headers: {} };
 }
 
-export async function listTopicsViews(deps: Pick<GenerateDeps, 'database'>, owner: string, query: { limit?: number; before?: string }) {
+export async function listTopicsViews(deps: Pick<JobDeps, 'database'>, owner: string, query: { limit?: number; before?: string }) {
   const limit = query.limit ?? 50;
   const rows = await listTopics(deps.database.db, owner, { limit: limit + 1, before: query.before });
   const page = rows.slice(0, limit);
@@ -120,7 +117,7 @@ function liftedMetadata(metadata: Record<string, unknown> | undefined) {
 }
 
 /** Imports DeepFabric's tree JSONL or graph JSON, so an expensive structure is built once and reused. */
-export async function importTopics(deps: Pick<GenerateDeps, 'database'>, owner: string, body: unknown, contentType: string) {
+export async function importTopics(deps: Pick<JobDeps, 'database'>, owner: string, body: unknown, contentType: string) {
   await nextTurn();
   const isText = typeof body === 'string';
   const { nodes, metadata, mode } = isText

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LlmSettings } from '../generate/generate.spec.js';
+import { LlmSettings } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 export const TopicsSpec = Type.Object(

@@ -1,26 +1,33 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import type { Database } from '../../db/client.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { topicNodes } from '../../db/topics.repository.js';
 import { pacer } from '../../src/pacer.js';
-import { render, type PromptTemplate } from '../../src/prompts.js';
-import type { TaskHandler } from '../../src/queue/task-handler.js';
-import type { LlmSettings } from '../generate/generate.spec.js';
-import { requirePrompt } from '../generate/qa.task.js';
+import { render, requirePrompt } from '../../src/prompts.js';
+import { LlmSettings } from '../jobs/job-options.js';
+import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { graphNodeId, topicHash, treeNodeId, type TopicNode } from './topic-structure.js';
 
-export interface ExpandPayload {
-  dataset_id: string;
-  mode: 'tree' | 'graph';
-  prompt_style: 'default' | 'isolated' | 'anchored';
-  node: TopicNode;
+/** topics.expand: one node to expand, and what its subtree needs to know. */
+export const ExpandPayload = Type.Object({
+  dataset_id: Type.String(),
+  mode: Type.Union([Type.Literal('tree'), Type.Literal('graph')]),
+  prompt_style: Type.Union([Type.Literal('default'), Type.Literal('isolated'), Type.Literal('anchored')]),
+  node: Type.Object({
+    id: Type.String(),
+    topic: Type.String(),
+    depth: Type.Integer({ minimum: 0 }),
+    parents: Type.Array(Type.String()),
+    topic_hash: Type.String(),
+    path: Type.Optional(Type.Array(Type.String())),
+  }),
   /** The root → node topics (graphs keep it for anchored prompts). */
-  trail: string[];
-  degree: number;
-  depth: number;
-  llm: LlmSettings;
-  system_prompt?: string;
-  max_attempts?: number;
-}
+  trail: Type.Array(Type.String()),
+  degree: Type.Integer({ minimum: 1 }),
+  depth: Type.Integer({ minimum: 1 }),
+  llm: LlmSettings,
+  system_prompt: Type.Optional(Type.String()),
+  max_attempts: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+export type ExpandPayload = Static<typeof ExpandPayload>;
 
 const RELATED = 20;
 const words = (s: string) => new Set(s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
@@ -47,10 +54,9 @@ const schemaFor = (degree: number, links: boolean) => {
  * nodes most related to this one, by lexical similarity, and may link new nodes to them — so links
  * stay informed at any graph size instead of only while the whole graph fits in the prompt.
  */
-export function topicsExpandHandler(prompts: Map<string, PromptTemplate>, database: Database): TaskHandler {
+export const expandTask: TypedTask<typeof ExpandPayload> = defineTask('topics.expand', ExpandPayload, ({ prompts, database }) => {
   const prompt = requirePrompt(prompts, 'topic-expansion');
-  return async ({ task, llm, signal, usage }) => {
-    const p = task.payload as ExpandPayload;
+  return async ({ task, llm, signal, usage, payload: p }) => {
     const links = p.mode === 'graph' && p.prompt_style === 'default';
     let context = '';
     let known = new Set<string>();
@@ -108,8 +114,8 @@ export function topicsExpandHandler(prompts: Map<string, PromptTemplate>, databa
       records: nodes.map((n) => ({ key: n.id, data: n })),
       spawn:
         p.node.depth + 1 < p.depth
-          ? children.map((c) => ({ key: `expand/${c.id}`, kind: 'topics.expand', maxAttempts: p.max_attempts, payload: { ...p, node: c, trail: [...p.trail, c.topic] } }))
+          ? children.map((c) => expandTask.plan(`expand/${c.id}`, { ...p, node: c, trail: [...p.trail, c.topic] }, p.max_attempts))
           : [],
     };
   };
-}
+});

@@ -17,3 +17,10 @@ export class LlmError extends Error {
     this.name = 'LlmError';
   }
 }
+
+/** Whatever a call threw, as an LlmError: an abort is `canceled`, anything unknown a retryable `api` failure. */
+export function toLlmError(err: unknown, signal: AbortSignal): LlmError {
+  if (err instanceof LlmError) return err;
+  if (signal.aborted) return new LlmError('canceled', 'aborted');
+  return new LlmError('api', (err as Error)?.message ?? String(err), { retryable: true });
+}

@@ -1,5 +1,3 @@
-import type { TSchema } from '@sinclair/typebox';
-
 /**
  * Keywords OpenAI strict mode (and Gemini's OpenAI endpoint) reject. They stay in the TypeBox
  * schema that validates the answer; they are only left out of what is sent.
@@ -7,7 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 const UNSUPPORTED = new Set(['minLength', 'maxLength', 'format', 'pattern', 'default', 'examples', '$id', 'title']);
 
 /** Plain JSON Schema for the wire: TypeBox symbols dropped, objects closed and fully required (strict mode). */
-export function toWireSchema(schema: TSchema): Record<string, unknown> {
+export function toWireSchema(schema: object): Record<string, unknown> {
   return strip(JSON.parse(JSON.stringify(schema))) as Record<string, unknown>;
 }
 

@@ -1,14 +1,21 @@
 import type { Logger } from 'pino';
 import type { NewEvent } from '../../db/events.repository.js';
-import type { ClaimedTask, Usage } from '../../db/queue.repository.js';
+import type { ClaimedTask } from '../../db/queue.repository.js';
 import type { LlmClient } from '../llm/llm.client.js';
+import type { Usage } from '../llm/usage.js';
 
-export interface TaskContext {
+/** What the worker hands every task: the claimed row, its abort signal and what its calls cost. */
+export interface WorkerTaskContext {
   task: ClaimedTask;
   signal: AbortSignal;
   usage: Usage;
   llm: LlmClient;
   log: Logger;
+}
+
+/** What a typed handler receives: the same, with the payload checked against its task kind's schema. */
+export interface TaskContext<P> extends WorkerTaskContext {
+  payload: P;
 }
 
 export interface TaskResult {
@@ -27,5 +34,5 @@ export interface TaskResult {
   spawn?: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>;
 }
 
-export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;
+export type TaskHandler = (ctx: WorkerTaskContext) => Promise<TaskResult>;
 export type TaskHandlers = Record<string, TaskHandler>;

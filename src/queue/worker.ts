@@ -7,17 +7,20 @@ import {
   CANCEL_CHANNEL, TASKS_CHANNEL, claimTasks, extendLeases, reapExpired, releaseTasks,
   type ClaimedTask, type Outcome, type Usage,
 } from '../../db/queue.repository.js';
+import type { CommitHooks } from '../../db/run-hooks.js';
 import { markRunsStarted } from '../../db/runs.repository.js';
-import { describeStorageError, storageErrorSummary } from '../../db/storage-errors.js';
 import type { LlmClient } from '../llm/llm.client.js';
 import { LlmError } from '../llm/llm.errors.js';
 import type { Metrics } from '../metrics.js';
 import { backoffMs } from './backoff.js';
+import { createCommitter } from './committer.js';
 import type { TaskHandlers } from './task-handler.js';
 
 export interface WorkerOptions {
   database: Database;
   handlers: TaskHandlers;
+  /** What the job kinds do when a run ends or is retried (a pipeline's stages); {} for none. */
+  hooks: CommitHooks;
   llm: LlmClient;
   log: Logger;
   metrics: Metrics;
@@ -33,12 +36,6 @@ interface InFlight {
   done: Promise<void>;
 }
 
-const COMMIT_BATCH = 256;
-const COMMIT_DELAY_MS = 5;
-const COMMIT_RETRY_MS = 500;
-/** An outcome that failed to commit on its own this many times, while the database answered, fails its task. */
-const MAX_COMMIT_TRIES = 3;
-
 /** The abort reason of a run's cancel (or failure): its tasks' outcomes are `aborted`, not failures. */
 class RunStopped extends Error {
   constructor() {
@@ -47,8 +44,9 @@ class RunStopped extends Error {
 }
 
 /**
- * Runs tasks from the Postgres queue. Claims in batches as slots free up, commits outcomes in
- * batches, keeps leases alive while work (or its commit) is pending, and reaps dead workers' tasks.
+ * Runs tasks from the Postgres queue. Claims in batches as slots free up, hands outcomes to the
+ * committer (committer.ts, batched commits), keeps leases alive while work (or its commit) is
+ * pending, and reaps dead workers' tasks.
  */
 export function createWorker(opts: WorkerOptions) {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -58,9 +56,7 @@ export function createWorker(opts: WorkerOptions) {
   // trip to Postgres for its next task.
   const ready: ClaimedTask[] = [];
   const prefetch = Math.min(16, Math.ceil(opts.concurrency / 4));
-  const uncommitted = new Map<number, Outcome>();
-  /** Task id → failed commits of its outcome on its own (see `isolate`). */
-  const commitTries = new Map<number, number>();
+  const committer = createCommitter({ database: opts.database, workerId, hooks: opts.hooks, log, metrics: opts.metrics, onFlushed: () => wake() });
   const startedRuns = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
   const unlisteners: Array<() => Promise<void>> = [];
@@ -70,12 +66,10 @@ export function createWorker(opts: WorkerOptions) {
   let stopping = false;
   let claiming = false;
   let wakeQueued = false;
-  let flushing: Promise<void> | null = null;
-  let flushTimer: NodeJS.Timeout | null = null;
 
   const free = () => opts.concurrency + prefetch - inFlight.size - ready.length;
   // Backpressure: if commits fall behind, stop claiming rather than buffer without bound.
-  const backlogged = () => uncommitted.size > opts.concurrency * 4;
+  const backlogged = () => committer.size > opts.concurrency * 4;
 
   function wake() {
     if (wakeQueued || closing) return;
@@ -145,82 +139,7 @@ export function createWorker(opts: WorkerOptions) {
       opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
       log.debug({ taskId: task.id, runId: task.run_id, category: outcome.error.category, type: outcome.type }, 'task attempt failed');
     }
-    uncommitted.set(task.id, outcome);
-    scheduleFlush();
-  }
-
-  function scheduleFlush() {
-    if (flushing || flushTimer) return;
-    if (uncommitted.size >= COMMIT_BATCH) void flush();
-    else flushTimer = setTimeout(() => void flush(), COMMIT_DELAY_MS);
-  }
-
-  async function flush(): Promise<void> {
-    if (flushTimer) clearTimeout(flushTimer);
-    flushTimer = null;
-    if (flushing) return flushing;
-    const batch = [...uncommitted.values()].slice(0, COMMIT_BATCH);
-    if (batch.length === 0) return;
-    flushing = (async () => {
-      try {
-        await commitOutcomes(opts.database.db, workerId, batch);
-        committed(batch);
-      } catch (err) {
-        // Outcomes stay buffered (and leased) and are committed on the next try; inserts are idempotent.
-        log.error({ err: storageErrorSummary(err), batch: batch.length }, 'committing task outcomes failed; will retry');
-        if (!(await isolate(batch))) await new Promise((r) => setTimeout(r, COMMIT_RETRY_MS));
-      } finally {
-        flushing = null;
-      }
-      if (uncommitted.size > 0) scheduleFlush();
-      wake();
-    })();
-    return flushing;
-  }
-
-  function committed(batch: Outcome[]) {
-    batch.forEach(forget);
-    opts.metrics.tasksCompleted.inc(batch.filter((o) => o.type === 'succeeded').length);
-  }
-
-  function forget(o: Outcome) {
-    uncommitted.delete(o.task.id);
-    commitTries.delete(o.task.id);
-  }
-
-  /**
-   * After a failed batch, and only if the database answers (else it is an outage: wait and retry
-   * the batch), commits the outcomes one by one, so one that keeps failing cannot hold up the rest.
-   * An outcome that failed alone MAX_COMMIT_TRIES times fails its task with category `storage` (or,
-   * if even that cannot be stored, is dropped for the reaper). Returns whether the batch is settled.
-   */
-  async function isolate(batch: Outcome[]): Promise<boolean> {
-    if (!(await opts.database.ping().then(() => true, () => false))) return false;
-    let settled = true;
-    for (const o of batch) {
-      try {
-        await commitOutcomes(opts.database.db, workerId, [o]);
-        committed([o]);
-        continue;
-      } catch (err) {
-        const tries = (commitTries.get(o.task.id) ?? 0) + 1;
-        commitTries.set(o.task.id, tries);
-        log.error({ err: storageErrorSummary(err), taskId: o.task.id, runId: o.task.run_id, tries }, 'committing a task outcome failed on its own');
-        if (tries < MAX_COMMIT_TRIES) {
-          settled = false;
-          continue;
-        }
-        const error = { category: 'storage', message: `the task's outcome could not be stored (${tries} tries): ${describeStorageError(err)}` };
-        const failed: Outcome = { type: 'failed', task: o.task, error, usage: o.usage };
-        const ok = await commitOutcomes(opts.database.db, workerId, [failed]).then(() => true, () => false);
-        if (!ok) {
-          // Not even its failure can be stored: park it. Its lease runs out and the reaper queues it again.
-          log.error({ taskId: o.task.id, runId: o.task.run_id }, 'parking a task outcome that cannot be stored');
-        }
-        forget(o);
-      }
-    }
-    return settled;
+    committer.add(outcome);
   }
 
   function classify(task: ClaimedTask, err: unknown, usage: Usage): Outcome {
@@ -235,7 +154,7 @@ export function createWorker(opts: WorkerOptions) {
   }
 
   async function heartbeat() {
-    const held = [...new Set([...inFlight.keys(), ...ready.map((t) => t.id), ...uncommitted.keys()])];
+    const held = [...new Set([...inFlight.keys(), ...ready.map((t) => t.id), ...committer.taskIds()])];
     if (held.length === 0) return;
     try {
       const kept = new Set(await extendLeases(opts.database.db, workerId, held, opts.leaseSeconds));
@@ -256,7 +175,7 @@ export function createWorker(opts: WorkerOptions) {
       if (exhausted.length > 0) {
         const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
         const error = { category: 'api', message: 'the task outlived its lease on every attempt (its worker kept dying)' };
-        await commitOutcomes(opts.database.db, 'reaper', exhausted.map((task) => ({ type: 'failed' as const, task, error, usage: none })));
+        await commitOutcomes(opts.database.db, 'reaper', exhausted.map((task) => ({ type: 'failed' as const, task, error, usage: none })), opts.hooks);
       }
     } catch (err) {
       log.warn({ err }, 'reaping expired leases failed');
@@ -282,9 +201,8 @@ export function createWorker(opts: WorkerOptions) {
           for (let i = ready.length - 1; i >= 0; i--) {
             if (ready[i].run_id !== runId) continue;
             const [task] = ready.splice(i, 1);
-            uncommitted.set(task.id, { type: 'aborted', task, usage: none });
+            committer.add({ type: 'aborted', task, usage: none });
           }
-          scheduleFlush();
         }),
       );
       every(opts.pollIntervalMs, wake);
@@ -305,15 +223,11 @@ export function createWorker(opts: WorkerOptions) {
       await Promise.all(unlisteners.map((u) => u().catch(() => {})));
       for (const f of inFlight.values()) f.controller.abort(new Error('worker stopping'));
       await Promise.all([...inFlight.values()].map((f) => f.done));
-      while (uncommitted.size > 0) {
-        const before = uncommitted.size;
-        await flush();
-        if (uncommitted.size >= before) break;
-      }
+      await committer.drain();
       const released = await releaseTasks(opts.database.db, workerId).catch(() => 0);
       log.info({ released }, 'worker stopped');
     },
-    stats: () => ({ inFlight: inFlight.size, ready: ready.length, uncommitted: uncommitted.size }),
+    stats: () => ({ inFlight: inFlight.size, ready: ready.length, uncommitted: committer.size }),
   };
 }
 

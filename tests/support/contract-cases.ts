@@ -30,6 +30,8 @@ type Schema = {
   required?: string[];
   items?: Schema;
   anyOf?: Schema[];
+  /** On a union variant: `{ required: [field] }` members, exactly one of which must hold (its source). */
+  oneOf?: Schema[];
   enum?: unknown[];
   const?: unknown;
   pattern?: string;
@@ -80,14 +82,25 @@ const seededId = (pattern: string | undefined, seeds: Seeds) => {
   return prefix ? seeds[prefix] : undefined;
 };
 
-/** The smallest value the schema accepts (first branch of a union, required fields only). */
-export function example(schema: Schema, seeds: Seeds): unknown {
+/** The fields a `oneOf` of `{ required: [...] }` members requires: the member naming `want`, else the first. */
+const oneOfRequired = (schema: Schema, want?: string): string[] => {
+  const members = (schema.oneOf ?? []).map((m) => m.required ?? []);
+  return members.find((r) => want !== undefined && r.includes(want)) ?? members[0] ?? [];
+};
+
+/**
+ * The smallest value the schema accepts (first branch of a union, required fields only). `want`: the
+ * field about to be set, so a variant's source union is satisfied by that field, not by another.
+ */
+export function example(schema: Schema, seeds: Seeds, want?: string): unknown {
   if ('const' in schema) return schema.const;
   if (schema.enum) return schema.enum[0];
-  if (schema.anyOf) return example(schema.anyOf[0], seeds);
+  if (schema.anyOf) return example(schema.anyOf[0], seeds, want);
   switch (schema.type) {
-    case 'object':
-      return Object.fromEntries((schema.required ?? []).map((k) => [k, example(schema.properties![k], seeds)]));
+    case 'object': {
+      const required = [...(schema.required ?? []), ...oneOfRequired(schema, want)];
+      return Object.fromEntries(required.map((k) => [k, example(schema.properties![k], seeds)]));
+    }
     case 'array':
       return Array.from({ length: schema.minItems ?? 0 }, () => example(schema.items ?? {}, seeds));
     case 'string':
@@ -102,35 +115,52 @@ export function example(schema: Schema, seeds: Seeds): unknown {
   }
 }
 
-/** Body fields at any depth through objects and arrays of objects: `documents.0.name`. */
-function bodyFields(schema: Schema, path: string[] = []): Array<{ path: string[]; schema: Schema }> {
-  const out: Array<{ path: string[]; schema: Schema }> = [];
+/** A body field to fuzz: its path, its schema, and the schema of each container on the way (a union's variant where it went through one). */
+interface Field {
+  path: string[];
+  schema: Schema;
+  containers: Schema[];
+}
+
+const objectVariants = (s: Schema) => (s.anyOf ?? []).filter((b) => b.type === 'object' && b.properties);
+
+/**
+ * Body fields at any depth through objects, arrays of objects and unions of objects (each variant):
+ * `documents.0.name`, `generate.turns`. A field the same in several variants is fuzzed once.
+ */
+function bodyFields(schema: Schema, seen: Set<string>, path: string[] = [], containers: Schema[] = []): Field[] {
+  const out: Field[] = [];
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const p = [...path, key];
-    out.push({ path: p, schema: child });
-    if (child.type === 'object' && child.properties) out.push(...bodyFields(child, p));
-    if (child.type === 'array' && child.items?.type === 'object' && child.items.properties) out.push(...bodyFields(child.items, [...p, '0']));
+    const id = `${p.join('.')} ${JSON.stringify(child)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ path: p, schema: child, containers });
+    if (child.type === 'object' && child.properties) out.push(...bodyFields(child, seen, p, [...containers, child]));
+    if (child.type === 'array' && child.items?.type === 'object' && child.items.properties) out.push(...bodyFields(child.items, seen, [...p, '0'], [...containers, child, child.items]));
+    for (const variant of objectVariants(child)) out.push(...bodyFields(variant, seen, p, [...containers, variant]));
   }
   return out;
 }
 
-/** The root example with `value` at `path`, building the containers on the way from their schemas. */
-function withValue(root: Schema, path: string[], value: unknown, seeds: Seeds): unknown {
-  const body = example(root, seeds) as Record<string, unknown>;
-  let node: Record<string, unknown> | unknown[] = body;
-  let schema = root;
+/** The root example with `value` at the field, building the containers on the way from their schemas. */
+function withValue(root: Schema, field: Field, value: unknown, seeds: Seeds): unknown {
+  const { path, containers } = field;
+  const body = example(root, seeds, path[0]) as Record<string, unknown>;
+  let node: Record<string, unknown> = body;
   path.forEach((key, i) => {
-    const last = i === path.length - 1;
-    const childSchema = Array.isArray(node) ? schema.items! : schema.properties![key];
-    if (last) {
-      (node as Record<string, unknown>)[key] = value;
+    if (i === path.length - 1) {
+      node[key] = value;
       return;
     }
-    const existing = (node as Record<string, unknown>)[key];
-    const child = existing && typeof existing === 'object' ? existing : childSchema.type === 'array' ? [example(childSchema.items ?? {}, seeds)] : example(childSchema, seeds);
-    (node as Record<string, unknown>)[key] = child;
+    const schema = containers[i];
+    const existing = node[key];
+    // Where a union is crossed, what the example holds may be another variant: rebuilt from the one being fuzzed.
+    const parent = i === 0 ? root : containers[i - 1];
+    const keep = existing && typeof existing === 'object' && !parent.properties?.[key]?.anyOf;
+    const child = keep ? existing : schema.type === 'array' ? [example(schema.items ?? {}, seeds)] : example(schema, seeds, path[i + 1]);
+    node[key] = child;
     node = child as Record<string, unknown>;
-    schema = childSchema;
   });
   return body;
 }
@@ -168,26 +198,29 @@ export function bodyCases(op: Operation, url: string, seeds: Seeds): Case[] {
   const post = (family: Family, label: string, body: string | Buffer, statuses: number[], fields?: string[], contentType = 'application/json') =>
     cases.push({ family, label, method: op.method, url, headers: { 'content-type': contentType }, body, statuses, fields });
   const branches = op.body.schema.anyOf?.filter((b) => b.type === 'object') ?? (op.body.schema.type === 'object' ? [op.body.schema] : []);
+  const seen = new Set<string>();
   for (const branch of branches) {
-    for (const { path, schema } of bodyFields(branch)) {
+    for (const f of bodyFields(branch, seen)) {
+      const { path, schema } = f;
       const field = path.join('.');
       for (const wrong of WRONG_TYPES) {
-        const body = withValue(branch, path, wrong, seeds);
+        const body = withValue(branch, f, wrong, seeds);
         if (!accepts(op.body.schema, body, 'body')) post('types', `${field} = ${json(wrong)}`, json(body), [400], [field]);
       }
       for (const [label, value] of sizeCandidates(schema)) {
-        const body = withValue(branch, path, value, seeds);
+        const body = withValue(branch, f, value, seeds);
         // 2^63 is sent even where the schema would take it: every number a caller chooses has a documented bound.
         if (value === TWO_TO_63 || !accepts(op.body.schema, body, 'body')) post('sizes', `${field}: ${label}`, json(body), [400, 413], [field]);
       }
       if (stringLike(schema)) {
-        for (const [label, value] of UNSTORABLE) post('unstorable', `${label} in ${field}`, json(withValue(branch, path, value, seeds)), [400], [field]);
+        for (const [label, value] of UNSTORABLE) post('unstorable', `${label} in ${field}`, json(withValue(branch, f, value, seeds)), [400], [field]);
       }
-      if (schema.type === 'object' || schema.type === 'array') {
+      if (schema.type === 'object' || schema.type === 'array' || objectVariants(schema).length > 0) {
         // The object goes at the field (or as the first item of an array field), spliced in as text:
         // JSON.stringify cannot write a __proto__ key.
         const at = schema.type === 'array' ? [...path, '0'] : path;
-        const spliced = (rawObject: string) => json(withValue(branch, at, PLACEHOLDER, seeds)).replace(JSON.stringify(PLACEHOLDER), rawObject);
+        const inside = { path: at, schema, containers: schema.type === 'array' ? [...f.containers, schema] : f.containers };
+        const spliced = (rawObject: string) => json(withValue(branch, inside, PLACEHOLDER, seeds)).replace(JSON.stringify(PLACEHOLDER), rawObject);
         post('unstorable', `NUL in a key under ${field}`, spliced(json({ 'k\u0000': 1 })), [400], [`${at.join('.')}.k\\u0000`]);
         post('unstorable', `surrogate in a key under ${field}`, spliced(json({ 'k\udfff': 1 })), [400], [`${at.join('.')}.k\\udfff`]);
         post('prototype', `__proto__ under ${field}`, spliced('{"__proto__":{"polluted":true}}'), [400], [`${at.join('.')}.__proto__`]);

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { rows } from '../../db/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createQuarry, type Quarry } from '../../src/quarry.js';
-import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../fake-llm/server.js';
+import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from '../../src/fake-llm/server.js';
 import { createPostgresDatabase } from './databases.js';
 
 export interface Harness {

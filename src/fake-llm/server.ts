@@ -8,7 +8,7 @@ import { anthropicWire } from './anthropic.js';
 import { modelList, readBody, send } from './http.js';
 import { openaiWire } from './openai.js';
 import { hash } from './prompt-text.js';
-import type { AnswerFault, FaultKind, FaultRule, WireProvider } from './types.js';
+import type { AnswerFault, FaultKind, FaultRule, ToolKnobs, WireProvider } from './types.js';
 
 export type { FaultKind, FaultRule } from './types.js';
 
@@ -19,6 +19,10 @@ export interface FakeLlmOptions {
   /** Prefixed to every generated string, e.g. to mark demo output as an offline placeholder. */
   label?: string;
   faults?: FaultRule[];
+  /** With tool_choice 'auto', call the offered tools instead of answering (default false). */
+  autoToolCalls?: boolean;
+  /** Tool calls per tool-calling turn (default 1). */
+  toolCallsPerTurn?: number;
 }
 
 export interface FakeLlmStats {
@@ -60,6 +64,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   let latency: number | [number, number] = 0;
   let label = '';
   let faults: FaultRule[] = [];
+  const tools: ToolKnobs = { autoToolCalls: false, toolCallsPerTurn: 1 };
   let counters = { requests: 0, completions: 0, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
   let recorded: RecordedRequest[] = [];
   // Kept outside `counters` so a reset() during traffic cannot drive it negative.
@@ -75,6 +80,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (o.latencyMs !== undefined) latency = checkLatency(o.latencyMs);
     if (o.label !== undefined) label = String(o.label);
     if (o.faults !== undefined) faults = checkFaults(o.faults);
+    if (o.autoToolCalls !== undefined) tools.autoToolCalls = o.autoToolCalls === true;
+    if (o.toolCallsPerTurn !== undefined) tools.toolCallsPerTurn = checkCount(o.toolCallsPerTurn);
   };
   configure(options);
 
@@ -107,7 +114,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
     if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)'));
     const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
-    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id });
+    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools } });
     if (send(res, 200, answer)) counters.completions++;
   };
 
@@ -153,7 +160,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (method === 'POST' && path === '/_fake/config') {
       try {
         configure(raw ? JSON.parse(raw) : {});
-        return send(res, 200, { ok: true, latencyMs: latency, label, faults });
+        return send(res, 200, { ok: true, latencyMs: latency, label, faults, ...tools });
       } catch (err) {
         return send(res, 400, { error: { message: (err as Error).message, type: 'invalid_request_error' } });
       }
@@ -174,6 +181,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     counters = { requests: 0, completions: 0, faults: {}, byPath: {} };
     recorded = [];
     faults = [];
+    Object.assign(tools, { autoToolCalls: false, toolCallsPerTurn: 1 });
     peakInFlight = inFlight;
   };
 
@@ -212,6 +220,11 @@ function checkLatency(value: unknown): number | [number, number] {
     return [value[0], value[1]];
   }
   throw new TypeError(`latencyMs must be a non-negative number or [min, max], got ${JSON.stringify(value)}`);
+}
+
+function checkCount(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 16) return value;
+  throw new TypeError(`toolCallsPerTurn must be an integer from 1 to 16, got ${JSON.stringify(value)}`);
 }
 
 function checkFaults(value: unknown): FaultRule[] {

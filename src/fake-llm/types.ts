@@ -27,6 +27,14 @@ export interface PromptText {
   chars: number;
 }
 
+/** How the fake answers tool requests; see tools.ts. */
+export interface ToolKnobs {
+  /** With tool_choice 'auto' (Anthropic: `auto`), call the offered tools instead of answering. */
+  autoToolCalls: boolean;
+  /** Calls per tool-calling turn, cycling over the offered tools (a named tool is called this often). */
+  toolCallsPerTurn: number;
+}
+
 export interface ReplyInput {
   body: Record<string, any>;
   prompt: PromptText;
@@ -35,6 +43,7 @@ export interface ReplyInput {
   seed: number;
   label: string;
   id: string;
+  tools: ToolKnobs;
 }
 
 export interface WireProvider {

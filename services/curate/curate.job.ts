@@ -1,0 +1,30 @@
+import type { JobModule } from '../jobs/job-module.js';
+import { endpoint } from '../jobs/job-module.js';
+import { curateReport } from './curate.report.js';
+import { CurateSpec } from './curate.spec.js';
+import { planCurate } from './curate.service.js';
+import { curateJudgeTask, curatePassTask } from './curate.task.js';
+
+/** LLM-as-judge filtering and deduplication: duplicates decided at plan time, survivors judged in batches. */
+export const curateJob: JobModule = {
+  runKind: 'curate',
+  endpoint: endpoint({
+    path: '/v1/curate',
+    operationId: 'createCurateRun',
+    summary: 'Judge, filter and deduplicate a dataset (LLM-as-judge)',
+    description:
+      'Scores QA, CoT and conversation records (detected) on clarity 0–3, accuracy 0–3, usefulness 0–2 and difficulty 0–2; the rating is ' +
+      'their sum (0–10). Records rated at least `threshold` (and topic-relevant, with `topic`) go to the output dataset with their ' +
+      '`curation` scores; the others, and duplicates found by `dedup` (exact by normalised text, near by MinHash/LSH on the question), ' +
+      'go to `output.rejected_dataset_id` with a `rejection` reason. The run report gives counts in → kept, the rating histogram and rejections by reason.',
+    body: CurateSpec,
+    plan: (deps, input) => planCurate(deps, input),
+  }),
+  tasks: [curateJudgeTask, curatePassTask],
+  report: (deps, run) => curateReport(deps.database, run.output as { dataset_id?: string; rejected_dataset_id?: string }),
+  stage: {
+    name: 'curate',
+    plan: (deps, stage) =>
+      planCurate(deps, { owner: stage.owner, spec: { ...stage.pipeline.curate, dataset_id: stage.inputDatasetId } }),
+  },
+};

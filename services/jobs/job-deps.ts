@@ -1,0 +1,44 @@
+import type { PromptTemplate } from '../../src/prompts.js';
+import type { ProviderRegistry } from '../../src/llm/providers.js';
+import type { RunsDeps } from '../runs/runs.service.js';
+import type { GenerateSpec } from '../generate/generate.spec.js';
+import type { StoredPipelineSpec } from '../pipelines/pipeline.spec.js';
+import type { RunPlan } from '../runs/runs.service.js';
+
+/**
+ * Everything a job may use. Each service and handler declares the part it touches
+ * (`Pick<JobDeps, 'database' | 'providers'>`), so a reader sees at once what it depends on.
+ */
+export interface JobDeps extends RunsDeps {
+  providers: ProviderRegistry;
+  /** Directories LanceDB sources may be read from (LANCEDB_ROOTS). */
+  lancedbRoots: string[];
+}
+
+/** What the worker's task handlers may use: the job's dependencies, the prompts, and the pipeline stages. */
+export interface HandlerDeps extends JobDeps {
+  prompts: Map<string, PromptTemplate>;
+  /** Every job kind that runs as a pipeline stage, by stage name (derived from the registry). */
+  stages: Record<string, StageStarter>;
+}
+
+/** What a planner is given: who asks, and the request. Who queues the plan adds the Idempotency-Key or the parent pipeline. */
+export interface StartInput<Spec> {
+  owner: string;
+  spec: Spec;
+}
+
+/** What a pipeline knows when it starts a stage: its own spec, and what the stage before produced. */
+export interface StageInput {
+  owner: string;
+  /** The pipeline's spec (each stage reads its own section). */
+  pipeline: StoredPipelineSpec;
+  /** The dataset the stage reads: the previous stage's, or the pipeline's `dataset_id`. */
+  inputDatasetId?: string;
+  /** The previous stage run's output (a topics stage's `topics_id`). */
+  previous?: { dataset_id?: string; topics_id?: string };
+  /** Stage 0's full generate spec: the stored pipeline spec keeps document names, not text. */
+  carried?: GenerateSpec;
+}
+
+export type StageStarter = (deps: JobDeps, input: StageInput) => Promise<RunPlan>;

@@ -1,0 +1,88 @@
+import type { ChatShape, RecordOf, ToolCall, ToolDefinition } from './record-shapes.js';
+import { chatProblem, claimedShape, UnrenderableRecord } from './shape-of.js';
+
+type Rec = Record<string, unknown>;
+
+/**
+ * A chat message as training formats read it. Conversations pass through as stored: imported ones
+ * may use other roles, and an assistant turn that only calls tools may have no `content`.
+ */
+export interface ChatMessage {
+  role: string;
+  content?: string | null;
+  tool_calls?: ToolCall[] | null;
+  tool_call_id?: string;
+  /** A CoT record's steps, kept apart from the answer (what Qwen3/DeepSeek-style trainers read). */
+  reasoning_content?: string;
+  [key: string]: unknown;
+}
+
+export interface ToMessagesOptions {
+  /** Replaces the record's own system turns; '' keeps them. */
+  system?: string;
+  /** A CoT record's reasoning goes into `reasoning_content` instead of before the answer. */
+  separateReasoning?: boolean;
+}
+
+const SHAREGPT_ROLES = new Map(Object.entries({ human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', system: 'system', tool: 'tool', observation: 'tool' }));
+
+/** A CoT record's reasoning as text: steps numbered one per line, free text as it is, none as ''. */
+export const reasoningText = (reasoning: unknown) =>
+  Array.isArray(reasoning) ? reasoning.map((s, i) => `${i + 1}. ${s}`).join('\n') : String(reasoning ?? '');
+
+function pairTurns(question: string, answer: string, steps: string, separateReasoning: boolean): ChatMessage[] {
+  const assistant: ChatMessage = !steps
+    ? { role: 'assistant', content: answer }
+    : separateReasoning
+      ? { role: 'assistant', content: answer, reasoning_content: steps }
+      : { role: 'assistant', content: `${steps}\n\n${answer}` };
+  return [{ role: 'user', content: question }, assistant];
+}
+
+// Each case reads a record `chatProblem` has just checked against its shape's schema.
+function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean): ChatMessage[] {
+  switch (shape) {
+    case 'conversation':
+    case 'tool_conversation':
+      return (record as RecordOf<'conversation'>).messages.map((m) => ({ ...m }));
+    case 'qa':
+    case 'cot': {
+      const r = record as RecordOf<'qa'>;
+      return pairTurns(r.question, r.answer, reasoningText(r.reasoning), separateReasoning);
+    }
+    case 'knowledge': {
+      const r = record as RecordOf<'knowledge'>;
+      return pairTurns(r.question, r.response, '', separateReasoning);
+    }
+    case 'alpaca': {
+      const r = record as RecordOf<'alpaca'>;
+      const input = r.input ? `\n\n${r.input}` : '';
+      return [...(r.system ? [{ role: 'system', content: r.system }] : []), { role: 'user', content: `${r.instruction}${input}` }, { role: 'assistant', content: r.output }];
+    }
+    case 'sharegpt': {
+      const r = record as RecordOf<'sharegpt'>;
+      const turns: ChatMessage[] = r.conversations.map((t) => ({ role: SHAREGPT_ROLES.get(t.from) ?? 'user', content: t.value }));
+      return r.system ? [{ role: 'system', content: r.system }, ...turns] : turns;
+    }
+  }
+}
+
+/**
+ * The record as chat messages: the one reading of every chat shape that export formats, the
+ * judge and new jobs build on. Throws `UnrenderableRecord` naming the field when the record holds
+ * no chat or does not fit the shape it claims.
+ */
+export function toMessages(record: Rec, options: ToMessagesOptions = {}): ChatMessage[] {
+  const problem = chatProblem(record);
+  if (problem) throw new UnrenderableRecord(problem.path, problem.message);
+  const messages = messagesOf(record, claimedShape(record) as ChatShape, options.separateReasoning ?? false);
+  if (options.system === undefined || options.system === '') return messages;
+  return [{ role: 'system', content: options.system }, ...messages.filter((m) => m.role !== 'system')];
+}
+
+/** The tools a tool-call conversation offered (OpenAI-style), if it lists any. */
+export function toolsOf(record: Rec): ToolDefinition[] | undefined {
+  if (claimedShape(record) !== 'tool_conversation') return undefined;
+  const tools = (record as RecordOf<'tool_conversation'>).tools;
+  return tools?.length ? tools : undefined;
+}

@@ -1,0 +1,58 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { modelLabel, type Metrics } from '../metrics.js';
+import { toLlmError } from './llm.errors.js';
+import type { Provider } from './providers.js';
+import type { Rejects, TeacherRequest, TeacherResponse } from './teacher-request.js';
+
+/** A request on its way to a provider: who answers it, and the request with every schema already in wire form. */
+export interface ResolvedCall {
+  provider: Provider;
+  model: string;
+  request: TeacherRequest;
+  /** Absent when the caller takes any answer. */
+  rejects?: Rejects;
+}
+
+export type TeacherCall = (call: ResolvedCall, signal: AbortSignal) => Promise<TeacherResponse>;
+
+/** Wraps every teacher call: may look at or rewrite the call, answer it itself, or pass it on to `next`. */
+export type TeacherMiddleware = (next: TeacherCall) => TeacherCall;
+
+/** The first middleware is the outermost: it sees the call first and the answer last. */
+export const compose = (middleware: TeacherMiddleware[], last: TeacherCall): TeacherCall =>
+  middleware.reduceRight<TeacherCall>((next, wrap) => wrap(next), last);
+
+/** At most `provider.maxConcurrency` requests in flight per provider; waiting calls still honour their signal. */
+export function concurrencyLimit(): TeacherMiddleware {
+  const limits = new Map<string, LimitFunction>();
+  return (next) => (call, signal) => {
+    let limit = limits.get(call.provider.name);
+    if (!limit) limits.set(call.provider.name, (limit = pLimit(call.provider.maxConcurrency)));
+    return limit(() => {
+      signal.throwIfAborted();
+      return next(call, signal);
+    });
+  };
+}
+
+/** quarry_llm_requests_total by outcome, tokens and latency (including the wait for a provider slot). */
+export function teacherMetrics(metrics: Metrics): TeacherMiddleware {
+  return (next) => async (call, signal) => {
+    const provider = call.provider.name;
+    const model = modelLabel(call.provider, call.model);
+    const started = performance.now();
+    let response: TeacherResponse;
+    try {
+      response = await next(call, signal);
+    } catch (err) {
+      metrics.llmRequests.inc({ provider, model, outcome: toLlmError(err, signal).category });
+      throw err;
+    }
+    metrics.llmLatency.observe({ provider }, (performance.now() - started) / 1000);
+    metrics.llmTokens.inc({ provider, direction: 'input' }, response.usage.input);
+    metrics.llmTokens.inc({ provider, direction: 'output' }, response.usage.output);
+    const outcome = response.finish === 'refusal' ? 'refusal' : (call.rejects?.(response) ?? (response.finish === 'length' ? 'length' : 'ok'));
+    metrics.llmRequests.inc({ provider, model, outcome });
+    return response;
+  };
+}
