@@ -131,6 +131,11 @@ describe.each(DATABASES)('generate requests by task (%s)', (db) => {
     expect(res.body.error.details).toEqual([...details, { field: 'body', message: 'must be string' }]);
   });
 
+  it('refuses a knowledge stage after a topics stage (topics are no seed records), naming its task', async () => {
+    const res = await request(h.url).post('/v1/pipelines').send({ topics: { prompt: 'Rust', degree: 2, depth: 1 }, generate: { task: 'knowledge' } }).expect(400);
+    expect(res.body.error.details).toEqual([{ field: 'generate.task', message: 'topics feed qa, cot or conversation' }]);
+  });
+
   it('accepts a pipeline generate stage without a source after a topics stage', async () => {
     await request(h.url).post('/v1/pipelines').send({ topics: { prompt: 'Rust', degree: 2, depth: 1 }, generate: { task: 'conversation', num_samples: 2 } }).expect(202);
   });
