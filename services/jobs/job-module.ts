@@ -39,5 +39,5 @@ export interface JobModule {
 
 /** Keeps an endpoint's body type tied to its start function while the registry holds them all alike. */
 export function endpoint<S extends TSchema, Q extends TSchema = TSchema>(e: JobEndpoint<S, Q>): JobEndpoint<TSchema, TSchema> {
-  return e as unknown as JobEndpoint<TSchema, TSchema>;
+  return e;
 }

@@ -69,8 +69,15 @@ export function loadOperations(file: string): Operation[] {
 }
 
 const compile = validatorCompiler();
+// One compiled validator per schema and part: the app's compiler prepares a fresh schema each call, so Ajv's own cache misses.
+const compiled = new Map<string, WeakMap<Schema, (v: unknown) => boolean>>();
 const accepts = (schema: Schema, value: unknown, part: 'body' | 'querystring' | 'headers') => {
-  const validate = compile({ schema: part === 'body' ? schema : { type: 'object', properties: { v: schema } }, httpPart: part, method: 'POST', url: '/' }) as (v: unknown) => boolean;
+  const byPart = compiled.get(part) ?? compiled.set(part, new WeakMap()).get(part)!;
+  let validate = byPart.get(schema);
+  if (!validate) {
+    validate = compile({ schema: part === 'body' ? schema : { type: 'object', properties: { v: schema } }, httpPart: part, method: 'POST', url: '/' }) as (v: unknown) => boolean;
+    byPart.set(schema, validate);
+  }
   return validate(part === 'body' ? structuredClone(value) : { v: value });
 };
 
