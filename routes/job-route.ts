@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema, Static } from '@sinclair/typebox';
+import type { JobEndpoint } from '../services/jobs/job-module.js';
 import type { RunsDeps } from '../services/runs/runs.service.js';
 import { waitForRun } from '../services/runs/runs.service.js';
 import type { RunView } from '../services/runs/run-view.js';
@@ -8,15 +9,8 @@ import { JobHeaders, RunEnvelope, errors } from './schemas.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 
-export interface JobRoute<S extends TSchema, Q extends TSchema = TSchema> {
-  path: string;
-  operationId: string;
-  summary: string;
-  description: string;
-  body: S;
-  /** Media types the body may come in, for the contract (JSON by default). */
-  consumes?: string[];
-  querystring?: Q;
+/** A job module's endpoint (its contract), with how this route queues a request. */
+export interface JobRoute<S extends TSchema, Q extends TSchema = TSchema> extends Omit<JobEndpoint<S, Q>, 'plan'> {
   start(input: { owner: string; spec: Static<S>; idempotencyKey?: string; query: Static<Q> }): Promise<{ run: RunView }>;
 }
 
