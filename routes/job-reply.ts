@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RunView } from '../services/runs/run-view.js';
 import { TERMINAL_STATUSES } from '../services/runs/run-view.js';
+import { MAX_PREFER_WAIT_MS } from '../src/config.js';
 
-const MAX_WAIT_SECONDS = 600;
+/** The longest `Prefer: wait` honoured; the connection timeout is checked against the same bound. */
+const MAX_WAIT_SECONDS = MAX_PREFER_WAIT_MS / 1000;
 
 export function preferWait(request: FastifyRequest): number {
   const match = /wait\s*=\s*(\d+)/.exec(String(request.headers.prefer ?? ''));

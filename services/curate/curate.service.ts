@@ -4,7 +4,7 @@ import { hashOf, newId } from '../../src/ids.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import type { RunPlan } from '../runs/runs.service.js';
 import type { CurateSpec } from './curate.spec.js';
 import { curateJudgeTask, curatePassTask } from './curate.task.js';
@@ -18,7 +18,7 @@ const PASS_BATCH = 500;
  * Plans a curate run. Deduplication is exact and cheap, so it happens here; duplicates are written
  * to the rejected dataset by no-LLM tasks, and the survivors are judged in batches.
  */
-export async function planCurate(deps: Pick<JobDeps, 'database' | 'providers'>, input: StartInput<CurateSpec>) {
+export async function planCurate(deps: Pick<JobDeps, 'database' | 'providers'>, input: PlanInput<CurateSpec>) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });

@@ -4,7 +4,7 @@ import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount, LIMITS, sharedBytes } from '../limits.js';
 import { inputRecords } from '../datasets/read-records.js';
 import { shapeOf } from '../records/shape-of.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import type { RunPlan } from '../runs/runs.service.js';
 import type { EnrichSpec } from './enrich.spec.js';
 import { enrichTask } from './enrich.task.js';
@@ -17,7 +17,7 @@ function isPair(d: Record<string, unknown>): boolean {
 }
 
 /** Plans an enrich run: the source's pairs in batches of `batch_size`, one task per batch. */
-export async function planEnrich(deps: Pick<JobDeps, 'database' | 'providers'>, input: StartInput<EnrichSpec>) {
+export async function planEnrich(deps: Pick<JobDeps, 'database' | 'providers'>, input: PlanInput<EnrichSpec>) {
   const { spec } = input;
   const details: ErrorDetail[] = [];
   if ((spec.dataset_id === undefined) === (spec.records === undefined)) details.push({ field: spec.records ? 'records' : 'dataset_id', message: 'give exactly one of dataset_id and records' });

@@ -5,7 +5,7 @@ import { checkPlanBytes, LIMITS, sharedBytes, tooLarge } from '../limits.js';
 import type { RunPlan } from '../runs/runs.service.js';
 import { uniqueTopics } from '../topics/topic-structure.js';
 import { getTopics } from '../topics/topics.service.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { topicSampleTask } from './topic-sample.task.js';
 import type { TopicSamplePayload } from './task-payload.js';
@@ -41,7 +41,7 @@ export function sampleCount(numSamples: GenerateSpec['num_samples'], unique: num
  * Samples from topics: sample i takes topic i mod the unique count, so coverage is even and a count
  * above the number of topics cycles over them again (DeepFabric v4), as the report says.
  */
-export async function planFromTopics(deps: Pick<JobDeps, 'database'>, input: StartInput<GenerateSpec>) {
+export async function planFromTopics(deps: Pick<JobDeps, 'database'>, input: PlanInput<GenerateSpec>) {
   const { spec } = input;
   const pace = pacer();
   let paths: string[][];

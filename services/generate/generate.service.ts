@@ -5,7 +5,7 @@ import { nextTurn, pacer } from '../../src/pacer.js';
 import { checkPlanBytes, checkTaskCount, LIMITS, sharedBytes, tooLarge } from '../limits.js';
 import { hashOf, newId } from '../../src/ids.js';
 import type { RunPlan } from '../runs/runs.service.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import { checkGenerateSpec } from './generate.check.js';
 import type { GenerateSpec } from './generate.spec.js';
 import { markdownChunks } from './markdown-loader.js';
@@ -134,7 +134,7 @@ export async function planGenerate(
   };
 }
 
-export async function planGenerateRun(deps: GenerateDeps, input: StartInput<GenerateSpec>) {
+export async function planGenerateRun(deps: GenerateDeps, input: PlanInput<GenerateSpec>) {
   // A turn first: parsing and validating a 10 MB body just held the loop, planning comes after.
   await nextTurn();
   checkGenerateSpec(input.spec, deps.providers);

@@ -23,7 +23,7 @@ export interface HandlerDeps extends JobDeps {
 }
 
 /** What a planner is given: who asks, and the request. Who queues the plan adds the Idempotency-Key or the parent pipeline. */
-export interface StartInput<Spec> {
+export interface PlanInput<Spec> {
   owner: string;
   spec: Spec;
 }

@@ -2,7 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { CommitHooks } from '../../db/run-hooks.js';
 import type { RunRow } from '../../db/runs.repository.js';
 import type { RunPlan } from '../runs/runs.service.js';
-import type { JobDeps, StageStarter, StartInput } from './job-deps.js';
+import type { JobDeps, StageStarter, PlanInput } from './job-deps.js';
 import type { TaskDef } from './task-kind.js';
 
 /** The endpoint that queues this job's runs. */
@@ -16,7 +16,7 @@ export interface JobEndpoint<S extends TSchema = TSchema, Q extends TSchema = TS
   consumes?: string[];
   querystring?: Q;
   /** The planner: checks the request and plans the run's datasets and tasks; nothing is written. */
-  plan(deps: JobDeps, input: StartInput<Static<S>> & { query: Static<Q> }): Promise<RunPlan>;
+  plan(deps: JobDeps, input: PlanInput<Static<S>> & { query: Static<Q> }): Promise<RunPlan>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { hashOf, newId } from '../../src/ids.js';
 import { pacer } from '../../src/pacer.js';
 import { checkDatasetSize, checkPlanBytes, checkTaskCount } from '../limits.js';
 import { readRecords } from '../datasets/read-records.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import type { GenerateSpec } from '../generate/generate.spec.js';
 import type { RunPlan } from '../runs/runs.service.js';
 import { KNOWLEDGE_FLOWS, type KnowledgeFlow, type SeedRecord } from './knowledge.spec.js';
@@ -23,7 +23,7 @@ const FIRST_TASK = {
  * Q&A), which spawn the rest as they go. One output dataset per flow, plus a rejected set for the
  * answers the faithfulness judge says NO to.
  */
-export async function planKnowledge(deps: Pick<JobDeps, 'database'>, input: StartInput<GenerateSpec>) {
+export async function planKnowledge(deps: Pick<JobDeps, 'database'>, input: PlanInput<GenerateSpec>) {
   const { spec } = input;
   if (!spec.seed_records) await checkDatasetSize(deps.database.db, input.owner, spec.dataset_id, MAX_SEEDS);
   const seeds: SeedRecord[] = spec.seed_records ?? (await readRecords(deps.database, input.owner, spec.dataset_id!, MAX_SEEDS)).records.map((r) => r.data as SeedRecord);

@@ -17,7 +17,7 @@ import { fromDeepFabric, type DeepFabricOverrides } from './deepfabric.js';
 import { PipelineSpec, stagesOf } from './pipeline.spec.js';
 
 /**
- * Starts a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
+ * Plans a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
  * one advance per stage plus the finish, fixed now so it cannot end between stages.
  */
 export async function planPipeline(
@@ -112,7 +112,7 @@ export const DeepFabricOverridesQuery = Type.Object(
 
 const checkPipeline = TypeCompiler.Compile(PipelineSpec);
 
-/** A DeepFabric config, translated, validated like a JSON pipeline, and run; the report says what was ignored. */
+/** A DeepFabric config, translated and validated like a JSON pipeline, then planned as one; the report says what was ignored. */
 export async function planDeepFabric(deps: Pick<JobDeps, 'database' | 'providers'>, input: { owner: string; yaml: string; overrides: DeepFabricOverrides }) {
   const { spec, layout, ignored } = fromDeepFabric(input.yaml, input.overrides);
   // A sample count set in the query string is named as the caller wrote it.

@@ -2,7 +2,7 @@ import { findRun } from '../../db/runs.repository.js';
 import { findTopics, insertImportedTopics, listTopics, topicNodes, type TopicsRow } from '../../db/topics.repository.js';
 import { AppError, notFound, type ErrorDetail } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
-import type { JobDeps, StartInput } from '../jobs/job-deps.js';
+import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import type { RunPlan } from '../runs/runs.service.js';
 import { nextTurn, pacer } from '../../src/pacer.js';
 import { LIMITS } from '../limits.js';
@@ -14,7 +14,7 @@ import { expandTask } from './topics.task.js';
 /** Plans a topics run: one expansion of the root, which queues the rest as nodes appear. */
 export async function planTopics(
   deps: Pick<JobDeps, 'providers'>,
-  input: StartInput<TopicsSpec>,
+  input: PlanInput<TopicsSpec>,
 ) {
   const { spec } = input;
   const mode = spec.mode ?? 'tree';
