@@ -5,29 +5,33 @@
 // parsing sit on its event loop: event delay and probe latency then measure the service, and the
 // peak RSS is the service's own.
 //
-//   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--timeout-s 600] [--cpu-prof]
+//   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--timeout-s 600] [--cpu-prof]
 //   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { loadProviders } from '../src/llm/providers.js';
 import { ask, cpuMs, machineBusyMs, peakRssBytes, startFake, startService, stopChild } from './procs.js';
+import { crowd } from './sse-clients.js';
 
 const TARGET = 0.9;
+/** Service + Postgres CPU per teacher call at steady state (issue 9). */
+const CPU_TARGET_MS = 0.6;
+const cores = availableParallelism();
 const PROBE_EVERY_MS = 100;
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'cpu-prof': { type: 'boolean' } },
 });
-function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks', fallback: number): number {
+function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer (got ${raw})`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a positive integer (got ${raw})`);
   return n;
 }
 const concurrency = knob('concurrency', 64);
@@ -38,6 +42,8 @@ const pairs = knob('pairs', 1);
 const timeoutS = knob('timeout-s', 600);
 // The pipeline case: generate → enrich → curate over this many chunks, after the generate case.
 const pipelineChunks = knob('pipeline-chunks', 600);
+// More SSE clients of the generate run, besides the one that measures it: what watchers cost the run.
+const sseClients = knob('sse-clients', 0, 0);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const cpuProfDir = flags['cpu-prof'] ? `${tmpdir()}/quarry-bench-profiles` : undefined;
 
@@ -142,6 +148,7 @@ try {
   const runEnded = new AbortController();
   const probed = { ms: [] as number[], errors: 0, bytes: 0 };
   const probing = probe(`${base}/v1/runs/${runId}`, runEnded.signal, probed);
+  const watchers = crowd(`${base}/v1/runs/${runId}/events`, sseClients, deadline.signal);
   await bounded(
     readSse(`${base}/v1/runs/${runId}/events`, (e, at) => {
       if (e.type === 'record.created') delays.push(at - e.data.ts);
@@ -151,6 +158,7 @@ try {
   const endToEndS = (performance.now() - posted) / 1000;
   runEnded.abort();
   await probing;
+  await bounded(watchers.done);
   if (!terminal) throw new Error('the event stream ended without a terminal event');
 
   const run = ((await (await fetch(`${base}/v1/runs/${runId}`)).json()) as any).run;
@@ -179,7 +187,9 @@ try {
     event_delay_ms: stats3(delays), api_probe_ms: { ...stats3(probed.ms), errors: probed.errors, response_bytes: probed.bytes },
     service_loop_lag_ms: own?.lag ?? null, service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null,
     cpu_s: Object.fromEntries(Object.entries({ ...cpu, other }).map(([k, v]) => [k, r(v / 1000, 2)])),
-    service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), verdict,
+    service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), postgres_cpu_ms_per_call: r(cpu.postgres / run.usage.requests, 2),
+    sse_clients: { n: sseClients, complete: watchers.stats.complete, events: watchers.stats.events, delay_ms: stats3(watchers.stats.delays), problems: watchers.stats.problems },
+    verdict,
   };
   const ms3 = (s: { p50: number | null; p99: number | null; max: number | null }) => `${s.p50} / ${s.p99} / ${s.max} ms`;
   const rows: Array<[string, string]> = [
@@ -193,8 +203,13 @@ try {
     ['API probe p50/p99/max', `${ms3(f.api_probe_ms)}   (GET /v1/runs/{id} every ${PROBE_EVERY_MS} ms, n=${probed.ms.length}, ${probed.errors} errors, ${r(probed.bytes / 1024)} KiB each)`],
     ['service loop lag p50/p99/max', own ? ms3(own.lag) : 'n/a'],
     ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
-    ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres}, fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
+    ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres} (${f.postgres_cpu_ms_per_call} ms/call), fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
+    ['CPU per call, service+postgres', `${r(f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!, 2)} ms   (target ≤ ${CPU_TARGET_MS} ms: ratio ${r((f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!) / CPU_TARGET_MS, 2)})`],
+    ['machine load', `${r(cpu.machine / 1000 / (endToEndS * cores), 2)} of ${cores} cores busy POST→end`],
   ];
+  if (sseClients > 0) {
+    rows.push(['extra SSE clients', `${sseClients}: ${f.sse_clients.complete} got every event in order, ${f.sse_clients.events} events, delay ${ms3(f.sse_clients.delay_ms)}${f.sse_clients.problems.length ? `; problems: ${f.sse_clients.problems.slice(0, 3).join('; ')}` : ''}`]);
+  }
   console.log(`\nQuarry generate bench: concurrency ${concurrency}, teacher latency ${latencyMs} ms, ${chunks} chunks × ${pairs} pair(s)`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
   // Two cores are shared by everything; CPU taken by unrelated processes makes the ratio say little.

@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor } from './client.js';
+import { datasetFields } from './counters.js';
 import { datasets, records } from './schema/index.js';
 
 export type DatasetRow = typeof datasets.$inferSelect;
@@ -33,14 +34,14 @@ export async function createDataset(
 }
 
 export async function findDataset(ex: Executor, id: string, owner: string): Promise<DatasetRow | undefined> {
-  const [row] = await ex.select().from(datasets).where(and(eq(datasets.id, id), eq(datasets.owner, owner)));
+  const [row] = await ex.select(datasetFields).from(datasets).where(and(eq(datasets.id, id), eq(datasets.owner, owner)));
   return row;
 }
 
 export async function listDatasets(ex: Executor, owner: string, filter: { limit: number; before?: string }): Promise<DatasetRow[]> {
   const conditions = [eq(datasets.owner, owner)];
   if (filter.before) conditions.push(sql`(${datasets.createdAt}, ${datasets.id}) < (select created_at, id from datasets where id = ${filter.before})`);
-  return ex.select().from(datasets).where(and(...conditions)).orderBy(desc(datasets.createdAt), desc(datasets.id)).limit(filter.limit);
+  return ex.select(datasetFields).from(datasets).where(and(...conditions)).orderBy(desc(datasets.createdAt), desc(datasets.id)).limit(filter.limit);
 }
 
 /**

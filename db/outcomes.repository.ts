@@ -1,103 +1,93 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Db, type Tx } from './client.js';
+import { addRunCounts, type RunCounts } from './counters.js';
 import { appendEvents, type NewEvent } from './events.repository.js';
 import { progressOf } from './progress.js';
-import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL, idList, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
+import { EVENTS_CHANNEL, TASKS_CHANNEL, idList, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
 import type { CommitHooks } from './run-hooks.js';
-import { records as recordsTable, tasks as tasksTable } from './schema/index.js';
+import { settleRun, type RunToSettle } from './settle.repository.js';
 import { describeStorageError, isTransientStorageError } from './storage-errors.js';
 
-interface RunLock {
+interface SharedRun {
   id: string;
-  kind: string;
   status: string;
   dataset_id: string | null;
   rejected_dataset_id: string | null;
-  parent_run_id: string | null;
-  stage: number | null;
 }
 
-type Retry = Extract<Outcome, { type: 'retry' }>;
-type Failure = Extract<Outcome, { type: 'failed' | 'fatal' }>;
+type Succeeded = Extract<Outcome, { type: 'succeeded' }>;
 
 /**
- * Commit a batch of outcomes in one transaction: a task's records, its events, its completion and
- * the run's counters land together or not at all. Batching amortises the commit (and fsync) over
- * many tasks, which is what lets one worker keep 64+ LLM calls in flight. A run that ends here is
- * handed to `hooks.runEnded` in the same transaction (a pipeline's stage moves its pipeline on).
+ * Commits a batch of outcomes in one transaction: a task's records, its events, its completion and
+ * its share of the run's counters land together or not at all. Batching amortises the commit (and
+ * fsync) over many tasks; every statement has the same text whatever the batch holds, so each is
+ * prepared once per connection.
+ *
+ * No commit waits for another: the runs are share-locked (a cancel or retry, which lock them for
+ * update, waits for the commit or is waited for), counters go to this writer's own row, and events
+ * are appended unnumbered. A run whose last task this may have been is settled (ended, its hooks
+ * called) right after, in a transaction of its own: settle.repository.ts.
  */
-export async function commitOutcomes(db: Db, workerId: string, outcomes: Outcome[], hooks: CommitHooks = {}): Promise<void> {
+export async function commitOutcomes(db: Db, writer: string, outcomes: Outcome[], hooks: CommitHooks = {}): Promise<void> {
   if (outcomes.length === 0) return;
-  await db.transaction(async (tx) => {
+  const unsettled = await db.transaction(async (tx) => {
     const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
-    // Lock the runs first, always in id order, so concurrent committers cannot deadlock and a
-    // cancel either fully precedes or fully follows this batch.
-    const locked = await lockRuns(tx, runIds);
-
-    const ids = outcomes.map((o) => o.task.id);
-    const owned = new Set(
-      (
-        await rows<{ id: number }>(
-          tx,
-          sql`select id::int as id from tasks where id = any(${idList(ids)})
-               and worker_id = ${workerId} and status = 'running' for update`,
-        )
-      ).map((r) => r.id),
-    );
-
-    for (const runId of runIds) {
-      // A task reaped from under us was re-queued for someone else: its outcome is dropped, not doubled.
-      const mine = outcomes.filter((o) => o.task.run_id === runId && owned.has(o.task.id));
-      if (mine.length === 0) continue;
-      const lock = locked.find((r) => r.id === runId);
-      if (lock) await commitRunIsolated(tx, lock, mine, hooks);
+    const runs = await shareRuns(tx, runIds);
+    const settle: RunToSettle[] = [];
+    for (const run of runs) {
+      const s = await commitRunIsolated(tx, run, writer, outcomes.filter((o) => o.task.run_id === run.id));
+      if (s) settle.push(s);
     }
-    for (const runId of runIds) await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${runId})`);
+    await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, r) from unnest(${sql.param(runIds)}::text[]) as r`);
+    return settle;
   });
+  // What is committed stays committed: a settle that fails is done again by the reaper's sweep.
+  for (const run of unsettled) await settleRun(db, run, hooks).catch(() => {});
 }
 
-async function lockRuns(tx: Tx, runIds: string[]): Promise<RunLock[]> {
-  return rows<RunLock>(
+async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
+  return rows<SharedRun>(
     tx,
-    sql`select id, kind, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, parent_run_id, stage from runs
-         where id = any(${sql.param(runIds)}::text[]) order by id for update`,
+    sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id from runs
+         where id = any(${sql.param(runIds)}::text[]) order by id for key share`,
   );
 }
 
 /**
  * A run's outcomes commit under a savepoint of their own, so outcomes that cannot be stored roll
- * back alone and never hold up other runs (other tenants' work) in the same batch. One savepoint
- * per run per batch keeps the hot path cheap; only after a failure are the run's outcomes tried
- * one by one, and those that still fail fail their task with category `storage`.
+ * back alone and never hold up other runs (other tenants' work) in the same batch. Only after a
+ * failure are the run's outcomes tried one by one, and those that still fail fail their task with
+ * category `storage`.
  */
-async function commitRunIsolated(tx: Tx, run: RunLock, outcomes: Outcome[], hooks: CommitHooks): Promise<void> {
+async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[]): Promise<RunToSettle | undefined> {
   try {
-    await tx.transaction((sp) => commitRunOutcomes(sp, run, outcomes, hooks));
-    return;
+    return await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, outcomes));
   } catch (err) {
     // A lost connection or a deadlock says nothing about the data: the whole batch is tried again.
     if (isTransientStorageError(err)) throw err;
   }
   const gone = await missingDatasets(tx, outcomes);
+  let settle: RunToSettle | undefined;
+  const merge = (s: RunToSettle | undefined) => s && (settle = { id: run.id, fatal: settle?.fatal ?? s.fatal });
   for (const o of outcomes) {
-    // An outcome before this one may have ended the run (a fatal failure): read its status again.
-    const [current] = await lockRuns(tx, [run.id]);
-    if (!current) return;
+    // After a fatal failure the run is as good as failed: the rest are dropped with it, as a cancel would.
+    if (settle?.fatal) run = { ...run, status: 'failed' };
     const lost = o.type === 'succeeded' ? targetDatasets([o]).find((id) => gone.has(id)) : undefined;
     if (lost) {
       // Every later record of the run would fail the same way: fail the run now, with the reason.
       const message = `dataset ${lost}, which this run writes, no longer exists (it was deleted while the run was in flight); the run cannot finish`;
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, true)], hooks));
+      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [storageFailure(o, message, true)])));
       continue;
     }
     try {
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [o], hooks));
+      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [o])));
     } catch (err) {
       if (isTransientStorageError(err)) throw err;
       const message = `the task's outcome could not be stored: ${describeStorageError(err)}`;
-      await tx.transaction((sp) => commitRunOutcomes(sp, current, [storageFailure(o, message, false)], hooks));
+      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [storageFailure(o, message, false)])));
     }
   }
+  return settle;
 }
 
 function storageFailure(o: Outcome, message: string, fatal: boolean): Outcome {
@@ -119,156 +109,139 @@ async function missingDatasets(tx: Tx, outcomes: Outcome[]): Promise<Set<string>
   return new Set(wanted.filter((id) => !found.has(id)));
 }
 
-async function commitRunOutcomes(tx: Tx, run: RunLock, outcomes: Outcome[], hooks: CommitHooks): Promise<void> {
-  const { id: runId, status, dataset_id: primaryDataset } = run;
-  const usage = sumUsage(outcomes.map((o) => o.usage));
-  if (status !== 'running' && status !== 'queued') {
+async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[]): Promise<RunToSettle | undefined> {
+  const live = run.status === 'running' || run.status === 'queued';
+  // A task reaped from under this worker was queued again for someone else: its outcome is dropped, not doubled.
+  const owned = await finishTasks(tx, writer, outcomes, live);
+  const mine = outcomes.filter((o) => owned.has(o.task.id));
+  if (mine.length === 0) return undefined;
+  const usage = sumUsage(mine.map((o) => o.usage));
+  if (!live) {
     // The run was canceled or failed while these were in flight: keep the spend, drop the work.
-    await setTaskStatus(tx, outcomes.map((o) => o.task.id), 'canceled');
-    await tx.execute(sql`update runs set requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
-      output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd} where id = ${runId}`);
-    return;
+    await addRunCounts(tx, run.id, writer, { ...NONE, ...usage });
+    return undefined;
   }
-  const aborted = outcomes.filter((o) => o.type === 'aborted').map((o) => o.task.id);
-  if (aborted.length > 0) {
-    // Aborted by a cancel that a retry has since superseded: back to the queue, the attempt not charged.
-    await tx.execute(sql`update tasks set status = 'queued', worker_id = null, lease_until = null, run_at = now(),
-      attempts = greatest(attempts - 1, 0), updated_at = now() where id = any(${idList(aborted)})`);
-    await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
-  }
+  if (mine.some((o) => o.type === 'aborted')) await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
+  const succeeded = mine.filter((o): o is Succeeded => o.type === 'succeeded');
+  const inserted = await insertRecords(tx, writer, succeeded);
   const events: NewEvent[] = [];
-  const succeeded = outcomes.filter((o): o is Extract<Outcome, { type: 'succeeded' }> => o.type === 'succeeded');
-  const inserted = await insertRecords(tx, succeeded);
   const ts = Date.now();
   // A run's records are what it wrote anywhere but its rejected set (curate, knowledge flows).
-  let insertedKept = 0;
+  let kept = 0;
   for (const o of succeeded) {
     for (const r of o.records) {
       const datasetId = r.datasetId ?? o.datasetId;
-      if (!inserted.has(`${datasetId}\u0000${r.key}`)) continue;
-      if (datasetId !== run.rejected_dataset_id) insertedKept++;
-      events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== primaryDataset ? { dataset_id: datasetId } : {}), record: r.data, ts } });
+      const recordId = inserted.get(`${datasetId}\u0000${r.key}`);
+      if (recordId === undefined) continue;
+      if (datasetId !== run.rejected_dataset_id) kept++;
+      events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== run.dataset_id ? { dataset_id: datasetId } : {}), ts }, recordId });
     }
   }
-  const spawned = await spawnTasks(tx, runId, succeeded.flatMap((o) => o.spawn ?? []));
+  const spawned = await spawnTasks(tx, run.id, succeeded.flatMap((o) => o.spawn ?? []));
   for (const o of succeeded) {
     if (o.events) events.push(...o.events);
-    if (o.output) await tx.execute(sql`update runs set output = output || ${JSON.stringify(o.output)}::jsonb where id = ${runId}`);
+    if (o.output) await tx.execute(sql`update runs set output = output || ${JSON.stringify(o.output)}::jsonb where id = ${run.id}`);
   }
-  if (succeeded.length > 0) {
-    await tx.execute(sql`update tasks set status = 'succeeded', lease_until = null, last_error = null, updated_at = now()
-      where id = any(${idList(succeeded.map((o) => o.task.id))})`);
-  }
-  const retries: Retry[] = [];
-  const failures: Failure[] = [];
+  let failed = 0;
   let fatal: TaskFailure | undefined;
-  for (const o of outcomes) {
+  for (const o of mine) {
     if (o.type === 'retry') {
-      retries.push(o);
       events.push({ type: 'task.retrying', data: { task: o.task.key, attempt: o.task.attempts, delay_ms: o.delayMs, error: o.error } });
     } else if (o.type === 'failed' || o.type === 'fatal') {
-      failures.push(o);
-      if (o.type === 'fatal') fatal = o.error;
+      failed++;
+      if (o.type === 'fatal') fatal ??= o.error;
       events.push({ type: 'record.failed', data: { task: o.task.key, attempts: o.task.attempts, ...o.error } });
     }
   }
-  await requeueRetries(tx, retries);
-  await failTasks(tx, failures);
-  const done = succeeded.length;
-  const failed = failures.length;
-
-  const [counters] = await rows<{ total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date }>(
-    tx,
-    sql`update runs set done = done + ${done}, failed = failed + ${failed}, records = records + ${insertedKept}, total = total + ${spawned},
-        requests = requests + ${usage.requests}, input_tokens = input_tokens + ${usage.input_tokens},
-        output_tokens = output_tokens + ${usage.output_tokens}, cost_usd = cost_usd + ${usage.cost_usd}
-      where id = ${runId}
-      returning total, done, failed, records, input_tokens, output_tokens, cost_usd, started_at`,
-  );
-  events.push({ type: 'progress', data: progressOf(counters) });
-  let ended: 'succeeded' | 'failed' | undefined;
-
-  if (fatal) {
-    await tx.execute(sql`update tasks set status = 'canceled', updated_at = now() where run_id = ${runId} and status = 'queued'`);
-    events.push({ type: 'run.failed', data: { error: fatal } });
-    await tx.execute(sql`update runs set status = 'failed', finished_at = now(), error = ${JSON.stringify(fatal)}::jsonb where id = ${runId}`);
-    await tx.execute(sql`select pg_notify(${CANCEL_CHANNEL}, ${runId})`);
-    ended = 'failed';
-  } else if (counters.done + counters.failed >= counters.total) {
-    const outcome = counters.failed > 0 ? 'failed' : 'succeeded';
-    const error =
-      counters.failed > 0
-        ? { category: 'tasks_failed', message: `${counters.failed} of ${counters.total} tasks failed; the dataset keeps the ${counters.records} records that succeeded. POST /v1/runs/${runId}/retry re-runs only the failed tasks.` }
-        : null;
-    events.push({ type: `run.${outcome}`, data: { progress: progressOf(counters), error } });
-    await tx.execute(sql`update runs set status = ${outcome}, finished_at = now(), error = ${error ? JSON.stringify(error) : null}::jsonb where id = ${runId}`);
-    ended = outcome;
-  }
-  await appendEvents(tx, runId, events);
-  if (ended) await hooks.runEnded?.(tx, { id: runId, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, ended);
+  const counts = await addRunCounts(tx, run.id, writer, { ...usage, total: spawned, done: succeeded.length, failed, records: kept });
+  events.push({ type: 'progress', data: progressOf(counts) });
+  await appendEvents(tx, run.id, events);
+  // Once nothing is queued, any commit may be the run's last (another worker's may be committing
+  // beside this one, unseen): the run is settled after the commit, when both are visible.
+  return fatal || !counts.queued ? { id: run.id, fatal } : undefined;
 }
+
+const NONE: RunCounts = { total: 0, done: 0, failed: 0, records: 0, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
 
 /**
- * A batch's retries in one statement, as graphile-worker's failJobs does: ids, delays and errors
- * go as three arrays unnested side by side, however many tasks the batch retries.
+ * Every task of the batch to its next state in one statement, but only those this worker still
+ * holds; returns their ids. Succeeded → succeeded; retry → queued after its delay; failed or
+ * fatal → failed; aborted by a cancel that a retry has since superseded → queued, the attempt
+ * not charged. Any task of a run that has ended → canceled.
  */
-async function requeueRetries(tx: Tx, retries: Retry[]): Promise<void> {
-  if (retries.length === 0) return;
-  await tx.execute(sql`update tasks t set status = 'queued', worker_id = null, lease_until = null,
-      run_at = now() + make_interval(secs => r.delay_s), last_error = r.error::jsonb, updated_at = now()
-    from unnest(${idList(retries.map((o) => o.task.id))}, ${sql.param(retries.map((o) => o.delayMs / 1000))}::float8[],
-                ${sql.param(retries.map((o) => JSON.stringify(o.error)))}::text[]) as r(id, delay_s, error)
-   where t.id = r.id`);
-}
-
-/** A batch's final failures (and fatal ones) in one statement, each task with its own error. */
-async function failTasks(tx: Tx, failures: Failure[]): Promise<void> {
-  if (failures.length === 0) return;
-  await tx.execute(sql`update tasks t set status = 'failed', lease_until = null, last_error = r.error::jsonb, updated_at = now()
-    from unnest(${idList(failures.map((o) => o.task.id))}, ${sql.param(failures.map((o) => JSON.stringify(o.error)))}::text[]) as r(id, error)
-   where t.id = r.id`);
+async function finishTasks(tx: Tx, writer: string, outcomes: Outcome[], live: boolean): Promise<Set<number>> {
+  const next = outcomes.map((o) => {
+    if (!live) return { status: 'canceled', delay: 0, error: null, keep: true, uncharge: false };
+    switch (o.type) {
+      case 'succeeded':
+        return { status: 'succeeded', delay: 0, error: null, keep: false, uncharge: false };
+      case 'retry':
+        return { status: 'queued', delay: o.delayMs / 1000, error: JSON.stringify(o.error), keep: false, uncharge: false };
+      case 'aborted':
+        return { status: 'queued', delay: 0, error: null, keep: true, uncharge: true };
+      default:
+        return { status: 'failed', delay: 0, error: JSON.stringify(o.error), keep: false, uncharge: false };
+    }
+  });
+  const owned = await rows<{ id: number }>(
+    tx,
+    sql`update tasks t set status = o.status, lease_until = null,
+          worker_id = case when o.status = 'queued' then null else t.worker_id end,
+          run_at = case when o.status = 'queued' then now() + make_interval(secs => o.delay_s) else t.run_at end,
+          attempts = case when o.uncharge = 1 then greatest(t.attempts - 1, 0) else t.attempts end,
+          last_error = case when o.keep = 1 then t.last_error else o.error::jsonb end, updated_at = now()
+        from unnest(${idList(outcomes.map((o) => o.task.id))}, ${sql.param(next.map((n) => n.status))}::text[],
+                    ${sql.param(next.map((n) => n.delay))}::float8[], ${sql.param(next.map((n) => n.error))}::text[],
+                    ${sql.param(next.map((n) => Number(n.keep)))}::int[], ${sql.param(next.map((n) => Number(n.uncharge)))}::int[])
+             as o(id, status, delay_s, error, keep, uncharge)
+       where t.id = o.id and t.worker_id = ${writer} and t.status = 'running'
+   returning t.id::int as id`,
+  );
+  return new Set(owned.map((r) => r.id));
 }
 
 /** Inserts follow-up tasks; returns how many are new (a redone task's spawns already exist). */
 async function spawnTasks(tx: Tx, runId: string, spawn: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>): Promise<number> {
   if (spawn.length === 0) return 0;
-  const fresh = await tx
-    .insert(tasksTable)
-    .values(spawn.map((t) => ({ runId, key: t.key, kind: t.kind, payload: t.payload, maxAttempts: t.maxAttempts ?? 3 })))
-    .onConflictDoNothing()
-    .returning({ id: tasksTable.id });
+  const fresh = await rows<{ id: number }>(
+    tx,
+    sql`insert into tasks (run_id, key, kind, payload, max_attempts)
+        select ${runId}, s.key, s.kind, s.payload::jsonb, s.max_attempts
+          from unnest(${sql.param(spawn.map((t) => t.key))}::text[], ${sql.param(spawn.map((t) => t.kind))}::text[],
+                      ${sql.param(spawn.map((t) => JSON.stringify(t.payload)))}::text[], ${sql.param(spawn.map((t) => t.maxAttempts ?? 3))}::int[])
+               with ordinality as s(key, kind, payload, max_attempts, n)
+         order by s.n
+        on conflict do nothing returning id`,
+  );
   if (fresh.length > 0) await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
   return fresh.length;
 }
 
-const RECORD_INSERT_CHUNK = 1000;
-
 /**
- * One multi-row insert per chunk for the whole batch. Keys already present (a task redone after a
- * lost lease) are skipped by the unique index; the returned set says which records are new.
+ * The batch's records in one statement (keys already present, from a task redone after a lost
+ * lease, are skipped), counted into this writer's row of each dataset's count. Returns the new
+ * ones' ids by dataset and key.
  */
-async function insertRecords(tx: Tx, succeeded: Array<Extract<Outcome, { type: 'succeeded' }>>): Promise<Set<string>> {
-  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: r.data })));
-  const inserted = new Set<string>();
-  const perDataset = new Map<string, number>();
-  for (let i = 0; i < values.length; i += RECORD_INSERT_CHUNK) {
-    const fresh = await tx
-      .insert(recordsTable)
-      .values(values.slice(i, i + RECORD_INSERT_CHUNK))
-      .onConflictDoNothing()
-      .returning({ datasetId: recordsTable.datasetId, key: recordsTable.key });
-    for (const r of fresh) {
-      inserted.add(`${r.datasetId}\u0000${r.key}`);
-      perDataset.set(r.datasetId, (perDataset.get(r.datasetId) ?? 0) + 1);
-    }
-  }
-  for (const [datasetId, n] of perDataset) await tx.execute(sql`update datasets set record_count = record_count + ${n} where id = ${datasetId}`);
-  return inserted;
-}
-
-async function setTaskStatus(tx: Tx, ids: number[], status: string): Promise<void> {
-  await tx.execute(sql`update tasks set status = ${status}, lease_until = null, updated_at = now()
-    where id = any(${idList(ids)})`);
+async function insertRecords(tx: Tx, writer: string, succeeded: Succeeded[]): Promise<Map<string, number>> {
+  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: JSON.stringify(r.data) })));
+  if (values.length === 0) return new Map();
+  const fresh = await rows<{ id: number; dataset_id: string; key: string }>(
+    tx,
+    sql`with added as (
+          insert into records (dataset_id, key, data)
+          select r.dataset_id, r.key, r.data::json
+            from unnest(${sql.param(values.map((v) => v.datasetId))}::text[], ${sql.param(values.map((v) => v.key))}::text[],
+                        ${sql.param(values.map((v) => v.data))}::text[]) with ordinality as r(dataset_id, key, data, n)
+           order by r.n
+          on conflict do nothing returning id, dataset_id, key
+        ), counted as (
+          insert into dataset_counts (dataset_id, writer, n)
+          select dataset_id, ${writer}, count(*) from added group by dataset_id
+          on conflict (dataset_id, writer) do update set n = dataset_counts.n + excluded.n
+        )
+        select id::float8 as id, dataset_id, key from added`,
+  );
+  return new Map(fresh.map((r) => [`${r.dataset_id}\u0000${r.key}`, Number(r.id)]));
 }
 
 function sumUsage(list: Usage[]): Usage {

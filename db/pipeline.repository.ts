@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Executor, type Tx } from './client.js';
+import { runFields } from './counters.js';
 import { appendEvents } from './events.repository.js';
 import { CANCEL_CHANNEL, EVENTS_CHANNEL, TASKS_CHANNEL } from './queue.repository.js';
 
@@ -26,7 +27,7 @@ export async function runStatus(ex: Executor, id: string): Promise<string | unde
 export async function stageOutput(ex: Executor, id: string): Promise<{ records: number; dataset_id: string | null }> {
   const [stats] = await rows<{ records: number; dataset_id: string | null }>(
     ex,
-    sql`select records, output->>'dataset_id' as dataset_id from runs where id = ${id}`,
+    sql`select ${runFields.records} as records, output->>'dataset_id' as dataset_id from runs where id = ${id}`,
   );
   return stats;
 }

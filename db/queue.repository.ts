@@ -124,7 +124,7 @@ export async function claimTasks(ex: Executor, workerId: string, limit: number, 
       select r.id from runs r
         join (select distinct run_id, claim_seq from picked where max_concurrency is not null) p
           on p.run_id = r.id and p.claim_seq = r.claim_seq
-         for update of r skip locked
+         for no key update of r skip locked
     ),
     bumped as (
       update runs r set claim_seq = r.claim_seq + 1 from granted g where r.id = g.id returning r.id

@@ -1,5 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { rows, type Db, type Executor, type Tx } from './client.js';
+import { runFields } from './counters.js';
 import { appendEvents } from './events.repository.js';
 import { admitRun } from './quotas.repository.js';
 import type { CommitHooks, RetryResult } from './run-hooks.js';
@@ -58,7 +59,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
     if (run.idempotencyKey) {
       // Serialise concurrent requests with the same key on a transaction-scoped lock.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${run.owner}), hashtext(${run.idempotencyKey}))`);
-      const [existing] = await tx.select().from(runs).where(and(eq(runs.owner, run.owner), eq(runs.idempotencyKey, run.idempotencyKey)));
+      const [existing] = await tx.select(runFields).from(runs).where(and(eq(runs.owner, run.owner), eq(runs.idempotencyKey, run.idempotencyKey)));
       if (existing) return { row: existing, created: false };
     }
     if (run.maxInFlight) await admitRun(tx, run.owner, run.maxInFlight);
@@ -110,13 +111,13 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
     }
     await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${run.id})`);
-    const [fresh] = await tx.select().from(runs).where(eq(runs.id, run.id));
+    const [fresh] = await tx.select(runFields).from(runs).where(eq(runs.id, run.id));
     return { row: fresh ?? row, created: true };
   });
 }
 
 export async function findRun(ex: Executor, id: string, owner: string): Promise<RunRow | undefined> {
-  const [row] = await ex.select().from(runs).where(and(eq(runs.id, id), eq(runs.owner, owner)));
+  const [row] = await ex.select(runFields).from(runs).where(and(eq(runs.id, id), eq(runs.owner, owner)));
   return row;
 }
 
@@ -130,7 +131,7 @@ export async function listRuns(
   if (filter.before) conditions.push(sql`(${runs.createdAt}, ${runs.id}) < (select created_at, id from runs where id = ${filter.before})`);
   if (filter.status) conditions.push(eq(runs.status, filter.status));
   if (filter.kind) conditions.push(eq(runs.kind, filter.kind));
-  return ex.select().from(runs).where(and(...conditions)).orderBy(desc(runs.createdAt), desc(runs.id)).limit(filter.limit);
+  return ex.select(runFields).from(runs).where(and(...conditions)).orderBy(desc(runs.createdAt), desc(runs.id)).limit(filter.limit);
 }
 
 /** Marks runs whose first task was just claimed as running; emits `run.started` once per run. */
@@ -258,11 +259,18 @@ export async function runCountsByStatus(ex: Executor): Promise<Record<string, nu
 
 /** For the worker, which acts for whoever owns the run. */
 export async function findRunById(ex: Executor, id: string): Promise<RunRow | undefined> {
-  const [row] = await ex.select().from(runs).where(eq(runs.id, id));
+  const [row] = await ex.select(runFields).from(runs).where(eq(runs.id, id));
   return row;
 }
 
 /** A pipeline's stage runs, in stage order. */
 export async function stageRuns(ex: Executor, parentId: string): Promise<RunRow[]> {
-  return ex.select().from(runs).where(eq(runs.parentRunId, parentId)).orderBy(runs.stage, runs.createdAt);
+  return ex.select(runFields).from(runs).where(eq(runs.parentRunId, parentId)).orderBy(runs.stage, runs.createdAt);
+}
+
+/** Which of these runs have ended. */
+export async function endedRuns(ex: Executor, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const ended = await rows<{ id: string }>(ex, sql`select id from runs where id = any(${sql.param(ids)}::text[]) and status in ('succeeded', 'failed', 'canceled')`);
+  return ended.map((r) => r.id);
 }

@@ -72,7 +72,7 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsP
         const after = replayCursor(request.headers['last-event-id'], request.query.after);
         // openRunStream throws 404 before anything is written, so errors still get a JSON body.
         const close = await openRunStream(streams, request.owner, request.params.id, after, {
-          write: (frame, flushed) => start().write(frame.sse, flushed),
+          write: (batch, flushed) => start().write(batch.sse, flushed),
           unsent: () => raw.writableLength,
           end() {
             start().end();
@@ -107,7 +107,10 @@ export function eventsRoutes(deps: RunsDeps & { keepAliveMs: number; maxStreamsP
       wsHandler: async (socket, request) => {
         try {
           const close = await openRunStream(streams, request.owner, request.params.id, replayCursor(request.headers['last-event-id'], request.query.after), {
-            write: (frame, flushed) => socket.send(frame.json, flushed),
+            write(batch, flushed) {
+              const last = batch.frames.length - 1;
+              batch.frames.forEach((frame, i) => socket.send(frame.json, i === last ? flushed : undefined));
+            },
             unsent: () => socket.bufferedAmount,
             end: () => socket.close(1000, 'run ended'),
             // A close frame would queue behind what the client is not reading; cut the connection.

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { datasetFields } from '../db/counters.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rows, type Database, type Tx } from '../db/client.js';
 import { commitOutcomes } from '../db/outcomes.repository.js';
@@ -59,7 +60,7 @@ describe.each(DATABASES)('committing outcomes (%s)', (db) => {
     expect(await runRow(sut, b.id)).toMatchObject({ status: 'failed', total: 3, done: 1, failed: 2, records: 1, requests: 3, error: { category: 'tasks_failed' } });
     const stored = await rows<{ dataset_id: string; n: number }>(sut.db, sql`select dataset_id, count(*)::int as n from records group by dataset_id`);
     expect(Object.fromEntries(stored.map((r) => [r.dataset_id, r.n]))).toEqual({ [a.datasetId]: 3, [b.datasetId]: 1 });
-    const counts = await rows<{ id: string; record_count: number }>(sut.db, sql`select id, record_count from datasets`);
+    const counts = await rows<{ id: string; record_count: number }>(sut.db, sql`select id, ${datasetFields.recordCount} as record_count from datasets`);
     expect(Object.fromEntries(counts.map((r) => [r.id, r.record_count]))).toEqual({ [a.datasetId]: 3, [b.datasetId]: 1 });
     expect((await eventTypes(sut, a.id)).filter((t) => t !== 'progress')).toEqual(['run.queued', 'run.started', 'record.created', 'record.created', 'record.created', 'task.retrying', 'task.retrying']);
     expect((await eventTypes(sut, b.id)).slice(-2)).toEqual(['progress', 'run.failed']);

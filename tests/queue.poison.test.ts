@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { runCounts } from '../db/counters.js';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, rows, type Database } from '../db/client.js';
@@ -49,7 +50,7 @@ describe.each(DATABASES)('committing outcomes that cannot be stored (%s)', (db) 
     await markRunsStarted(sut.db, runIds);
     return (runId: string) => claimed.filter((t) => t.run_id === runId).sort((a, b) => a.key.localeCompare(b.key));
   }
-  const run = async (id: string) => (await rows<any>(sut.db, sql`select status, error, done, failed, records from runs where id = ${id}`))[0];
+  const run = async (id: string) => ({ ...(await rows<any>(sut.db, sql`select status, error from runs where id = ${id}`))[0], ...(await runCounts(sut.db, id)) });
   const tasksOf = (id: string) => rows<any>(sut.db, sql`select key, status, last_error from tasks where run_id = ${id} order by key`);
   const eventsOf = (id: string) => rows<any>(sut.db, sql`select type, data from run_events where run_id = ${id} order by seq`);
 

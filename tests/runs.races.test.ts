@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { runCounts } from '../db/counters.js';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -100,7 +101,7 @@ describe.each(DATABASES)('cancel and retry against in-flight attempts (%s)', (db
     await drop?.();
   });
 
-  const runRow = async (id: string) => (await rows<any>(sut.db, sql`select status, done, failed, records from runs where id = ${id}`))[0];
+  const runRow = async (id: string) => ({ ...(await rows<any>(sut.db, sql`select status from runs where id = ${id}`))[0], ...(await runCounts(sut.db, id)) });
   /** Resolves when the run reaches one of `statuses` (checked on each of its events). */
   async function reaches(id: string, statuses: string[]) {
     let unlisten = async () => {};

@@ -4,3 +4,4 @@ export { datasets } from './datasets.table.js';
 export { records } from './records.table.js';
 export { runEvents } from './run-events.table.js';
 export { topics } from './topics.table.js';
+export { runCounters, datasetCounts } from './counters.table.js';

@@ -20,7 +20,6 @@ export const runs = pgTable(
     inputTokens: integer('input_tokens').notNull().default(0),
     outputTokens: integer('output_tokens').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
-    eventSeq: integer('event_seq').notNull().default(0),
     output: jsonb('output').notNull().default(sql`'{}'::jsonb`),
     error: jsonb('error'),
     /** Most tasks of this run in flight at once, across all workers (DeepFabric's batch_size); null = no cap. */

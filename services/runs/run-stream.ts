@@ -1,4 +1,4 @@
-import { TERMINAL_EVENTS, type StoredEvent } from '../../db/events.repository.js';
+import { TERMINAL_EVENTS, sequenceEvents, type StoredEvent } from '../../db/events.repository.js';
 import type { Subscription } from '../../src/events/event-hub.js';
 import { sseEvent } from '../../src/events/sse.js';
 import { TERMINAL_STATUSES } from './run-view.js';
@@ -28,10 +28,17 @@ export interface WireFrame {
   readonly sse: string;
 }
 
+/** Events sent together: an SSE client takes them as one write. */
+export interface WireBatch {
+  frames: readonly WireFrame[];
+  /** Every frame's SSE text, joined. */
+  readonly sse: string;
+}
+
 /** A connected SSE or WebSocket client, as the stream sees it. */
 export interface StreamClient {
-  /** Writes one event; `flushed` is called once it has left the process. */
-  write(frame: WireFrame, flushed: () => void): void;
+  /** Writes events in order; `flushed` is called once they have left the process. */
+  write(batch: WireBatch, flushed: () => void): void;
   /** Bytes written to the client and not yet taken by it. */
   unsent(): number;
   /** The run ended and the client has seen its last event. */
@@ -40,15 +47,16 @@ export interface StreamClient {
   drop(): void;
 }
 
-// Every client of a run gets the same event objects from the hub: serialise each once, not once per
-// client; the SSE frame only when an SSE client asks for it.
+// Every client of a run gets the same pages from the hub: each event is serialised once, and each
+// page (from a given index) joined once, however many clients take it. The event's data is spliced
+// in as the JSON text it was stored as, never parsed and serialised again.
 const frames = new WeakMap<StoredEvent, WireFrame>();
+const batches = new WeakMap<readonly StoredEvent[], Map<number, WireBatch>>();
 
 function frameOf(runId: string, e: StoredEvent): WireFrame {
   let frame = frames.get(e);
   if (frame === undefined) {
-    const wire: WireEvent = { seq: e.seq, type: e.type, run_id: runId, at: new Date(e.created_at).toISOString(), data: e.data };
-    const json = JSON.stringify(wire);
+    const json = `{"seq":${e.seq},"type":${JSON.stringify(e.type)},"run_id":${JSON.stringify(runId)},"at":"${new Date(e.created_at).toISOString()}","data":${e.data}}`;
     let sse: string | undefined;
     frame = {
       seq: e.seq,
@@ -63,6 +71,41 @@ function frameOf(runId: string, e: StoredEvent): WireFrame {
   return frame;
 }
 
+function batchOf(runId: string, page: readonly StoredEvent[], from: number): WireBatch {
+  let byStart = batches.get(page);
+  if (!byStart) batches.set(page, (byStart = new Map()));
+  let batch = byStart.get(from);
+  if (batch === undefined) {
+    batch = joined(page.slice(from).map((e) => frameOf(runId, e)));
+    byStart.set(from, batch);
+  }
+  return batch;
+}
+
+function joined(list: WireFrame[]): WireBatch {
+  let sse: string | undefined;
+  return {
+    frames: list,
+    get sse() {
+      return (sse ??= list.map((f) => f.sse).join(''));
+    },
+  };
+}
+
+/**
+ * As much of `batch` as fits in `budget` bytes (as SSE, the larger of the two encodings), and
+ * always its first event: a client is never sent more than one event past its bound.
+ */
+function within(batch: WireBatch, budget: number): WireBatch {
+  if (Buffer.byteLength(batch.sse) <= budget) return batch;
+  let n = 0;
+  for (let used = 0; n < batch.frames.length; n++) {
+    used += Buffer.byteLength(batch.frames[n].sse);
+    if (n > 0 && used > budget) break;
+  }
+  return joined(batch.frames.slice(0, n));
+}
+
 /**
  * Streams a run's events after `after` to `client`, ending it once the run has ended and the client
  * has seen its last event. Shared by SSE and WebSocket so both replay identically. Returns the close.
@@ -75,7 +118,8 @@ export async function openRunStream(
   client: StreamClient,
 ): Promise<() => void> {
   const run = await requireRun(deps, owner, runId);
-  if (TERMINAL_STATUSES.has(run.status) && after >= run.eventSeq) {
+  const { head } = await sequenceEvents(deps.database.db, runId, true);
+  if (TERMINAL_STATUSES.has(run.status) && after >= head) {
     client.end();
     return () => {};
   }
@@ -83,7 +127,7 @@ export async function openRunStream(
   const release = deps.streams?.acquire(owner) ?? (() => {});
   // A cursor past the newest event cannot have been seen; clamped, the client still gets what comes
   // next, the terminal event included, instead of waiting for a seq the run may never reach.
-  const cursor = Math.min(after, run.eventSeq);
+  const cursor = Math.min(after, head);
   let closing: NodeJS.Immediate | undefined;
   let closed = false;
   // A full client that takes nothing for `stallMs` is cut even when no new event comes to show it
@@ -105,16 +149,18 @@ export async function openRunStream(
     stall.unref();
   };
   const subscription: Subscription = deps.hub.subscribe(runId, cursor, {
-    deliver(e) {
-      if (closed) return true;
+    deliver(page, from) {
+      if (closed) return;
       if (closing) clearImmediate(closing);
       closing = undefined;
-      client.write(frameOf(runId, e), flushed);
-      // A retried run continues after its terminal event; only end if nothing follows in this batch.
-      if (TERMINAL_EVENTS.has(e.type)) closing = setImmediate(finish);
-      const room = client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES;
+      const batch = within(batchOf(runId, page, from), SLOW_CLIENT_MAX_UNSENT_BYTES - client.unsent());
+      client.write(batch, flushed);
+      const to = from + batch.frames.length;
+      // A retried run continues after its terminal event; only end if nothing follows it.
+      if (to === page.length && TERMINAL_EVENTS.has(page[to - 1].type)) closing = setImmediate(finish);
+      const room = to === page.length && client.unsent() < SLOW_CLIENT_MAX_UNSENT_BYTES;
       if (!room) watchStall();
-      return room;
+      return { to, room };
     },
     overrun() {
       stop();

@@ -1,5 +1,4 @@
 import type { Database } from '../../db/client.js';
-import { TERMINAL_EVENTS } from '../../db/events.repository.js';
 import { rejectionSummary } from '../../db/datasets.repository.js';
 import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask, type RunRow } from '../../db/runs.repository.js';
 import type { EventHub } from '../../src/events/event-hub.js';
@@ -142,14 +141,10 @@ export async function waitForRun(deps: RunsDeps, owner: string, id: string, seco
   if (!TERMINAL_STATUSES.has(row.status) && seconds > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, seconds * 1000);
-      const subscription = deps.hub.subscribe(id, row.eventSeq, {
-        deliver(e) {
-          if (TERMINAL_EVENTS.has(e.type)) finish();
-        },
-      });
+      const cancel = deps.hub.waitForEnd(id, finish);
       function finish() {
         clearTimeout(timer);
-        subscription.unsubscribe();
+        cancel();
         resolve();
       }
     });

@@ -1,16 +1,20 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
-import { eventsAfter, lastEventSeq, type StoredEvent } from '../../db/events.repository.js';
+import { RUN_ENDED_CHANNEL, eventsAfter, sequenceEvents, type StoredEvent } from '../../db/events.repository.js';
 import { EVENTS_CHANNEL } from '../../db/queue.repository.js';
+import { endedRuns } from '../../db/runs.repository.js';
 
 /** Where one subscriber's events go. */
 export interface EventSink {
   /**
-   * Takes the subscriber's next event (always the seq after the previous one). Returning false says
-   * the client is full: the hub sends it nothing more, and reads nothing for it, until `resume()`.
+   * Takes the subscriber's next events, `page[from..]`, in order (the first follows the last it
+   * took). Every subscriber of a run at the same place is handed the same page and index, so
+   * whatever it derives from them (a serialised frame) can be made once and shared. Returns how far
+   * it took the page (`to`, exclusive; all of it when nothing is returned) and whether it has `room`
+   * for more: when not, the hub sends it nothing more, and reads nothing for it, until `resume()`.
    */
-  deliver(event: StoredEvent): boolean | void;
+  deliver(page: readonly StoredEvent[], from: number): { to: number; room: boolean } | void;
   /** The client stayed full while its run moved on. The hub has already dropped it; disconnect it. */
   overrun?(): void;
 }
@@ -50,7 +54,9 @@ const PAGE = 1000;
  */
 export function createEventHub(deps: { database: Database; log: Logger; backstopMs?: number }) {
   const groups = new Map<string, RunGroup>();
-  let unlisten: (() => Promise<void>) | undefined;
+  /** Run id → callbacks of those waiting for it to end (Prefer: wait): they read no events at all. */
+  const waiters = new Map<string, Set<() => void>>();
+  const unlisteners: Array<() => Promise<void>> = [];
   let timer: NodeJS.Timeout | undefined;
 
   async function pump(runId: string): Promise<void> {
@@ -69,12 +75,15 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
         const full = [...group.subscribers].filter((s) => s.paused);
         const ready = [...group.subscribers].filter((s) => !s.paused);
         if (ready.length === 0 && !(notified && full.length > 0)) break;
+        // Numbers what has been committed since (whoever else watches the run may have done it already).
+        const { head, more } = await sequenceEvents(deps.database.db, runId);
+        if (more) group.dirty = true;
         const from = ready.length > 0 ? Math.min(...ready.map((s) => s.cursor)) : undefined;
-        const page = from === undefined ? [] : await eventsAfter(deps.database.db, runId, from, PAGE);
-        if (from !== undefined) {
-          for (const sub of [...group.subscribers]) if (!sub.paused && sub.cursor >= from) deliver(group, sub, page);
+        const page = from === undefined || from >= head ? [] : await eventsAfter(deps.database.db, runId, from, PAGE);
+        if (page.length > 0) {
+          for (const sub of [...group.subscribers]) if (!sub.paused && sub.cursor >= from!) deliver(group, sub, page);
         }
-        if (notified && full.length > 0) await dropOverrun(runId, group, full);
+        if (notified && full.length > 0) await dropOverrun(runId, group, full, head);
         if (page.length < PAGE && !group.dirty) break;
       }
     } catch (err) {
@@ -85,34 +94,30 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
   }
 
   function deliver(group: RunGroup, sub: Subscriber, page: StoredEvent[]): void {
-    for (const event of page) {
-      if (event.seq <= sub.cursor) continue;
-      sub.cursor = event.seq;
-      let room: boolean;
-      try {
-        room = sub.sink.deliver(event) !== false;
-      } catch (err) {
-        deps.log.warn({ err, seq: event.seq }, 'an event subscriber failed; dropping it');
-        group.subscribers.delete(sub);
-        return;
-      }
-      if (!group.subscribers.has(sub)) return;
-      if (!room) {
-        sub.paused = true;
-        return;
-      }
+    let from = 0;
+    while (from < page.length && page[from].seq <= sub.cursor) from++;
+    if (from === page.length) return;
+    let taken: { to: number; room: boolean } | void;
+    try {
+      taken = sub.sink.deliver(page, from);
+    } catch (err) {
+      deps.log.warn({ err, seq: page[from].seq }, 'an event subscriber failed; dropping it');
+      group.subscribers.delete(sub);
+      return;
     }
+    const to = taken ? Math.max(from, Math.min(taken.to, page.length)) : page.length;
+    if (to > 0) sub.cursor = Math.max(sub.cursor, page[to - 1].seq);
+    if (taken && !taken.room && group.subscribers.has(sub)) sub.paused = true;
   }
 
   /**
    * Drops the subscribers that were full before this round began and still are after a turn of the
    * event loop (time for their sockets to flush) while their run has events they were not sent.
    */
-  async function dropOverrun(runId: string, group: RunGroup, full: Subscriber[]): Promise<void> {
+  async function dropOverrun(runId: string, group: RunGroup, full: Subscriber[], head: number): Promise<void> {
     await nextTurn();
     const stuck = full.filter((s) => s.paused && group.subscribers.has(s));
     if (stuck.length === 0) return;
-    const head = await lastEventSeq(deps.database.db, runId);
     for (const sub of stuck) {
       if (!sub.paused || !group.subscribers.has(sub) || sub.cursor >= head) continue;
       group.subscribers.delete(sub);
@@ -133,17 +138,61 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     void pump(runId);
   }
 
+  function ended(runId: string): void {
+    const callbacks = waiters.get(runId);
+    if (!callbacks) return;
+    waiters.delete(runId);
+    for (const callback of callbacks) callback();
+  }
+
+  /** The backstop for lost NOTIFYs: one query for every run waited on in this process. */
+  async function checkWaited(): Promise<void> {
+    if (waiters.size === 0) return;
+    try {
+      for (const runId of await endedRuns(deps.database.db, [...waiters.keys()])) ended(runId);
+    } catch (err) {
+      deps.log.warn({ err }, 'checking waited-on runs failed; the next poll will retry');
+    }
+  }
+
   return {
     async start() {
-      unlisten = await deps.database.listen(EVENTS_CHANNEL, notified);
+      unlisteners.push(await deps.database.listen(EVENTS_CHANNEL, notified), await deps.database.listen(RUN_ENDED_CHANNEL, ended));
       // NOTIFY is lost while a listener reconnects; a slow poll of watched runs covers the gap.
-      timer = setInterval(() => groups.forEach((_, runId) => void pump(runId)), deps.backstopMs ?? 2000);
+      timer = setInterval(() => {
+        groups.forEach((_, runId) => void pump(runId));
+        void checkWaited();
+      }, deps.backstopMs ?? 2000);
       timer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await unlisten?.().catch(() => {});
+      await Promise.all(unlisteners.splice(0).map((u) => u().catch(() => {})));
       groups.clear();
+      waiters.clear();
+    },
+    /**
+     * Calls `onEnded` once the run has ended (or at once if it already has). Costs nothing per
+     * event: it listens for the run's end, and the backstop poll reads its status. Returns the cancel.
+     */
+    waitForEnd(runId: string, onEnded: () => void): () => void {
+      let callbacks = waiters.get(runId);
+      if (!callbacks) waiters.set(runId, (callbacks = new Set()));
+      let called = false;
+      const once = () => {
+        if (called) return;
+        called = true;
+        onEnded();
+      };
+      callbacks.add(once);
+      // The run may have ended before the listener heard of this waiter.
+      void endedRuns(deps.database.db, [runId]).then((ids) => ids.length > 0 && ended(runId), () => {});
+      return () => {
+        called = true;
+        const set = waiters.get(runId);
+        set?.delete(once);
+        if (set?.size === 0) waiters.delete(runId);
+      };
     },
     /** Delivers every event with seq > after, in order and once each, then live ones. */
     subscribe(runId: string, after: number, sink: EventSink): Subscription {

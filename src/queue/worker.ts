@@ -9,6 +9,7 @@ import {
 } from '../../db/queue.repository.js';
 import type { CommitHooks } from '../../db/run-hooks.js';
 import { markRunsStarted } from '../../db/runs.repository.js';
+import { settleStranded } from '../../db/settle.repository.js';
 import type { LlmClient } from '../llm/llm.client.js';
 import { LlmError } from '../llm/llm.errors.js';
 import type { Metrics } from '../metrics.js';
@@ -177,6 +178,8 @@ export function createWorker(opts: WorkerOptions) {
         const error = { category: 'api', message: 'the task outlived its lease on every attempt (its worker kept dying)' };
         await commitOutcomes(opts.database.db, 'reaper', exhausted.map((task) => ({ type: 'failed' as const, task, error, usage: none })), opts.hooks);
       }
+      // A run whose last commit was not followed by its settle (the worker died in between) ends here.
+      await settleStranded(opts.database.db, opts.hooks);
     } catch (err) {
       log.warn({ err }, 'reaping expired leases failed');
     }

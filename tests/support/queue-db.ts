@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { openDatabase, rows, type Database } from '../../db/client.js';
 import type { ClaimedTask, Outcome, Usage } from '../../db/queue.repository.js';
+import { runCounts } from '../../db/counters.js';
+import { sequenceEvents } from '../../db/events.repository.js';
 import { insertRun } from '../../db/runs.repository.js';
 import { newId } from '../../src/ids.js';
 import { createPostgresDatabase } from './databases.js';
@@ -15,7 +17,7 @@ export async function openQueueDatabase(db: 'pglite' | 'postgres', poolSize = 10
   return {
     sut,
     async reset() {
-      await sut.db.execute(sql`truncate runs, tasks, run_events, records, datasets, topics`);
+      await sut.db.execute(sql`truncate runs, tasks, run_events, run_counters, records, datasets, dataset_counts, topics`);
     },
     async close() {
       await sut.close();
@@ -43,11 +45,11 @@ export const succeeded = (task: ClaimedTask, datasetId: string, records = 1): Ou
   records: Array.from({ length: records }, (_, i) => ({ key: `${task.key}#${i}`, data: { question: `q ${task.key}`, answer: `a ${i}` } })),
 });
 
-export const runRow = async (sut: Database, id: string) =>
-  (await rows<{ status: string; total: number; done: number; failed: number; records: number; requests: number; input_tokens: number; cost_usd: number; error: any }>(
-    sut.db,
-    sql`select status, total, done, failed, records, requests, input_tokens, cost_usd, error from runs where id = ${id}`,
-  ))[0];
+/** A run's status, error and counters (its row's plus every writer's, as the service reads them). */
+export const runRow = async (sut: Database, id: string) => {
+  const [row] = await rows<{ status: string; error: any }>(sut.db, sql`select status, error from runs where id = ${id}`);
+  return row && { ...row, ...(await runCounts(sut.db, id)) };
+};
 
 export const tasksOf = (sut: Database, runId: string) =>
   rows<{ key: string; status: string; attempts: number; worker_id: string | null; last_error: any; due_in_s: number }>(
@@ -56,7 +58,7 @@ export const tasksOf = (sut: Database, runId: string) =>
   );
 
 export const eventTypes = async (sut: Database, runId: string) =>
-  (await rows<{ type: string }>(sut.db, sql`select type from run_events where run_id = ${runId} order by seq`)).map((e) => e.type);
+  (await sequenceEvents(sut.db, runId, true), await rows<{ type: string }>(sut.db, sql`select type from run_events where run_id = ${runId} order by seq`)).map((e) => e.type);
 
 /** Tasks each owner (or run) has running now. */
 export async function runningBy(sut: Database, by: 'owner' | 'run'): Promise<Record<string, number>> {
