@@ -125,6 +125,7 @@ export function createWorker(opts: WorkerOptions) {
 
   async function runTask(task: ClaimedTask, controller: AbortController) {
     const usage: Usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+    const began = performance.now();
     const handler = opts.handlers[task.kind];
     let outcome: Outcome;
     try {
@@ -140,7 +141,7 @@ export function createWorker(opts: WorkerOptions) {
       opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
       log.debug({ taskId: task.id, runId: task.run_id, category: outcome.error.category, type: outcome.type }, 'task attempt failed');
     }
-    committer.add(outcome);
+    committer.add(outcome, performance.now() - began);
   }
 
   function classify(task: ClaimedTask, err: unknown, usage: Usage): Outcome {
