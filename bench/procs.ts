@@ -78,3 +78,21 @@ export function peakRssBytes(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** A standalone worker (src/worker.ts, as `npm run worker` runs it); resolves once it claims. */
+export function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...TSX, 'src/worker.ts'], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out = (out + b).slice(-4096);
+      if (out.includes('worker started')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited before starting (code ${code})`)));
+  });
+}

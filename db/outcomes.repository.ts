@@ -28,7 +28,13 @@ type Succeeded = Extract<Outcome, { type: 'succeeded' }>;
  * are appended unnumbered. A run whose last task this may have been is settled (ended, its hooks
  * called) right after, in a transaction of its own: settle.repository.ts.
  */
-export async function commitOutcomes(db: Db, writer: string, outcomes: Outcome[], hooks: CommitHooks = {}): Promise<void> {
+export async function commitOutcomes(
+  db: Db,
+  writer: string,
+  outcomes: Outcome[],
+  hooks: CommitHooks = {},
+  onSettleError: (err: unknown, runId: string) => void = () => {},
+): Promise<void> {
   if (outcomes.length === 0) return;
   const unsettled = await db.transaction(async (tx) => {
     const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
@@ -42,7 +48,7 @@ export async function commitOutcomes(db: Db, writer: string, outcomes: Outcome[]
     return settle;
   });
   // What is committed stays committed: a settle that fails is done again by the reaper's sweep.
-  for (const run of unsettled) await settleRun(db, run, hooks).catch(() => {});
+  for (const run of unsettled) await settleRun(db, run, hooks).catch((err) => onSettleError(err, run.id));
 }
 
 async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {

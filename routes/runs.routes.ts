@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
-import { cancel, getRun, listRunViews, retry, type RunsDeps } from '../services/runs/runs.service.js';
-import { Run, RunEnvelope, RunParams, errors } from './schemas.js';
+import { cancel, getRun, listRunViews, retry, waitForRun, type RunsDeps } from '../services/runs/runs.service.js';
+import { preferWait } from './job-reply.js';
+import { JobHeaders, Run, RunEnvelope, RunParams, errors } from './schemas.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -32,11 +33,18 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           operationId: 'getRun',
           tags: ['runs'],
           summary: 'Get a run: status, progress, usage, output and report',
+          description: 'With `Prefer: wait=N` the answer waits up to N seconds (at most 600) for the run to end; it costs the service nothing while it waits (it hears of the end, it does not poll).',
           params: RunParams,
+          headers: Type.Pick(JobHeaders, ['prefer']),
           response: { 200: RunEnvelope, ...errors(400, 401, 404) },
         },
       },
-      async (request) => ({ run: await getRun(deps, request.owner, request.params.id) }),
+      async (request, reply) => {
+        const wait = preferWait(request);
+        if (wait === 0) return { run: await getRun(deps, request.owner, request.params.id) };
+        reply.header('preference-applied', `wait=${wait}`);
+        return { run: await waitForRun(deps, request.owner, request.params.id, wait) };
+      },
     );
 
     app.post(

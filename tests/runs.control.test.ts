@@ -84,6 +84,22 @@ describe('run control: cancel, idempotency, Prefer: wait', () => {
     expect(done.events.at(-1)!.type).toBe('run.succeeded');
   });
 
+  it('GET /v1/runs/{id} with Prefer: wait answers once the run ends (wait=0 answers at once)', async () => {
+    h.fake.configure({ latencyMs: 700 });
+    const run = (await request(h.url).post('/v1/generate').send({ documents: [markdownDoc('get-wait.md', 2)], n_pairs: 1 }).expect(202)).body.run;
+    const early = Date.now();
+    const cut = await request(h.url).get(`/v1/runs/${run.id}`).set('Prefer', 'wait=0').expect(200);
+    expect(cut.body.run.status).toMatch(/queued|running/);
+    expect(Date.now() - early).toBeLessThan(500);
+    const started = Date.now();
+    const ended = await request(h.url).get(`/v1/runs/${run.id}`).set('Prefer', 'wait=20').expect(200);
+    expect(ended.headers['preference-applied']).toBe('wait=20');
+    expect(ended.body.run).toMatchObject({ status: 'succeeded', progress: { done: ended.body.run.progress.total } });
+    // It answered when the run ended (two calls of 700 ms at most in flight), not at the deadline.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    h.fake.configure({ latencyMs: 0 });
+  });
+
   it('lists runs newest first with a cursor', async () => {
     const all = (await request(h.url).get('/v1/runs?limit=200').expect(200)).body.runs;
     expect(all.length).toBeGreaterThanOrEqual(4);

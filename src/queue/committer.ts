@@ -45,7 +45,8 @@ export function createCommitter(opts: CommitterOptions) {
   let taskMs = 0;
   const delayMs = () => Math.min(COMMIT_DELAY_MS.max, Math.max(COMMIT_DELAY_MS.min, COMMIT_DELAY_SHARE * taskMs));
 
-  const commit = (outcomes: Outcome[]) => commitOutcomes(opts.database.db, opts.workerId, outcomes, opts.hooks);
+  const settleFailed = (err: unknown, runId: string) => log.warn({ err: storageErrorSummary(err), runId }, 'ending a run failed; the reaper will end it');
+  const commit = (outcomes: Outcome[]) => commitOutcomes(opts.database.db, opts.workerId, outcomes, opts.hooks, settleFailed);
 
   function schedule() {
     if (flushing || flushTimer) return;
