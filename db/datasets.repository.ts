@@ -1,5 +1,8 @@
+import { pipeline } from 'node:stream/promises';
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
-import { rows, type Db, type Executor } from './client.js';
+import { PostgresJsSession } from 'drizzle-orm/postgres-js';
+import type { Sql } from 'postgres';
+import { rows, type Db, type Executor, type Tx } from './client.js';
 import { datasetFields } from './counters.js';
 import { datasets, records } from './schema/index.js';
 
@@ -31,6 +34,89 @@ export async function createDataset(
     const [row] = await tx.update(datasets).set({ recordCount: items.length }).where(eq(datasets.id, dataset.id)).returning();
     return row;
   });
+}
+
+/**
+ * Records handed to the database at once when an import streams in, and how many bytes of JSON at
+ * most. Postgres takes them as COPY data; PGlite runs each insert on the event loop, where 250 rows
+ * keep a statement to a few ms.
+ */
+export const IMPORT_BATCH = { postgres: { rows: 1000, bytes: 1024 ** 2 }, pglite: { rows: INSERT_CHUNK, bytes: 1024 ** 2 } } as const;
+
+/**
+ * Creates a dataset from batches of records' JSON texts as they arrive, all in one transaction: a
+ * failure anywhere (a refused record, a dropped connection, the database) leaves no dataset and no
+ * record. Record `i` gets the key `${keyPrefix}${i}`. The first batch is read before the
+ * transaction opens, so a body refused early never takes a connection. `nameOf` is asked again at
+ * the end: a body may name its dataset after its records.
+ */
+export async function createDatasetFrom(
+  db: Db,
+  dataset: { id: string; owner: string; keyPrefix: string; meta?: Record<string, unknown> },
+  batches: AsyncIterable<string[]>,
+  nameOf: () => string,
+): Promise<DatasetRow> {
+  const source = batches[Symbol.asyncIterator]();
+  const first = await source.next();
+  async function* all() {
+    for (let batch = first; !batch.done; batch = await source.next()) yield batch.value;
+  }
+  return db.transaction(async (tx) => {
+    await tx.insert(datasets).values({ id: dataset.id, owner: dataset.owner, name: nameOf(), meta: dataset.meta ?? {} });
+    const session = tx._.session;
+    const count = session instanceof PostgresJsSession ? await copyRecords(session.client, dataset, all()) : await insertRecords(tx, dataset, all());
+    const [row] = await tx.update(datasets).set({ name: nameOf(), recordCount: count }).where(eq(datasets.id, dataset.id)).returning();
+    return row;
+  });
+}
+
+/**
+ * Postgres: COPY, one statement per COPY_ROWS records. A row costs the server ~17 µs of CPU here,
+ * against ~22 µs in INSERT … SELECT FROM unnest (or multi-row VALUES, whose 2,000 parameters cost
+ * the client more than the server saves): rows reach the table in batches with no statement per
+ * batch, and the client only joins text. The foreign-key check of each row is queued until its
+ * statement ends, so one COPY for millions of rows would hold millions of queued checks in the
+ * backend's memory; COPY_ROWS keeps that bounded.
+ */
+const COPY_ROWS = 50_000;
+
+async function copyRecords(client: Sql, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<string[]>): Promise<number> {
+  const source = batches[Symbol.asyncIterator]();
+  let count = 0;
+  let batch = await source.next();
+  while (!batch.done) {
+    const until = count + COPY_ROWS;
+    async function* lines() {
+      while (!batch.done && count < until) {
+        let text = '';
+        for (const json of batch.value) text += `${dataset.id}\t${dataset.keyPrefix}${count++}\t${copyField(json)}\n`;
+        yield text;
+        batch = await source.next();
+      }
+    }
+    // A failure on either side ends both: the COPY is aborted (CopyFail) and the error comes out here.
+    await pipeline(lines, await client`copy records (dataset_id, key, data) from stdin`.writable());
+  }
+  return count;
+}
+
+// COPY's text format: a backslash starts an escape, and tab, CR and LF end a field or a row. JSON
+// text holds raw ones only as whitespace between tokens, and backslashes in its escapes.
+const COPY_SPECIAL = /[\\\t\r\n]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\r': '\\r', '\n': '\\n' };
+const copyField = (text: string) => (COPY_SPECIAL.test(text) ? text.replace(/[\\\t\r\n]/g, (c) => COPY_ESCAPES[c]) : text);
+
+/** PGlite: each batch is one insert whose text is the same whatever its size (the JSON texts are one array parameter). */
+async function insertRecords(tx: Tx, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<string[]>): Promise<number> {
+  let count = 0;
+  for await (const texts of batches) {
+    await tx.execute(
+      sql`insert into records (dataset_id, key, data)
+          select ${dataset.id}, ${dataset.keyPrefix} || (${count}::bigint + n - 1), d::json from unnest(${sql.param(texts)}::text[]) with ordinality as t(d, n)`,
+    );
+    count += texts.length;
+  }
+  return count;
 }
 
 export async function findDataset(ex: Executor, id: string, owner: string): Promise<DatasetRow | undefined> {

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
-import { getDataset, importDataset, listDatasetViews, listRecords, parseImport, removeDataset } from '../services/datasets/datasets.service.js';
+import { getDataset, listDatasetViews, listRecords, removeDataset } from '../services/datasets/datasets.service.js';
+import type { ImportLimits } from '../services/datasets/import-batches.js';
 import { exportDataset } from '../services/export/export.service.js';
 import { createRenderChecks } from '../services/export/render-check.js';
 import { EXPORT_FORMATS } from '../services/export/formats.js';
 import type { Database } from '../db/client.js';
+import { datasetImportRoute } from './dataset-import.routes.js';
 import { Dataset, DatasetParams, errors } from './schemas.js';
 
 
-export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsyncTypebox {
+export function datasetsRoutes(deps: { database: Database; importLimits?: ImportLimits }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const checks = createRenderChecks();
 
@@ -30,30 +32,7 @@ export function datasetsRoutes(deps: { database: Database }): FastifyPluginAsync
       async (request) => listDatasetViews(deps, request.owner, request.query),
     );
 
-    app.post(
-      '/v1/datasets',
-      {
-        schema: {
-          operationId: 'importDataset',
-          tags: ['datasets'],
-          summary: 'Import records as a new dataset',
-          description: 'Body: a JSON array of record objects, `{ "name": "...", "records": [...] }`, or JSONL (Content-Type application/x-ndjson) with `?name=`.',
-          consumes: ['application/json', 'application/x-ndjson'],
-          querystring: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-          body: Type.Union([
-            Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
-            Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), records: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }) }, { additionalProperties: false }),
-            Type.String({ description: 'JSONL text' }),
-          ]),
-          response: { 201: Type.Object({ dataset: Dataset }), ...errors(400, 401, 413, 415) },
-        },
-      },
-      async (request, reply) => {
-        const parsed = await parseImport(request.body, request.headers['content-type'] ?? '');
-        const dataset = await importDataset(deps, request.owner, { name: request.query.name ?? parsed.name, records: parsed.records });
-        return reply.status(201).header('location', dataset.links.self).send({ dataset });
-      },
-    );
+    await app.register(datasetImportRoute(deps));
 
     app.get(
       '/v1/datasets/:id',

@@ -26,6 +26,7 @@ import type { HttpTimeouts } from './config.js';
 import type { RunReporter } from '../services/runs/runs.service.js';
 import type { CommitHooks } from '../db/run-hooks.js';
 import { MAX_NESTING } from './safe-input.js';
+import type { ImportLimits } from '../services/datasets/import-batches.js';
 
 export interface AppDeps {
   log: Logger;
@@ -35,6 +36,8 @@ export interface AppDeps {
   metrics: Metrics;
   apiKeys: string[];
   bodyLimitBytes: number;
+  /** Bounds of one streamed import (POST /v1/datasets); services/datasets/import-batches.ts has the defaults. */
+  importLimits?: ImportLimits;
   sseKeepAliveMs: number;
   lancedbRoots: string[];
   /** GET /metrics needs this bearer token when set. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { resolve } from 'node:path';
+import { DEFAULT_IMPORT_MAX_BYTES, MAX_IMPORT_RECORDS } from '../services/datasets/import-batches.js';
 
 /**
  * The only place that reads process.env. Everything else receives a Config.
@@ -25,6 +26,8 @@ const EnvSchema = Type.Object({
     { default: 'info' },
   ),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 2 ** 50, default: DEFAULT_IMPORT_MAX_BYTES }),
+  IMPORT_MAX_RECORDS: Type.Integer({ minimum: 1, maximum: MAX_IMPORT_RECORDS, default: MAX_IMPORT_RECORDS }),
   LEASE_SECONDS: Type.Number({ minimum: 1, default: 30 }),
   POLL_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
   SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
@@ -58,6 +61,9 @@ export interface Config {
   ollamaBaseUrl: string;
   logLevel: string;
   bodyLimitBytes: number;
+  /** POST /v1/datasets streams its body: these bound one import (a record's own bound is fixed, 1 MiB). */
+  importMaxBytes: number;
+  importMaxRecords: number;
   leaseSeconds: number;
   pollIntervalMs: number;
   sseKeepAliveMs: number;
@@ -135,6 +141,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ollamaBaseUrl: c.OLLAMA_BASE_URL,
     logLevel: c.LOG_LEVEL,
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
+    importMaxBytes: c.IMPORT_MAX_BYTES,
+    importMaxRecords: c.IMPORT_MAX_RECORDS,
     leaseSeconds: c.LEASE_SECONDS,
     pollIntervalMs: c.POLL_INTERVAL_MS,
     sseKeepAliveMs: c.SSE_KEEPALIVE_MS,

@@ -10,6 +10,7 @@ import { loadProviders, publicProvider } from './llm/providers.js';
 import { createMetrics } from './metrics.js';
 import { logSerializers } from './log-serializers.js';
 import { loadPrompts } from './prompts.js';
+import { MAX_IMPORT_RECORD_BYTES } from '../services/datasets/import-batches.js';
 import { createWorker } from './queue/worker.js';
 
 export interface QuarryOptions {
@@ -66,6 +67,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           metrics,
           apiKeys: config.apiKeys,
           bodyLimitBytes: config.bodyLimitBytes,
+          importLimits: { maxRecords: config.importMaxRecords, maxBytes: config.importMaxBytes, maxRecordBytes: MAX_IMPORT_RECORD_BYTES },
           sseKeepAliveMs: config.sseKeepAliveMs,
           lancedbRoots: config.lancedbRoots,
           metricsToken: config.metricsToken,

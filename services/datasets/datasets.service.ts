@@ -1,9 +1,9 @@
 import type { Database } from '../../db/client.js';
-import { createDataset, deleteDataset, findDataset, listDatasets, recordsPage, type DatasetRow } from '../../db/datasets.repository.js';
+import { IMPORT_BATCH, createDatasetFrom, deleteDataset, findDataset, listDatasets, recordsPage, type DatasetRow } from '../../db/datasets.repository.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { newId } from '../../src/ids.js';
-import { pacer } from '../../src/pacer.js';
-import { assertAcceptable } from '../../src/safe-input.js';
+import { DEFAULT_IMPORT_LIMITS, bodyTooLarge, type ImportLimits } from './import-batches.js';
+import { ImportBody, readAhead, type ImportFormat } from './import-body.js';
 
 type Deps = { database: Database };
 
@@ -20,58 +20,31 @@ export function datasetView(row: DatasetRow) {
   };
 }
 
-export const MAX_IMPORT_RECORDS = 200_000;
-
-/**
- * Parses an import body: a JSON array, `{ name, records }`, or JSONL text. Every record must be an
- * object. Paced: a 200,000-line body is parsed in slices, never holding the event loop for long.
- */
-export async function parseImport(body: unknown, contentType: string): Promise<{ name?: string; records: Record<string, unknown>[] }> {
-  let name: string | undefined;
-  let items: unknown[];
-  const pace = pacer();
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    items = [];
-    // A byte-order mark is accepted here as the JSON parser accepts it for application/json.
-    const lines = String(body).replace(/^\uFEFF/, '').split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (line.trim() === '') continue;
-      if (items.length >= MAX_IMPORT_RECORDS) throw tooMany();
-      let item: unknown;
-      try {
-        item = JSON.parse(line);
-      } catch (err) {
-        throw new AppError('validation_failed', `line ${i + 1} is not valid JSON`, [{ field: `line.${i + 1}`, message: (err as Error).message }]);
-      }
-      // Never store what cannot be read back: NUL, unpaired surrogates, prototype keys, deep nesting.
-      assertAcceptable(item, `line.${i + 1}`);
-      items.push(item);
-      await pace();
-    }
-  } else if (Array.isArray(body)) {
-    items = body;
-  } else if (body && typeof body === 'object' && Array.isArray((body as { records?: unknown }).records)) {
-    items = (body as { records: unknown[] }).records;
-    name = (body as { name?: string }).name;
-  } else {
-    throw new AppError('validation_failed', 'send a JSON array of records, { "name", "records": [...] }, or JSONL', [{ field: 'records', message: `unexpected ${contentType} body` }]);
-  }
-  if (items.length === 0) throw new AppError('validation_failed', 'no records to import', [{ field: 'records', message: 'is empty' }]);
-  if (items.length > MAX_IMPORT_RECORDS) throw tooMany();
-  const bad = items.findIndex((r) => !r || typeof r !== 'object' || Array.isArray(r));
-  if (bad >= 0) throw new AppError('validation_failed', `record ${bad} is not a JSON object`, [{ field: `records.${bad}`, message: 'must be an object' }]);
-  return { name, records: items as Record<string, unknown>[] };
+export interface ImportInput {
+  /** `?name=`: wins over a name in the body. */
+  name?: string;
+  format: ImportFormat;
+  /** The request body as it arrives. */
+  body: AsyncIterable<Buffer | string>;
+  /** Content-Length, when the client sent one: over the bound, refused before a byte is read. */
+  declaredBytes?: number;
 }
 
-const tooMany = () => new AppError('validation_failed', `at most ${MAX_IMPORT_RECORDS} records per import`, [{ field: 'records', message: 'too many' }]);
-
-export async function importDataset(deps: Deps, owner: string, input: { name?: string; records: Record<string, unknown>[] }) {
-  const id = newId('ds');
-  const row = await createDataset(
+/**
+ * Imports a body as it streams in (see ImportBody): records are checked as they complete and written
+ * in batches inside one transaction, so a refused record or a dropped connection leaves nothing.
+ */
+export async function importDataset(deps: Deps & { importLimits?: ImportLimits }, owner: string, input: ImportInput) {
+  const limits = deps.importLimits ?? DEFAULT_IMPORT_LIMITS;
+  if (input.declaredBytes !== undefined && input.declaredBytes > limits.maxBytes) throw bodyTooLarge(limits.maxBytes);
+  const batch = IMPORT_BATCH[deps.database.kind];
+  const body = new ImportBody(input.format, limits, batch);
+  const fallback = `import ${new Date().toISOString()}`;
+  const row = await createDatasetFrom(
     deps.database.db,
-    { id, owner, name: input.name ?? `import ${new Date().toISOString()}`, meta: { kind: 'import' } },
-    input.records.map((data, i) => ({ key: `import#${i}`, data })),
+    { id: newId('ds'), owner, keyPrefix: 'import#', meta: { kind: 'import' } },
+    readAhead(body.read(input.body)),
+    () => input.name ?? body.name ?? fallback,
   );
   return datasetView(row);
 }
