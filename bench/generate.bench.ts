@@ -134,6 +134,8 @@ try {
   const base = service.url;
   const svc = service.child;
 
+  const xacts = async () => Number((await admin<{ n: string }[]>`select xact_commit + xact_rollback as n from pg_stat_database where datname = ${dbName}`)[0]?.n ?? 0);
+  const xact0 = await xacts();
   const cpu0 = { service: cpuMs(svc.pid), fake: cpuMs(fake.child.pid), bench: process.cpuUsage(), machine: machineBusyMs() };
   const posted = performance.now();
   const body = JSON.stringify({ documents: [document], n_pairs: pairs, max_chunks: chunks });
@@ -165,6 +167,8 @@ try {
   const fakeStats = (await (await fetch(`${fake.url}/_fake/stats`)).json()) as { requests: number };
   const own = await ask(svc, 'stats');
   // The pool's backends live from the service's start, so their lifetime CPU is (nearly all) run CPU.
+  await sleep(1200); // backends flush their statistics at most once a second
+  const xactsPerCall = ((await xacts()) - xact0) / run.usage.requests;
   const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
   const benchCpu = process.cpuUsage(cpu0.bench);
   const cpu = {
@@ -187,7 +191,7 @@ try {
     event_delay_ms: stats3(delays), api_probe_ms: { ...stats3(probed.ms), errors: probed.errors, response_bytes: probed.bytes },
     service_loop_lag_ms: own?.lag ?? null, service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null,
     cpu_s: Object.fromEntries(Object.entries({ ...cpu, other }).map(([k, v]) => [k, r(v / 1000, 2)])),
-    service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), postgres_cpu_ms_per_call: r(cpu.postgres / run.usage.requests, 2),
+    postgres_transactions_per_call: r(xactsPerCall, 2), service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), postgres_cpu_ms_per_call: r(cpu.postgres / run.usage.requests, 2),
     sse_clients: { n: sseClients, complete: watchers.stats.complete, events: watchers.stats.events, delay_ms: stats3(watchers.stats.delays), problems: watchers.stats.problems },
     verdict,
   };
@@ -205,6 +209,7 @@ try {
     ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
     ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres} (${f.postgres_cpu_ms_per_call} ms/call), fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
     ['CPU per call, service+postgres', `${r(f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!, 2)} ms   (target ≤ ${CPU_TARGET_MS} ms: ratio ${r((f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!) / CPU_TARGET_MS, 2)})`],
+    ['Postgres transactions per call', `${f.postgres_transactions_per_call}   (statements outside a transaction count one each)`],
     ['machine load', `${r(cpu.machine / 1000 / (endToEndS * cores), 2)} of ${cores} cores busy POST→end`],
   ];
   if (sseClients > 0) {

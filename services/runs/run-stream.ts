@@ -31,8 +31,8 @@ export interface WireFrame {
 /** Events sent together: an SSE client takes them as one write. */
 export interface WireBatch {
   frames: readonly WireFrame[];
-  /** Every frame's SSE text, joined. */
-  readonly sse: string;
+  /** Every frame's SSE text, joined and encoded once: the same bytes are written to every client. */
+  readonly sse: Buffer;
 }
 
 /** A connected SSE or WebSocket client, as the stream sees it. */
@@ -83,11 +83,11 @@ function batchOf(runId: string, page: readonly StoredEvent[], from: number): Wir
 }
 
 function joined(list: WireFrame[]): WireBatch {
-  let sse: string | undefined;
+  let sse: Buffer | undefined;
   return {
     frames: list,
     get sse() {
-      return (sse ??= list.map((f) => f.sse).join(''));
+      return (sse ??= Buffer.from(list.map((f) => f.sse).join('')));
     },
   };
 }
@@ -97,7 +97,7 @@ function joined(list: WireFrame[]): WireBatch {
  * always its first event: a client is never sent more than one event past its bound.
  */
 function within(batch: WireBatch, budget: number): WireBatch {
-  if (Buffer.byteLength(batch.sse) <= budget) return batch;
+  if (batch.sse.length <= budget) return batch;
   let n = 0;
   for (let used = 0; n < batch.frames.length; n++) {
     used += Buffer.byteLength(batch.frames[n].sse);

@@ -50,7 +50,7 @@ export const SSE_HEADERS = {
 
 export interface SseStream {
   /** Writes a frame (from sseEvent or sseComment); `flushed` is called once it has left the process. */
-  write(frame: string, flushed?: () => void): void;
+  write(frame: string | Buffer, flushed?: () => void): void;
   /** Ends the stream after what was written. */
   end(): void;
   /** Ends the stream and then its connection (the server is going away; the client reconnects elsewhere). */
