@@ -5,7 +5,7 @@
 // parsing sit on its event loop: event delay and probe latency then measure the service, and the
 // peak RSS is the service's own.
 //
-//   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--timeout-s 600] [--cpu-prof]
+//   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--probe-ms 100 (0: no probe)] [--timeout-s 600] [--cpu-prof]
 //   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
@@ -22,13 +22,12 @@ const TARGET = 0.9;
 /** Service + Postgres CPU per teacher call at steady state (issue 9). */
 const CPU_TARGET_MS = 0.6;
 const cores = availableParallelism();
-const PROBE_EVERY_MS = 100;
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, 'cpu-prof': { type: 'boolean' } },
 });
-function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients', fallback: number, min = 1): number {
+function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a positive integer (got ${raw})`);
@@ -44,6 +43,9 @@ const timeoutS = knob('timeout-s', 600);
 const pipelineChunks = knob('pipeline-chunks', 600);
 // More SSE clients of the generate run, besides the one that measures it: what watchers cost the run.
 const sseClients = knob('sse-clients', 0, 0);
+// A GET /v1/runs/{id} every this many ms while the run goes (0: none). It is work of its own: at a
+// slow teacher's few calls per second it outweighs the spine in the CPU per call.
+const PROBE_EVERY_MS = knob('probe-ms', 100, 0);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const cpuProfDir = flags['cpu-prof'] ? `${tmpdir()}/quarry-bench-profiles` : undefined;
 
@@ -80,7 +82,7 @@ async function readSse(url: string, onEvent: (e: any, receivedAt: number) => voi
 
 /** One request at a time on a fixed schedule: a stalled service shows up as one long request (max), not a pile-up. */
 async function probe(url: string, until: AbortSignal, out: { ms: number[]; errors: number; bytes: number }) {
-  while (!until.aborted && !deadline.signal.aborted) {
+  while (PROBE_EVERY_MS > 0 && !until.aborted && !deadline.signal.aborted) {
     const t0 = performance.now();
     const res = await fetch(url).catch(() => undefined);
     out.bytes = (await res?.arrayBuffer().catch(() => undefined))?.byteLength ?? 0;
@@ -209,6 +211,7 @@ try {
     ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
     ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres} (${f.postgres_cpu_ms_per_call} ms/call), fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
     ['CPU per call, service+postgres', `${r(f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!, 2)} ms   (target ≤ ${CPU_TARGET_MS} ms: ratio ${r((f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!) / CPU_TARGET_MS, 2)})`],
+    ['outcomes per commit', own?.worker?.committed ? `${r(own.worker.committed.outcomes / own.worker.committed.commits)}   (${own.worker.committed.commits} commits; commit delay now ${own.worker.committed.delay_ms} ms)` : 'n/a'],
     ['Postgres transactions per call', `${f.postgres_transactions_per_call}   (statements outside a transaction count one each)`],
     ['machine load', `${r(cpu.machine / 1000 / (endToEndS * cores), 2)} of ${cores} cores busy POST→end`],
   ];

@@ -153,10 +153,11 @@ describe.each(DATABASES)('POST /v1/generate rejects bad input and writes nothing
   });
 });
 
-describe('oversized bodies (BODY_LIMIT_BYTES=2048)', () => {
+describe('oversized bodies (BODY_LIMIT_BYTES=2048, IMPORT_MAX_BYTES=2048)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ db: 'pglite', env: { BODY_LIMIT_BYTES: '2048' } });
+    // An import streams and has a bound of its own (IMPORT_MAX_BYTES); both are set low here.
+    h = await startHarness({ db: 'pglite', env: { BODY_LIMIT_BYTES: '2048', IMPORT_MAX_BYTES: '2048' } });
   });
   afterAll(() => h?.close());
 

@@ -1,13 +1,20 @@
-import { anthropicAdapter } from './anthropic.adapter.js';
 import { LlmError } from './llm.errors.js';
 import type { TeacherCall } from './middleware.js';
-import { openaiAdapter } from './openai.adapter.js';
 import type { Provider } from './providers.js';
 
-/** The innermost teacher call for one provider: its SDK, mapping the neutral request to its wire format. */
+/**
+ * The innermost teacher call for one provider: its SDK, mapping the neutral request to its wire format.
+ * The SDK (and undici) load on the provider's first call, so an idle service, or one that never
+ * calls Anthropic, does not hold them in memory.
+ */
 export function createAdapter(provider: Provider): TeacherCall {
-  const call = provider.kind === 'anthropic' ? anthropicAdapter(provider) : openaiAdapter(provider);
-  return (resolved, signal) => abortable(call(resolved, signal), signal);
+  let call: Promise<TeacherCall> | undefined;
+  const load = () =>
+    (call ??=
+      provider.kind === 'anthropic'
+        ? import('./anthropic.adapter.js').then((m) => m.anthropicAdapter(provider))
+        : import('./openai.adapter.js').then((m) => m.openaiAdapter(provider)));
+  return (resolved, signal) => abortable(load().then((adapter) => adapter(resolved, signal)), signal);
 }
 
 /** Every provider's adapter, built on first use. */

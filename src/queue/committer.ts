@@ -77,7 +77,12 @@ export function createCommitter(opts: CommitterOptions) {
     return flushing;
   }
 
+  /** Batches committed and the outcomes in them, since start: outcomes ÷ commits is the batching achieved. */
+  const totals = { commits: 0, outcomes: 0 };
+
   function committed(batch: Outcome[]) {
+    totals.commits++;
+    totals.outcomes += batch.length;
     batch.forEach(forget);
     opts.metrics.tasksCompleted.inc(batch.filter((o) => o.type === 'succeeded').length);
   }
@@ -137,6 +142,7 @@ export function createCommitter(opts: CommitterOptions) {
         if (uncommitted.size >= before) break;
       }
     },
+    totals: () => ({ ...totals, delay_ms: Math.round(delayMs()) }),
     get size() {
       return uncommitted.size;
     },

@@ -231,7 +231,7 @@ export function createWorker(opts: WorkerOptions) {
       const released = await releaseTasks(opts.database.db, workerId).catch(() => 0);
       log.info({ released }, 'worker stopped');
     },
-    stats: () => ({ inFlight: inFlight.size, ready: ready.length, uncommitted: committer.size }),
+    stats: () => ({ inFlight: inFlight.size, ready: ready.length, uncommitted: committer.size, committed: committer.totals() }),
   };
 }
 

@@ -1,6 +1,5 @@
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import * as lancedb from '@lancedb/lancedb';
 import { AppError } from '../../../src/errors.js';
 import { toStorable } from '../../../src/safe-input.js';
 import type { PlannedChunk } from './planned-chunk.js';
@@ -89,6 +88,8 @@ export async function loadLanceChunks(source: LanceSource, roots: string[], limi
   const path = await allowedPath(source.uri, roots);
   const real = await realRoots(roots);
   await assertManifestInside(path, real);
+  // Loaded on the first LanceDB source, not at startup: with apache-arrow it adds ~15 MiB of RSS.
+  const lancedb = await import('@lancedb/lancedb');
   const db = await lancedb.connect(path);
   const existing = new Set(await db.tableNames());
   source.tables.forEach((name, i) => {
