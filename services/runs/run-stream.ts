@@ -118,8 +118,12 @@ export async function openRunStream(
   client: StreamClient,
 ): Promise<() => void> {
   const run = await requireRun(deps, owner, runId);
-  const { head } = await sequenceEvents(deps.database.db, runId, true);
-  if (TERMINAL_STATUSES.has(run.status) && after >= head) {
+  const ended = TERMINAL_STATUSES.has(run.status);
+  // A cursor within what this process has already numbered is a point in the log as it is: a crowd
+  // of clients joining a watched run (most with no cursor) costs no numbering round each.
+  let head = deps.hub.knownHead(runId);
+  if (ended || after > head) head = (await sequenceEvents(deps.database.db, runId, true)).head;
+  if (ended && after >= head) {
     client.end();
     return () => {};
   }

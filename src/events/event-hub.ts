@@ -38,9 +38,20 @@ interface RunGroup {
   dirty: boolean;
   /** A NOTIFY arrived since the last round began: the run has new events. */
   notified: boolean;
+  /** When a NOTIFY last started a read, and the read a NOTIFY too soon after it has scheduled. */
+  readAt: number;
+  /** The run's newest seq as last numbered here. */
+  head: number;
+  soon?: NodeJS.Timeout;
 }
 
 const PAGE = 1000;
+/**
+ * NOTIFYs of one run closer together than this are served by one read: fewer, larger pages, and
+ * one write per client for each. A busy run commits every few ms; its watchers hear of it at most
+ * this much later.
+ */
+const COALESCE_MS = 20;
 
 /**
  * Fans run events out to SSE/WebSocket clients in this process. One LISTEN connection for all runs;
@@ -77,6 +88,7 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
         if (ready.length === 0 && !(notified && full.length > 0)) break;
         // Numbers what has been committed since (whoever else watches the run may have done it already).
         const { head, more } = await sequenceEvents(deps.database.db, runId);
+        group.head = Math.max(group.head, head);
         if (more) group.dirty = true;
         const from = ready.length > 0 ? Math.min(...ready.map((s) => s.cursor)) : undefined;
         const page = from === undefined || from >= head ? [] : await eventsAfter(deps.database.db, runId, from, PAGE);
@@ -135,7 +147,15 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     const group = groups.get(runId);
     if (!group) return;
     group.notified = true;
-    void pump(runId);
+    if (group.soon) return;
+    const wait = group.readAt + COALESCE_MS - Date.now();
+    const read = () => {
+      group.soon = undefined;
+      group.readAt = Date.now();
+      void pump(runId);
+    };
+    if (wait <= 0) read();
+    else (group.soon = setTimeout(read, wait)).unref();
   }
 
   function ended(runId: string): void {
@@ -194,10 +214,12 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
         if (set?.size === 0) waiters.delete(runId);
       };
     },
+    /** A seq the run's log is known to reach (numbered by this process's reads); 0 if none is known. */
+    knownHead: (runId: string) => groups.get(runId)?.head ?? 0,
     /** Delivers every event with seq > after, in order and once each, then live ones. */
     subscribe(runId: string, after: number, sink: EventSink): Subscription {
       let group = groups.get(runId);
-      if (!group) groups.set(runId, (group = { subscribers: new Set(), fetching: false, dirty: false, notified: false }));
+      if (!group) groups.set(runId, (group = { subscribers: new Set(), fetching: false, dirty: false, notified: false, readAt: 0, head: 0 }));
       const sub: Subscriber = { cursor: after, sink, paused: false };
       group.subscribers.add(sub);
       void pump(runId);
