@@ -79,7 +79,8 @@ async function runCase(workers: number) {
     const wallS = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
     const bound = (workers * concurrency) / (latencyMs / 1000);
     const callsPerS = run.usage.requests / wallS;
-    const onRuns = [...waits.on].filter(([k]) => k.startsWith('runs')).reduce((s, [, n]) => s + n, 0);
+    // A wait on the runs table, or on another transaction's lock of a runs row (locktype transactionid).
+    const onRuns = [...waits.on].filter(([k]) => k.startsWith('runs') || /\b(update|from) runs\b/.test(k)).reduce((s, [, n]) => s + n, 0);
     return {
       workers, status: run.status, calls: run.usage.requests, wall_s: r(wallS), calls_per_s: r(callsPerS, 1), bound, ratio: r(callsPerS / bound, 3),
       lock_wait_samples: `${waits.withWaits}/${waits.samples}`, lock_waits_on_runs: onRuns, lock_waits: Object.fromEntries(waits.on),

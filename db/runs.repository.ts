@@ -138,10 +138,13 @@ export async function listRuns(
 export async function markRunsStarted(db: Db, runIds: string[]): Promise<void> {
   if (runIds.length === 0) return;
   await db.transaction(async (tx) => {
+    // A run another worker is starting at this moment is left to it, not waited for.
     const started = await rows<{ id: string }>(
       tx,
-      sql`update runs set status = 'running', started_at = coalesce(started_at, now())
-           where id in (${sql.join(runIds.map((id) => sql`${id}`), sql`, `)}) and status = 'queued' returning id`,
+      sql`with startable as (
+            select id from runs where id = any(${sql.param(runIds)}::text[]) and status = 'queued' for no key update skip locked
+          )
+          update runs r set status = 'running', started_at = coalesce(r.started_at, now()) from startable s where r.id = s.id returning r.id`,
     );
     for (const { id } of started) {
       await appendEvents(tx, id, [{ type: 'run.started', data: {} }]);
