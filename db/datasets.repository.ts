@@ -23,12 +23,14 @@ const INSERT_CHUNK = 250;
 export async function createDataset(
   db: Db,
   dataset: { id: string; owner: string; name: string; meta?: Record<string, unknown> },
-  items: Array<{ key: string; data: unknown }>,
+  items: Array<{ key: string; data: unknown; unrenderable?: string | null }>,
 ): Promise<DatasetRow> {
+  // Tagged only if every record says which formats refuse it (records.unrenderable).
+  const tagged = items.every((r) => r.unrenderable !== undefined);
   return db.transaction(async (tx) => {
-    await tx.insert(datasets).values({ id: dataset.id, owner: dataset.owner, name: dataset.name, meta: dataset.meta ?? {} });
+    await tx.insert(datasets).values({ id: dataset.id, owner: dataset.owner, name: dataset.name, meta: dataset.meta ?? {}, tagged });
     for (let i = 0; i < items.length; i += INSERT_CHUNK) {
-      await tx.insert(records).values(items.slice(i, i + INSERT_CHUNK).map((r) => ({ datasetId: dataset.id, key: r.key, data: r.data })));
+      await tx.insert(records).values(items.slice(i, i + INSERT_CHUNK).map((r) => ({ datasetId: dataset.id, key: r.key, data: r.data, unrenderable: r.unrenderable ?? null })));
       await new Promise((resolve) => setImmediate(resolve));
     }
     const [row] = await tx.update(datasets).set({ recordCount: items.length }).where(eq(datasets.id, dataset.id)).returning();
@@ -50,10 +52,16 @@ export const IMPORT_BATCH = { postgres: { rows: 1000, bytes: 1024 ** 2 }, pglite
  * transaction opens, so a body refused early never takes a connection. `nameOf` is asked again at
  * the end: a body may name its dataset after its records.
  */
+/** Records' JSON texts as an import reads them, each with the export contracts that refuse it (records.unrenderable). */
+export interface ImportBatch {
+  texts: string[];
+  unrenderable: Array<string | null>;
+}
+
 export async function createDatasetFrom(
   db: Db,
   dataset: { id: string; owner: string; keyPrefix: string; meta?: Record<string, unknown> },
-  batches: AsyncIterable<string[]>,
+  batches: AsyncIterable<ImportBatch>,
   nameOf: () => string,
 ): Promise<DatasetRow> {
   const source = batches[Symbol.asyncIterator]();
@@ -80,7 +88,7 @@ export async function createDatasetFrom(
  */
 const COPY_ROWS = 50_000;
 
-async function copyRecords(client: Sql, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<string[]>): Promise<number> {
+async function copyRecords(client: Sql, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<ImportBatch>): Promise<number> {
   const source = batches[Symbol.asyncIterator]();
   let count = 0;
   let batch = await source.next();
@@ -89,13 +97,14 @@ async function copyRecords(client: Sql, dataset: { id: string; keyPrefix: string
     async function* lines() {
       while (!batch.done && count < until) {
         let text = '';
-        for (const json of batch.value) text += `${dataset.id}\t${dataset.keyPrefix}${count++}\t${copyField(json)}\n`;
+        const { texts, unrenderable } = batch.value;
+        for (let i = 0; i < texts.length; i++) text += `${dataset.id}\t${dataset.keyPrefix}${count++}\t${copyField(texts[i])}\t${unrenderable[i] ?? '\\N'}\n`;
         yield text;
         batch = await source.next();
       }
     }
     // A failure on either side ends both: the COPY is aborted (CopyFail) and the error comes out here.
-    await pipeline(lines, await client`copy records (dataset_id, key, data) from stdin`.writable());
+    await pipeline(lines, await client`copy records (dataset_id, key, data, unrenderable) from stdin`.writable());
   }
   return count;
 }
@@ -107,12 +116,13 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\r': 
 const copyField = (text: string) => (COPY_SPECIAL.test(text) ? text.replace(/[\\\t\r\n]/g, (c) => COPY_ESCAPES[c]) : text);
 
 /** PGlite: each batch is one insert whose text is the same whatever its size (the JSON texts are one array parameter). */
-async function insertRecords(tx: Tx, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<string[]>): Promise<number> {
+async function insertRecords(tx: Tx, dataset: { id: string; keyPrefix: string }, batches: AsyncIterable<ImportBatch>): Promise<number> {
   let count = 0;
-  for await (const texts of batches) {
+  for await (const { texts, unrenderable } of batches) {
     await tx.execute(
-      sql`insert into records (dataset_id, key, data)
-          select ${dataset.id}, ${dataset.keyPrefix} || (${count}::bigint + n - 1), d::json from unnest(${sql.param(texts)}::text[]) with ordinality as t(d, n)`,
+      sql`insert into records (dataset_id, key, data, unrenderable)
+          select ${dataset.id}, ${dataset.keyPrefix} || (${count}::bigint + n - 1), d::json, u
+            from unnest(${sql.param(texts)}::text[], ${sql.param(unrenderable)}::text[]) with ordinality as t(d, u, n)`,
     );
     count += texts.length;
   }
@@ -154,6 +164,19 @@ export async function recordsPage(ex: Executor, datasetId: string, after: number
     after = rows[rows.length - 1].id;
   }
   return page;
+}
+
+/**
+ * The records of a dataset that an export contract refuses, by the tag each was written with: how
+ * many, and the first `limit`. Read from an index of refused records only, so a dataset with none
+ * answers at once whatever its size.
+ */
+export async function refusedRecords(ex: Executor, datasetId: string, contract: string, limit: number): Promise<{ count: number; first: RecordRow[] }> {
+  const refused = sql`dataset_id = ${datasetId} and unrenderable is not null and ',' || unrenderable || ',' like ${`%,${contract},%`}`;
+  const [{ n }] = await rows<{ n: number }>(ex, sql`select count(*)::int as n from records where ${refused}`);
+  if (n === 0) return { count: 0, first: [] };
+  const first = await rows<RecordRow>(ex, sql`select id::float8 as id, key, data from records where ${refused} order by id limit ${limit}`);
+  return { count: n, first };
 }
 
 /** Why a dataset cannot be deleted now, and which run holds it. */

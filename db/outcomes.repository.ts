@@ -5,12 +5,15 @@ import { appendEvents, type NewEvent } from './events.repository.js';
 import { progressOf } from './progress.js';
 import { EVENTS_CHANNEL, TASKS_CHANNEL, idList, type Outcome, type TaskFailure, type Usage } from './queue.repository.js';
 import type { CommitHooks } from './run-hooks.js';
-import { settleRun, type RunToSettle } from './settle.repository.js';
+import { failRunNow, settleRun, type RunToSettle } from './settle.repository.js';
 import { describeStorageError, isTransientStorageError } from './storage-errors.js';
 
 interface SharedRun {
   id: string;
+  kind: string;
   status: string;
+  parent_run_id: string | null;
+  stage: number | null;
   dataset_id: string | null;
   rejected_dataset_id: string | null;
 }
@@ -26,7 +29,8 @@ type Succeeded = Extract<Outcome, { type: 'succeeded' }>;
  * No commit waits for another: the runs are share-locked (a cancel or retry, which lock them for
  * update, waits for the commit or is waited for), counters go to this writer's own row, and events
  * are appended unnumbered. A run whose last task this may have been is settled (ended, its hooks
- * called) right after, in a transaction of its own: settle.repository.ts.
+ * called) right after, in a transaction of its own; a fatal failure fails its run in the commit
+ * itself, so no more of its tasks are claimed (settle.repository.ts).
  */
 export async function commitOutcomes(
   db: Db,
@@ -41,8 +45,7 @@ export async function commitOutcomes(
     const runs = await shareRuns(tx, runIds);
     const settle: RunToSettle[] = [];
     for (const run of runs) {
-      const s = await commitRunIsolated(tx, run, writer, outcomes.filter((o) => o.task.run_id === run.id));
-      if (s) settle.push(s);
+      if (await commitRunIsolated(tx, run, writer, outcomes.filter((o) => o.task.run_id === run.id), hooks)) settle.push({ id: run.id });
     }
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, r) from unnest(${sql.param(runIds)}::text[]) as r`);
     return settle;
@@ -54,7 +57,7 @@ export async function commitOutcomes(
 async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
   return rows<SharedRun>(
     tx,
-    sql`select id, status, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id from runs
+    sql`select id, kind, status, parent_run_id, stage, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id from runs
          where id = any(${sql.param(runIds)}::text[]) order by id for key share`,
   );
 }
@@ -65,32 +68,33 @@ async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
  * failure are the run's outcomes tried one by one, and those that still fail fail their task with
  * category `storage`.
  */
-async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[]): Promise<RunToSettle | undefined> {
+async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<boolean> {
   try {
-    return await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, outcomes));
+    return (await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, outcomes, hooks))) === 'settle';
   } catch (err) {
     // A lost connection or a deadlock says nothing about the data: the whole batch is tried again.
     if (isTransientStorageError(err)) throw err;
   }
   const gone = await missingDatasets(tx, outcomes);
-  let settle: RunToSettle | undefined;
-  const merge = (s: RunToSettle | undefined) => s && (settle = { id: run.id, fatal: settle?.fatal ?? s.fatal });
+  let settle = false;
   for (const o of outcomes) {
-    // After a fatal failure the run is as good as failed: the rest are dropped with it, as a cancel would.
-    if (settle?.fatal) run = { ...run, status: 'failed' };
+    const commit = async (outcome: Outcome) => {
+      const result = await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [outcome], hooks));
+      // Once the run has failed, the rest are dropped with it, as a cancel would.
+      if (result === 'failed') run = { ...run, status: 'failed' };
+      settle ||= result === 'settle';
+    };
     const lost = o.type === 'succeeded' ? targetDatasets([o]).find((id) => gone.has(id)) : undefined;
     if (lost) {
       // Every later record of the run would fail the same way: fail the run now, with the reason.
-      const message = `dataset ${lost}, which this run writes, no longer exists (it was deleted while the run was in flight); the run cannot finish`;
-      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [storageFailure(o, message, true)])));
+      await commit(storageFailure(o, `dataset ${lost}, which this run writes, no longer exists (it was deleted while the run was in flight); the run cannot finish`, true));
       continue;
     }
     try {
-      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [o])));
+      await commit(o);
     } catch (err) {
       if (isTransientStorageError(err)) throw err;
-      const message = `the task's outcome could not be stored: ${describeStorageError(err)}`;
-      merge(await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [storageFailure(o, message, false)])));
+      await commit(storageFailure(o, `the task's outcome could not be stored: ${describeStorageError(err)}`, false));
     }
   }
   return settle;
@@ -115,7 +119,8 @@ async function missingDatasets(tx: Tx, outcomes: Outcome[]): Promise<Set<string>
   return new Set(wanted.filter((id) => !found.has(id)));
 }
 
-async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[]): Promise<RunToSettle | undefined> {
+/** Returns 'failed' when a fatal failure ended the run, 'settle' when nothing of it is queued any more (it may be done). */
+async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<'failed' | 'settle' | undefined> {
   const live = run.status === 'running' || run.status === 'queued';
   // A task reaped from under this worker was queued again for someone else: its outcome is dropped, not doubled.
   const owned = await finishTasks(tx, writer, outcomes, live);
@@ -162,9 +167,13 @@ async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcome
   const counts = await addRunCounts(tx, run.id, writer, { ...usage, total: spawned, done: succeeded.length, failed, records: kept });
   events.push({ type: 'progress', data: progressOf(counts) });
   await appendEvents(tx, run.id, events);
+  if (fatal) {
+    await failRunNow(tx, { id: run.id, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, fatal, hooks);
+    return 'failed';
+  }
   // Once nothing is queued, any commit may be the run's last (another worker's may be committing
   // beside this one, unseen): the run is settled after the commit, when both are visible.
-  return fatal || !counts.queued ? { id: run.id, fatal } : undefined;
+  return counts.queued ? undefined : 'settle';
 }
 
 const NONE: RunCounts = { total: 0, done: 0, failed: 0, records: 0, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
@@ -229,15 +238,16 @@ async function spawnTasks(tx: Tx, runId: string, spawn: Array<{ key: string; kin
  * ones' ids by dataset and key.
  */
 async function insertRecords(tx: Tx, writer: string, succeeded: Succeeded[]): Promise<Map<string, number>> {
-  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: JSON.stringify(r.data) })));
+  const values = succeeded.flatMap((o) => o.records.map((r) => ({ datasetId: r.datasetId ?? o.datasetId, key: r.key, data: JSON.stringify(r.data), unrenderable: r.unrenderable ?? null })));
   if (values.length === 0) return new Map();
   const fresh = await rows<{ id: number; dataset_id: string; key: string }>(
     tx,
     sql`with added as (
-          insert into records (dataset_id, key, data)
-          select r.dataset_id, r.key, r.data::json
+          insert into records (dataset_id, key, data, unrenderable)
+          select r.dataset_id, r.key, r.data::json, r.unrenderable
             from unnest(${sql.param(values.map((v) => v.datasetId))}::text[], ${sql.param(values.map((v) => v.key))}::text[],
-                        ${sql.param(values.map((v) => v.data))}::text[]) with ordinality as r(dataset_id, key, data, n)
+                        ${sql.param(values.map((v) => v.data))}::text[], ${sql.param(values.map((v) => v.unrenderable))}::text[])
+                 with ordinality as r(dataset_id, key, data, unrenderable, n)
            order by r.n
           on conflict do nothing returning id, dataset_id, key
         ), counted as (
@@ -247,6 +257,9 @@ async function insertRecords(tx: Tx, writer: string, succeeded: Succeeded[]): Pr
         )
         select id::float8 as id, dataset_id, key from added`,
   );
+  // A record written without knowing its formats (`unrenderable` left out) makes its dataset one an export reads whole.
+  const untagged = [...new Set(succeeded.flatMap((o) => o.records.filter((r) => r.unrenderable === undefined).map((r) => r.datasetId ?? o.datasetId)))];
+  if (untagged.length > 0) await tx.execute(sql`update datasets set tagged = false where id = any(${sql.param(untagged)}::text[]) and tagged`);
   return new Map(fresh.map((r) => [`${r.dataset_id}\u0000${r.key}`, Number(r.id)]));
 }
 

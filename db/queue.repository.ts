@@ -28,7 +28,7 @@ export type Outcome =
       type: 'succeeded';
       task: ClaimedTask;
       datasetId: string;
-      records: Array<{ key: string; data: unknown; datasetId?: string }>;
+      records: Array<{ key: string; data: unknown; datasetId?: string; /** The export contracts that refuse it (records.unrenderable). */ unrenderable?: string | null }>;
       usage: Usage;
       /** Run-level events the task adds (a pipeline's stage.started). */
       events?: NewEvent[];

@@ -45,7 +45,7 @@ export async function insertImportedTopics(
   input: { id: string; owner: string; mode: string; datasetId: string; meta: Record<string, unknown>; nodes: Array<{ id: string; data: unknown }> },
 ): Promise<TopicsRow> {
   return db.transaction(async (tx) => {
-    await tx.insert(datasets).values({ id: input.datasetId, owner: input.owner, name: `topics ${input.id}`, meta: { kind: 'topics' }, recordCount: input.nodes.length });
+    await tx.insert(datasets).values({ id: input.datasetId, owner: input.owner, name: `topics ${input.id}`, meta: { kind: 'topics' }, recordCount: input.nodes.length, tagged: false });
     // One JSON parameter per slice (json, not jsonb, keeps each node's key order), in array order.
     for (let i = 0; i < input.nodes.length; i += INSERT_SLICE) {
       const slice = JSON.stringify(input.nodes.slice(i, i + INSERT_SLICE).map((n) => ({ key: n.id, data: n.data })));

@@ -86,10 +86,15 @@ describe('an import body read in pieces (no database)', () => {
   async function read(format: 'json' | 'jsonl', body: Buffer[], maxRecords = 100) {
     const sut = new ImportBody(format, { maxRecords, maxBytes: 1024 * 1024, maxRecordBytes: 64 * 1024 }, { rows: 3, bytes: 1024 });
     const batches: string[][] = [];
+    const tags: Array<string | null> = [];
     async function* source() {
       yield* body;
     }
-    for await (const batch of sut.read(source())) batches.push(batch);
+    for await (const batch of sut.read(source())) {
+      batches.push(batch.texts);
+      tags.push(...batch.unrenderable);
+    }
+    expect(tags).toHaveLength(batches.flat().length);
     return { batches, records: batches.flat().map((t) => JSON.parse(t)), name: sut.name };
   }
   const refusal = async (p: Promise<unknown>) => {

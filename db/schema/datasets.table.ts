@@ -1,4 +1,4 @@
-import { integer, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, integer, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const datasets = pgTable(
   'datasets',
@@ -9,6 +9,8 @@ export const datasets = pgTable(
     runId: text('run_id'),
     recordCount: integer('record_count').notNull().default(0),
     meta: jsonb('meta').notNull().default({}),
+    /** Every record of it carries `unrenderable` (false: written before that column, or by a path that does not set it). */
+    tagged: boolean('tagged').notNull().default(true),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('datasets_owner_created').on(t.owner, t.createdAt)],

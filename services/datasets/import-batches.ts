@@ -1,4 +1,8 @@
+import type { ImportBatch } from '../../db/datasets.repository.js';
 import { AppError } from '../../src/errors.js';
+import { refusedBy } from '../export/render-contract.js';
+
+export type { ImportBatch };
 
 /** Records one import may hold: the default and the most IMPORT_MAX_RECORDS may be set to. */
 export const MAX_IMPORT_RECORDS = 5_000_000;
@@ -29,11 +33,11 @@ export const bytesText = (bytes: number) =>
 export const bodyTooLarge = (maxBytes: number) =>
   new AppError('payload_too_large', `an import body holds at most ${bytesText(maxBytes)} (IMPORT_MAX_BYTES)`, [{ field: 'body', message: `larger than ${fmt(maxBytes)} bytes` }]);
 
-/** Collects the records' JSON texts, in order, into batches; refuses the record past the cap. */
+/** Collects the records' JSON texts, in order, into batches, each with the formats that refuse it; refuses the record past the cap. */
 export class RecordBatches {
   count = 0;
-  readonly ready: string[][] = [];
-  private rows: string[] = [];
+  readonly ready: ImportBatch[] = [];
+  private rows: ImportBatch = { texts: [], unrenderable: [] };
   private bytes = 0;
 
   constructor(
@@ -41,20 +45,21 @@ export class RecordBatches {
     private readonly maxRecords: number,
   ) {}
 
-  add(json: string): void {
+  add(json: string, record: unknown): void {
     if (this.count >= this.maxRecords) {
       throw new AppError('payload_too_large', `an import holds at most ${fmt(this.maxRecords)} records`, [{ field: 'records', message: `more than ${fmt(this.maxRecords)} records` }]);
     }
     this.count++;
-    this.rows.push(json);
+    this.rows.texts.push(json);
+    this.rows.unrenderable.push(refusedBy(record));
     this.bytes += json.length;
-    if (this.rows.length >= this.size.rows || this.bytes >= this.size.bytes) this.flush();
+    if (this.rows.texts.length >= this.size.rows || this.bytes >= this.size.bytes) this.flush();
   }
 
   flush(): void {
-    if (this.rows.length === 0) return;
+    if (this.rows.texts.length === 0) return;
     this.ready.push(this.rows);
-    this.rows = [];
+    this.rows = { texts: [], unrenderable: [] };
     this.bytes = 0;
   }
 }

@@ -1,6 +1,6 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import { AppError } from '../../src/errors.js';
-import { RecordBatches, bodyTooLarge, type BatchSize, type ImportLimits, type RecordReader } from './import-batches.js';
+import { RecordBatches, bodyTooLarge, type BatchSize, type ImportBatch, type ImportLimits, type RecordReader } from './import-batches.js';
 import { JsonRecords } from './json-records.js';
 import { JsonLinesRecords } from './jsonl-records.js';
 
@@ -38,7 +38,7 @@ export class ImportBody {
     return this.batches.count;
   }
 
-  async *read(body: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  async *read(body: AsyncIterable<Buffer | string>): AsyncGenerator<ImportBatch> {
     try {
       for await (const chunk of body) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -166,7 +166,7 @@ export class JsonRecords implements RecordReader {
     const refusal = findRefusal(this.root === 'array' ? entry(index, value) : { records: entry(index, value) });
     if (refusal) throw refusalError(refusal);
     if (!isObject(value)) throw new AppError('validation_failed', `record ${index} is not a JSON object`, [{ field: `records.${index}`, message: 'must be an object' }]);
-    this.batches.add(JSON.stringify(value));
+    this.batches.add(JSON.stringify(value), value);
   }
 
   private tooLarge(): AppError {

@@ -80,7 +80,7 @@ export class JsonLinesRecords implements RecordReader {
     }
     // The line itself is stored, not JSON.stringify of what it parsed to (a third of the CPU an
     // import costs here): the json column keeps text, and every read parses it back to this same value.
-    this.batches.add(text);
+    this.batches.add(text, item);
   }
 
   private tooLong(): AppError {

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../../db/client.js';
 import { findDataset, recordsPage } from '../../db/datasets.repository.js';
-import { notFound } from '../../src/errors.js';
+import { AppError, notFound } from '../../src/errors.js';
 import { assertRenderable, type RenderChecks } from './render-check.js';
+import { UnrenderableRecord } from './render-contract.js';
 import { fairForgeDataset, sessionOf, type FairForgeOptions } from './fairforge.js';
 import { render, type ExportFormat } from './formats.js';
 
@@ -77,7 +78,27 @@ export async function exportDataset(
     }
   }
   const base = dataset.name.replace(/[^\w.-]+/g, '_').slice(0, 80) || dataset.id;
+  const body = await startedBy(format === 'fairforge' ? fairforge() : lines(), () => at);
   return format === 'fairforge'
-    ? { dataset, stream: Readable.from(logged(fairforge())), filename: `${base}.fairforge.json`, contentType: 'application/json; charset=utf-8' }
-    : { dataset, stream: Readable.from(logged(lines())), filename: `${base}.${format}.jsonl`, contentType: 'application/x-ndjson; charset=utf-8' };
+    ? { dataset, stream: Readable.from(logged(body)), filename: `${base}.fairforge.json`, contentType: 'application/json; charset=utf-8' }
+    : { dataset, stream: Readable.from(logged(body)), filename: `${base}.${format}.jsonl`, contentType: 'application/x-ndjson; charset=utf-8' };
+}
+
+/**
+ * The stream with its first chunk already rendered: a record on the first page that cannot be
+ * rendered after all (a check passed on stale facts) is still a 422 naming it, not a broken stream.
+ */
+async function startedBy(source: AsyncGenerator<string>, recordKey: () => string | undefined): Promise<AsyncGenerator<string>> {
+  let first: IteratorResult<string>;
+  try {
+    first = await source.next();
+  } catch (err) {
+    if (!(err instanceof UnrenderableRecord)) throw err;
+    const field = `records.${recordKey()}${err.path ? `.${err.path}` : ''}`;
+    throw new AppError('unprocessable', `a record cannot be rendered: ${field} ${err.reason}`, [{ field, message: err.reason }]);
+  }
+  return (async function* () {
+    if (!first.done) yield first.value;
+    yield* source;
+  })();
 }

@@ -1,5 +1,5 @@
 import type { Database } from '../../db/client.js';
-import { datasetBeingWritten, recordsPage, type DatasetRow } from '../../db/datasets.repository.js';
+import { datasetBeingWritten, recordsPage, refusedRecords, type DatasetRow } from '../../db/datasets.repository.js';
 import { AppError } from '../../src/errors.js';
 import { contractFor, type Contract } from './render-contract.js';
 
@@ -54,12 +54,19 @@ export async function checkRecords(database: Database, datasetId: string, contra
   }
 }
 
+/** The verdict from the tags the records were written with (records.unrenderable): no record is read unless refused. */
+async function taggedVerdict(database: Database, datasetId: string, contract: Contract<string>): Promise<RenderVerdict> {
+  const { count, first } = await refusedRecords(database.db, datasetId, contract.name, LISTED);
+  const examples = first.map((r) => ({ key: r.key, ...(contract.problem(r.data as Record<string, unknown>) ?? { path: '', message: `cannot be rendered by the ${contract.name} contract` }) }));
+  return { failed: count, examples };
+}
+
 /** 422 naming the records (and the field in each) that `format` cannot render; nothing to check for jsonl. */
 export async function assertRenderable(deps: { database: Database; checks: RenderChecks }, dataset: DatasetRow, format: string): Promise<void> {
   const contract = contractFor(format);
   if (!contract) return;
   const memo = `${dataset.id}:${contract.name}:${dataset.recordCount}`;
-  let verdict = deps.checks.get(memo);
+  let verdict = dataset.tagged ? await taggedVerdict(deps.database, dataset.id, contract) : deps.checks.get(memo);
   if (!verdict) {
     // A dataset still being written may gain records below the last id read: check it every time.
     const live = await datasetBeingWritten(deps.database.db, dataset.id);

@@ -80,3 +80,16 @@ export function contractFor(format: string): Contract<string> | undefined {
   if (format === 'fairforge') return fairForgeContract;
   return format === 'alpaca' ? alpacaContract : chatContract;
 }
+
+const CONTRACTS: Array<Contract<string>> = [chatContract, alpacaContract, fairForgeContract];
+
+/**
+ * The contracts that refuse `record`, as stored with it (`records.unrenderable`): `chat,alpaca`,
+ * or null when every format renders it. Decided once, when the record is written, so that an
+ * export need not read every record to know it can render them all.
+ */
+export function refusedBy(record: unknown): string | null {
+  if (!record || typeof record !== 'object' || Array.isArray(record)) return CONTRACTS.map((c) => c.name).join(',');
+  const refused = CONTRACTS.filter((c) => c.problem(record as Rec) !== undefined).map((c) => c.name);
+  return refused.length > 0 ? refused.join(',') : null;
+}

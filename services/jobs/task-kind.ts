@@ -3,6 +3,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { NewTask } from '../../db/runs.repository.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
 import type { TaskContext, TaskHandler, WorkerTaskContext } from '../../src/queue/task-handler.js';
+import { refusedBy } from '../export/render-contract.js';
 import type { HandlerDeps } from './job-deps.js';
 
 /**
@@ -48,7 +49,8 @@ export function defineTask<S extends TObject>(
         const payload = ctx.task.payload;
         // A payload written by another version of Quarry (or by hand) fails its task, never a handler halfway.
         if (!queued.Check(payload)) throw new LlmError('api', `task ${kind} ${ctx.task.key}: its payload does not fit the schema: ${problems(queued, payload)}`);
-        return handler({ ...ctx, payload });
+        // Each record is stored with the formats that refuse it, so an export knows without reading it.
+        return handler({ ...ctx, payload }).then((result) => ({ ...result, records: result.records.map((r) => ({ ...r, unrenderable: refusedBy(r.data) })) }));
       };
     },
   };

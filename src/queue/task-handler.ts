@@ -25,7 +25,7 @@ export interface TaskResult {
    * A record may name another dataset of the run (curate's rejected set); only records of the run's
    * own dataset count as its progress.records.
    */
-  records: Array<{ key: string; data: unknown; datasetId?: string }>;
+  records: Array<{ key: string; data: unknown; datasetId?: string; /** The export contracts that refuse it (records.unrenderable). */ unrenderable?: string | null }>;
   /** Run-level events to append with the task's completion (e.g. a pipeline's stage.started). */
   events?: NewEvent[];
   /** Merged into the run's output with the task's completion. */

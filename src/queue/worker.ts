@@ -59,6 +59,13 @@ export function createWorker(opts: WorkerOptions) {
   const prefetch = Math.min(16, Math.ceil(opts.concurrency / 4));
   const committer = createCommitter({ database: opts.database, workerId, hooks: opts.hooks, log, metrics: opts.metrics, onFlushed: () => wake() });
   const startedRuns = new Set<string>();
+  /**
+   * Runs a task of which failed fatally in this worker, and when: for a few seconds (until the
+   * commit that fails the run has landed) their other claimed tasks are handed back, not started.
+   * It expires, so a run retried at once is not held back for good.
+   */
+  const failing = new Map<string, number>();
+  const isFailing = (runId: string) => (failing.get(runId) ?? 0) > Date.now();
   const timers: NodeJS.Timeout[] = [];
   const unlisteners: Array<() => Promise<void>> = [];
   /** Set when stop begins: no more claiming or starting. */
@@ -109,7 +116,12 @@ export function createWorker(opts: WorkerOptions) {
   }
 
   function startReady() {
-    while (!closing && inFlight.size < opts.concurrency && ready.length > 0) execute(ready.shift()!);
+    while (!closing && inFlight.size < opts.concurrency && ready.length > 0) {
+      const task = ready.shift()!;
+      // Its run failed fatally here a moment ago (the commit that fails it may not have landed): not worth a call.
+      if (isFailing(task.run_id)) committer.add({ type: 'aborted', task, usage: { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 } });
+      else execute(task);
+    }
   }
 
   function execute(task: ClaimedTask) {
@@ -136,6 +148,10 @@ export function createWorker(opts: WorkerOptions) {
       // A stopping worker releases its tasks instead of recording a failure it did not earn.
       if (stopping && controller.signal.aborted) return;
       outcome = controller.signal.reason instanceof RunStopped ? { type: 'aborted', task, usage } : classify(task, err, usage);
+    }
+    if (outcome.type === 'fatal') {
+      if (failing.size >= 1000) failing.clear();
+      failing.set(task.run_id, Date.now() + 5000);
     }
     if (outcome.type !== 'succeeded' && outcome.type !== 'aborted') {
       opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
