@@ -29,6 +29,8 @@ interface Subscriber {
   cursor: number;
   sink: EventSink;
   paused: boolean;
+  /** The run's head when it became full: it is dropped only if the run moves past this while it stays full. */
+  pausedAt: number;
 }
 
 interface RunGroup {
@@ -119,7 +121,10 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     }
     const to = taken ? Math.max(from, Math.min(taken.to, page.length)) : page.length;
     if (to > 0) sub.cursor = Math.max(sub.cursor, page[to - 1].seq);
-    if (taken && !taken.room && group.subscribers.has(sub)) sub.paused = true;
+    if (taken && !taken.room && group.subscribers.has(sub)) {
+      sub.paused = true;
+      sub.pausedAt = group.head;
+    }
   }
 
   /**
@@ -131,7 +136,8 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     const stuck = full.filter((s) => s.paused && group.subscribers.has(s));
     if (stuck.length === 0) return;
     for (const sub of stuck) {
-      if (!sub.paused || !group.subscribers.has(sub) || sub.cursor >= head) continue;
+      // A NOTIFY that brought nothing new since it became full (a duplicate) drops no one.
+      if (!sub.paused || !group.subscribers.has(sub) || head <= sub.pausedAt) continue;
       group.subscribers.delete(sub);
       deps.log.info({ runId, seq: sub.cursor, behind: head - sub.cursor }, 'dropped an event stream client that stopped reading');
       try {
@@ -220,7 +226,7 @@ export function createEventHub(deps: { database: Database; log: Logger; backstop
     subscribe(runId: string, after: number, sink: EventSink): Subscription {
       let group = groups.get(runId);
       if (!group) groups.set(runId, (group = { subscribers: new Set(), fetching: false, dirty: false, notified: false, readAt: 0, head: 0 }));
-      const sub: Subscriber = { cursor: after, sink, paused: false };
+      const sub: Subscriber = { cursor: after, sink, paused: false, pausedAt: 0 };
       group.subscribers.add(sub);
       void pump(runId);
       return {
