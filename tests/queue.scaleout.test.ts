@@ -102,4 +102,24 @@ describe.runIf(TEST_DATABASE_URL)('one run, many writers (postgres)', () => {
     const record = numbered.find((e) => e.type === 'record.created')!;
     expect(JSON.parse(record.data).record).toMatchObject({ question: expect.any(String), answer: expect.any(String) });
   });
+
+  it('starting a run another worker is starting at that moment neither waits for it nor starts it twice', async () => {
+    const run = await planRun(sut, 'key-a', 2);
+    const tasks = await claimTasks(sut.db, 'w1', 2, 30);
+    expect(tasks).toHaveLength(2);
+    await raw.begin(async (t) => {
+      // w2 is in the middle of starting the same run: it holds the row as markRunsStarted does.
+      await t`select id from runs where id = ${run.id} for no key update`;
+      const began = performance.now();
+      await markRunsStarted(sut.db, [run.id]);
+      // Skipped, not waited for: well under any lock timeout, and the run is still w2's to start.
+      expect(performance.now() - began).toBeLessThan(2000);
+      expect(await runRow(sut, run.id)).toMatchObject({ status: 'queued' });
+      await t`update runs set status = 'running', started_at = now() where id = ${run.id}`;
+    });
+    // Once w2 has started it, starting it again writes nothing (the stand-in for w2 wrote no run.started, and neither did this).
+    await markRunsStarted(sut.db, [run.id]);
+    expect(await runRow(sut, run.id)).toMatchObject({ status: 'running' });
+    expect((await eventTypes(sut, run.id)).filter((t) => t === 'run.started')).toHaveLength(0);
+  });
 });
