@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client.js';
+import { startAutoAnalyze } from '../db/maintenance.js';
 import { runCountsByStatus } from '../db/runs.repository.js';
 import { commitHooks, runReport, taskHandlers } from '../services/registry.js';
 import { buildApp } from './app.js';
@@ -81,6 +82,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
         });
 
   let stopped = false;
+  let stopAnalyze: (() => void) | undefined;
   return {
     app,
     database,
@@ -90,12 +92,15 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
     async start() {
       await hub.start();
       await worker?.start();
+      // Postgres has autovacuum for this; the embedded database has nothing else.
+      if (database.kind === 'pglite') stopAnalyze = startAutoAnalyze(database, log);
       log.info({ database: database.kind, providers: providers.list().map(publicProvider), default_provider: providers.defaultName }, 'quarry ready');
     },
     /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */
     async stop(graceMs = config.shutdownGraceMs) {
       if (stopped) return;
       stopped = true;
+      stopAnalyze?.();
       await worker?.stop(graceMs);
       await app?.close();
       await hub.stop();
