@@ -3,15 +3,27 @@ import { rows, type Executor, type Tx } from './client.js';
 import { datasets, runs } from './schema/index.js';
 
 // A run's counters and a dataset's record count are their row's value plus what each writer added
-// in its own row (run_counters, dataset_counts; see counters.table.ts). Every read goes through here.
+// in its own row (run_counters, dataset_counts; see counters.table.ts). A run's usage also adds its
+// stage runs' (a pipeline spends through its stages), so it is their sum while they run and after.
+// Every read goes through here.
 
 export const RUN_COUNTERS = ['total', 'done', 'failed', 'records', 'requests', 'input_tokens', 'output_tokens', 'cost_usd'] as const;
 export type RunCounter = (typeof RUN_COUNTERS)[number];
 export type RunCounts = Record<RunCounter, number>;
 
-/** `runs.<column>` plus every writer's delta, as a column of any query that reads `runs`. */
-const summed = (column: RunCounter) =>
-  sql`(${sql.raw(`runs.${column}`)} + coalesce((select sum(c.${sql.raw(column)}) from run_counters c where c.run_id = runs.id), 0))::float8`.mapWith(Number);
+const USAGE: ReadonlySet<RunCounter> = new Set(['requests', 'input_tokens', 'output_tokens', 'cost_usd']);
+
+/**
+ * `runs.<column>` plus every writer's delta, as a column of any query that reads `runs`; for usage,
+ * plus the same of each stage run (found by the runs_parent index; none for a run that is no pipeline).
+ */
+const summed = (column: RunCounter) => {
+  const c = sql.raw(column);
+  const own = sql`${sql.raw(`runs.${column}`)} + coalesce((select sum(w.${c}) from run_counters w where w.run_id = runs.id), 0)`;
+  if (!USAGE.has(column)) return sql`(${own})::float8`.mapWith(Number);
+  const stages = sql`coalesce((select sum(s.${c} + coalesce((select sum(sw.${c}) from run_counters sw where sw.run_id = s.id), 0)) from runs s where s.parent_run_id = runs.id), 0)`;
+  return sql`(${own} + ${stages})::float8`.mapWith(Number);
+};
 
 /** `select(runFields).from(runs)`: a run row with its counters summed. */
 export const runFields = {

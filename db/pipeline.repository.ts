@@ -23,13 +23,28 @@ export async function runStatus(ex: Executor, id: string): Promise<string | unde
   return run?.status;
 }
 
-/** What a stage run produced, for its pipeline's stage events. */
-export async function stageOutput(ex: Executor, id: string): Promise<{ records: number; dataset_id: string | null }> {
-  const [stats] = await rows<{ records: number; dataset_id: string | null }>(
+export interface StageOutput {
+  records: number;
+  dataset_id: string | null;
+  usage: { requests: number; input_tokens: number; output_tokens: number; cost_usd: number };
+  /** Why the stage run failed, as its own `error` says (null when it did not, or was canceled). */
+  error: { category: string; message: string } | null;
+  /** The last error of its first failed task, if any: what a `tasks_failed` stage actually met. */
+  first_failure: { category: string; message: string } | null;
+}
+
+/** What a stage run produced, spent and, if it failed, why: for its pipeline's stage events. */
+export async function stageOutput(ex: Executor, id: string): Promise<StageOutput> {
+  const [row] = await rows<Omit<StageOutput, 'usage'> & StageOutput['usage']>(
     ex,
-    sql`select ${runFields.records} as records, output->>'dataset_id' as dataset_id from runs where id = ${id}`,
+    sql`select ${runFields.records} as records, output->>'dataset_id' as dataset_id, error,
+               (select t.last_error from tasks t where t.run_id = runs.id and t.status = 'failed' order by t.id limit 1) as first_failure,
+               ${runFields.requests} as requests, ${runFields.inputTokens} as input_tokens,
+               ${runFields.outputTokens} as output_tokens, ${runFields.costUsd} as cost_usd
+          from runs where id = ${id}`,
   );
-  return stats;
+  const usage = { requests: Number(row.requests), input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens), cost_usd: Number(row.cost_usd) };
+  return { records: Number(row.records), dataset_id: row.dataset_id, error: row.error, first_failure: row.first_failure, usage };
 }
 
 /** Queues one more task of a running run (once: a task key that exists already is left alone). */

@@ -1,5 +1,18 @@
-/** A run's progress as clients see it, from its counters: rates and ETA derived, not stored. */
-export function progressOf(run: { total: number; done: number; failed: number; records: number; input_tokens: number; output_tokens: number; cost_usd: number; started_at: Date | string | null }) {
+/**
+ * A run's progress as clients see it, from its counters: rates and ETA derived, not stored. An ended
+ * run has no ETA (null), whatever its counters say: a canceled or failed run will not finish them.
+ */
+export function progressOf(run: {
+  total: number;
+  done: number;
+  failed: number;
+  records: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  started_at: Date | string | null;
+  ended?: boolean;
+}) {
   const elapsed = run.started_at ? Math.max(0.001, (Date.now() - new Date(run.started_at).getTime()) / 1000) : 0;
   const finished = run.done + run.failed;
   const taskRate = elapsed > 0 ? finished / elapsed : 0;
@@ -13,7 +26,7 @@ export function progressOf(run: { total: number; done: number; failed: number; r
     tasks_per_second: round(taskRate),
     tokens: { input: run.input_tokens, output: run.output_tokens },
     cost_usd: round(run.cost_usd, 6),
-    eta_seconds: remaining === 0 ? 0 : taskRate > 0 ? round(remaining / taskRate, 1) : null,
+    eta_seconds: run.ended ? null : remaining === 0 ? 0 : taskRate > 0 ? round(remaining / taskRate, 1) : null,
   };
 }
 

@@ -33,7 +33,7 @@ export async function settleRun(db: Db, run: RunToSettle, hooks: CommitHooks): P
       counts.failed > 0
         ? { category: 'tasks_failed', message: `${counts.failed} of ${counts.total} tasks failed; the dataset keeps the ${counts.records} records that succeeded. POST /v1/runs/${run.id}/retry re-runs only the failed tasks.` }
         : null;
-    await appendEvents(tx, run.id, [{ type: `run.${outcome}`, data: { progress: progressOf(counts), error } }]);
+    await appendEvents(tx, run.id, [{ type: `run.${outcome}`, data: { progress: progressOf({ ...counts, ended: true }), error } }]);
     await tx.execute(sql`update runs set status = ${outcome}, finished_at = now(), error = ${error ? JSON.stringify(error) : null}::jsonb where id = ${run.id}`);
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${run.id})`);
     await hooks.runEnded?.(tx, { id: run.id, kind: locked.kind, parent_run_id: locked.parent_run_id, stage: locked.stage }, outcome);

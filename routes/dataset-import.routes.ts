@@ -4,10 +4,33 @@ import type { Database } from '../db/client.js';
 import { importDataset } from '../services/datasets/datasets.service.js';
 import { DEFAULT_IMPORT_LIMITS, bytesText, fmt, type ImportLimits } from '../services/datasets/import-batches.js';
 import { validatorCompiler } from '../src/http/validation.js';
+import { mediaBody } from './request-body.js';
 import { Dataset, errors } from './schemas.js';
 
 const JSON_LINES_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'];
 const JSON_LINES = /^application\/(x-ndjson|jsonl|x-jsonlines)\b/i;
+
+const Records = Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 });
+const JsonLines = Type.String({ description: 'JSONL: one record object per line' });
+const QA = [
+  { question: 'What is a task lease?', answer: 'A time-limited claim on a task: while it holds, no other worker can take the task.' },
+  { question: 'Why do workers heartbeat?', answer: 'To extend their lease while a task takes longer than the lease.' },
+];
+
+/** The body in each media type it comes in, for the contract: the service reads all three shapes as they stream. */
+const { body } = mediaBody(
+  {
+    'application/json': Type.Union([Records, Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), records: Records }, { additionalProperties: false })]),
+    'application/x-ndjson': JsonLines,
+  },
+  {
+    'application/json': {
+      array: { summary: 'A JSON array of records', value: QA },
+      named: { summary: 'Records with a dataset name', value: { name: 'lease-faq', records: QA } },
+    },
+    'application/x-ndjson': { jsonl: { summary: 'JSONL, one record a line (name it with ?name=)', value: `${QA.map((r) => JSON.stringify(r)).join('\n')}\n` } },
+  },
+);
 
 const contentLength = (header: string | undefined) => (header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined);
 
@@ -42,13 +65,8 @@ export function datasetImportRoute(deps: { database: Database; importLimits?: Im
           tags: ['datasets'],
           summary: 'Import records as a new dataset (streamed)',
           description: describe(importLimits),
-          consumes: ['application/json', 'application/x-ndjson'],
           querystring: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-          body: Type.Union([
-            Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
-            Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), records: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }) }, { additionalProperties: false }),
-            Type.String({ description: 'JSONL text' }),
-          ]),
+          body,
           response: { 201: Type.Object({ dataset: Dataset }), ...errors(400, 401, 413, 415) },
         },
         validatorCompiler: (route) => (route.httpPart === 'body' ? () => true : compile(route)),

@@ -22,6 +22,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
           operationId: 'listDatasets',
           tags: ['datasets'],
           summary: 'List datasets, newest first',
+          description: 'Imported datasets and those runs wrote, with record counts; pass `next_before` back as `before` for the next page (null on the last).',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
             before: Type.Optional(Type.String({ pattern: ID_PATTERN('ds'), description: 'Cursor: next_before of the previous page (the id of its last item)' })),
@@ -36,7 +37,16 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
 
     app.get(
       '/v1/datasets/:id',
-      { schema: { operationId: 'getDataset', tags: ['datasets'], summary: 'Get a dataset', params: DatasetParams, response: { 200: Type.Object({ dataset: Dataset }), ...errors(400, 401, 404) } } },
+      {
+        schema: {
+          operationId: 'getDataset',
+          tags: ['datasets'],
+          summary: 'Get a dataset',
+          description: 'Its name, record count (counting while a run writes it), the run that wrote it and links to its records and export.',
+          params: DatasetParams,
+          response: { 200: Type.Object({ dataset: Dataset }), ...errors(400, 401, 404) },
+        },
+      },
       async (request) => ({ dataset: await getDataset(deps, request.owner, request.params.id) }),
     );
 
@@ -66,6 +76,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
           operationId: 'listDatasetRecords',
           tags: ['datasets'],
           summary: 'Page through the records of a dataset',
+          description: 'Records in the order they were stored, each `{ key, data }`; pass `next_cursor` back as `cursor` for the next page (null on the last).',
           params: DatasetParams,
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -101,7 +112,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
             language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'fairforge: dataset language when records do not carry one (default "english")' })),
           }),
           response: {
-            200: { description: 'JSON Lines (a JSON array for fairforge)', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'array' } } } },
+            200: { description: 'JSON Lines (a JSON array for fairforge)', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'array', items: { type: 'object' } } } } },
             ...errors(400, 401, 404, 422),
           },
         },

@@ -26,7 +26,9 @@ export function healthRoutes(deps: { database: Database; metrics: Metrics; metri
   return async (app) => {
     app.get(
       '/healthz',
-      { schema: { operationId: 'healthz', tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      { schema: { operationId: 'healthz', tags: ['ops'], summary: 'Liveness: the process answers',
+          description: 'Needs no key and touches nothing: 200 as long as the process serves HTTP (a liveness probe).',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
       async () => ({ status: 'ok' as const }),
     );
     app.get(
@@ -36,6 +38,7 @@ export function healthRoutes(deps: { database: Database; metrics: Metrics; metri
           operationId: 'readyz',
           tags: ['ops'],
           summary: 'Readiness: the database answers',
+          description: 'Needs no key. 200 with the database kind (postgres or pglite) when a query answers; 503 when the database is out of reach (a readiness probe).',
           response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }), ...errors(503) },
         },
       },

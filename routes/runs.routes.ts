@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { cancel, getRun, listRunViews, retry, waitForRun, type RunsDeps } from '../services/runs/runs.service.js';
-import { preferWait } from './job-reply.js';
+import { preferencesOf } from './job-reply.js';
 import { JobHeaders, Run, RunEnvelope, RunParams, errors } from './schemas.js';
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
@@ -14,6 +14,9 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           operationId: 'listRuns',
           tags: ['runs'],
           summary: 'List runs, newest first',
+          description:
+            'The caller\'s runs (with API keys, only those its key started), pipeline stage runs included, filtered by `status` and `kind`. ' +
+            'Pages hold up to `limit` runs; pass `next_before` back as `before` for the next page (null on the last).',
           querystring: Type.Object({
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
             before: Type.Optional(Type.String({ pattern: ID_PATTERN('run'), description: 'Cursor: next_before of the previous page (the id of its last item)' })),
@@ -40,7 +43,7 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const wait = preferWait(request);
+        const { wait } = preferencesOf(request);
         if (wait === 0) return { run: await getRun(deps, request.owner, request.params.id) };
         reply.header('preference-applied', `wait=${wait}`);
         return { run: await waitForRun(deps, request.owner, request.params.id, wait) };
@@ -54,6 +57,9 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           operationId: 'cancelRun',
           tags: ['runs'],
           summary: 'Cancel a run: queued tasks are withdrawn and in-flight teacher calls aborted',
+          description:
+            'Records already written stay in the run\'s datasets, and the spend so far stays in its usage. Canceling a pipeline cancels its running stage. ' +
+            'The event stream ends with `run.canceled`. 409 when the run has already ended; `POST /v1/runs/{id}/retry` resumes a canceled run.',
           params: RunParams,
           response: { 200: RunEnvelope, ...errors(400, 401, 404, 409) },
         },

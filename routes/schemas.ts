@@ -33,7 +33,7 @@ export const Progress = Type.Object({
   tasks_per_second: Type.Number(),
   tokens: Type.Object({ input: Type.Integer(), output: Type.Integer() }),
   cost_usd: Type.Number(),
-  eta_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated seconds left; null before any task finished' }),
+  eta_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated seconds left; null before any task finished, and once the run has ended' }),
 });
 
 export const Run = Type.Object(
@@ -55,7 +55,16 @@ export const Run = Type.Object(
       },
       { additionalProperties: true },
     ),
-    error: Type.Optional(Type.Object({ category: Type.String(), message: Type.String() }, { additionalProperties: true })),
+    error: Type.Optional(
+      Type.Object(
+        {
+          category: Type.String(),
+          message: Type.String(),
+          cause: Type.Optional(Type.Object({ category: Type.String(), message: Type.String() }, { additionalProperties: true, description: 'pipeline: the error of the stage run that stopped it' })),
+        },
+        { additionalProperties: true },
+      ),
+    ),
     created_at: Type.String({ format: 'date-time' }),
     started_at: Type.Optional(Type.String({ format: 'date-time' })),
     finished_at: Type.Optional(Type.String({ format: 'date-time' })),
@@ -64,7 +73,7 @@ export const Run = Type.Object(
       events: Type.String({ description: 'SSE stream of run events' }),
       ws: Type.String({ description: 'WebSocket stream of run events' }),
       dataset: Type.Optional(Type.String()),
-      export: Type.Optional(Type.String()),
+      export: Type.Optional(Type.String({ description: 'The output dataset in a training format; not for topics runs, whose links.topics downloads the tree or graph' })),
       rejected: Type.Optional(Type.String({ description: 'curate: the rejected records' })),
       topics: Type.Optional(Type.String({ description: 'topics: the tree or graph' })),
     }),
@@ -85,6 +94,14 @@ export const Dataset = Type.Object({
 });
 
 export const JobHeaders = Type.Object({
-  prefer: Type.Optional(Type.String({ description: 'wait=N holds the request up to N seconds (max 600) for the run to end', pattern: '^\\s*wait\\s*=\\s*\\d+\\s*$' })),
+  prefer: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description:
+        'Preferences (RFC 7240), e.g. `respond-async, wait=10`: wait=N holds the answer up to N seconds (at most 600) for the run to end; ' +
+        'on job endpoints respond-async answers 202 at once (the default without wait). Others are ignored; a wait that is not a whole number of seconds is a 400. ' +
+        'Preference-Applied names those the answer honoured.',
+    }),
+  ),
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'A repeated request with the same key returns the same run' })),
 });

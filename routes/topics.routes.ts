@@ -3,7 +3,38 @@ import { Type } from '@sinclair/typebox';
 import type { JobDeps } from '../services/jobs/job-deps.js';
 import { LIMITS } from '../services/limits.js';
 import { importTopics, listTopicsViews, topicsView } from '../services/topics/topics.service.js';
+import { mediaBody } from './request-body.js';
 import { TopicsId, errors } from './schemas.js';
+
+/** A DeepFabric tree file (JSONL) or graph file (JSON), each with an example the contract shows. */
+const importBody = mediaBody(
+  {
+    'application/json': Type.Object({}, { additionalProperties: true, description: 'DeepFabric graph JSON: { nodes: { "<id>": { id, topic, children: [ids], metadata? } }, root_id, metadata? }' }),
+    'application/x-ndjson': Type.String({ description: 'DeepFabric tree JSONL: one {"path": [root, …, leaf]} per line' }),
+  },
+  {
+    'application/json': {
+      graph: {
+        summary: 'A DeepFabric topic graph (node 3 has two parents)',
+        value: {
+          root_id: 0,
+          nodes: {
+            '0': { id: 0, topic: 'Postgres', children: [1, 2] },
+            '1': { id: 1, topic: 'Indexes', children: [3] },
+            '2': { id: 2, topic: 'Query planning', children: [3] },
+            '3': { id: 3, topic: 'Index-only scans', children: [] },
+          },
+        },
+      },
+    },
+    'application/x-ndjson': {
+      tree: {
+        summary: 'A DeepFabric topic tree, one root → leaf path a line',
+        value: '{"path":["Postgres","Indexes","BRIN"]}\n{"path":["Postgres","Indexes","GIN"]}\n{"path":["Postgres","Vacuum"]}\n',
+      },
+    },
+  },
+);
 
 const TopicsSummary = Type.Object({ id: TopicsId, mode: Type.String(), prompt: Type.String(), created_at: Type.String() }, { additionalProperties: true });
 
@@ -16,6 +47,7 @@ export function topicsRoutes(deps: Pick<JobDeps, 'database'>): FastifyPluginAsyn
           operationId: 'listTopics',
           tags: ['topics'],
           summary: 'List topic trees and graphs, newest first',
+          description: 'Built (`POST /v1/topics`) and imported (`POST /v1/topics/import`) ones alike, without their nodes; pass `next_before` back as `before` for the next page (null on the last).',
           querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(TopicsId) }),
           response: { 200: Type.Object({ topics: Type.Array(TopicsSummary), next_before: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401) },
         },
@@ -70,9 +102,10 @@ export function topicsRoutes(deps: Pick<JobDeps, 'database'>): FastifyPluginAsyn
             'The result can feed POST /v1/generate like a built one. A malformed file is a 400 naming the line or node. ' +
             `Limits: ${LIMITS.importNodes.toLocaleString('en-US')} topics, ${LIMITS.importEdges.toLocaleString('en-US')} graph links, ` +
             `${LIMITS.importPathLength} topics on a root → node path, ${LIMITS.topicChars} characters per topic, ${LIMITS.importMetadataBytes / 1024} KiB of graph metadata; a graph must not have cycles.`,
-          body: Type.Union([Type.String({ description: 'DeepFabric tree JSONL' }), Type.Object({}, { additionalProperties: true, description: 'DeepFabric graph JSON' })]),
+          body: importBody.body,
           response: { 201: Type.Object({ topics: TopicsSummary }), ...errors(400, 401, 413, 415) },
         },
+        preValidation: importBody.preValidation,
       },
       async (request, reply) => {
         const topics = await importTopics(deps, request.owner, request.body, request.headers['content-type'] ?? '');

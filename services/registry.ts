@@ -6,7 +6,7 @@ import { enrichJob } from './enrich/enrich.job.js';
 import { generateJob } from './generate/generate.job.js';
 import type { HandlerDeps, JobDeps } from './jobs/job-deps.js';
 import type { StageStarter } from './jobs/job-deps.js';
-import type { JobEndpoint, JobModule } from './jobs/job-module.js';
+import type { JobEndpoint, JobModule, TaskEstimator } from './jobs/job-module.js';
 import { knowledgeJob } from './knowledge/knowledge.job.js';
 import { pipelineJob } from './pipelines/pipeline.job.js';
 import { rejectedReport } from './runs/runs.service.js';
@@ -20,6 +20,9 @@ export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowle
 
 /** The job endpoints, in the order the contract lists them. */
 export const jobEndpoints = (): JobEndpoint[] => JOB_MODULES.flatMap((m) => (m.endpoint ? [m.endpoint] : []));
+
+/** Every module's teacher-call estimates by task kind, for dry runs (a pipeline's stages are other modules' tasks). */
+export const taskEstimators = (): Record<string, TaskEstimator> => Object.assign({}, ...JOB_MODULES.map((m) => m.estimates ?? {}));
 
 /** The pipeline stages by name; a stage a pipeline names must have a module here. */
 export const pipelineStages = (): Record<string, StageStarter> => Object.fromEntries(JOB_MODULES.flatMap((m) => (m.stage ? [[m.stage.name, m.stage.plan]] : [])));

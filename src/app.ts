@@ -9,6 +9,7 @@ import { datasetsRoutes } from '../routes/datasets.routes.js';
 import { eventsRoutes } from '../routes/events.routes.js';
 import { healthRoutes } from '../routes/health.routes.js';
 import { jobsRoutes } from '../routes/jobs.routes.js';
+import { providersRoutes } from '../routes/providers.routes.js';
 import { runsRoutes } from '../routes/runs.routes.js';
 import { topicsRoutes } from '../routes/topics.routes.js';
 import type { EventHub } from './events/event-hub.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
       info: {
         title: 'Quarry',
         version: API_VERSION,
+        contact: { name: 'Quarry maintainers' },
         description:
           'Generate fine-tuning datasets with teacher LLMs. Jobs answer 202 with a run; watch it over SSE or WebSocket; ' +
           'export the dataset in a training format. Errors are `{ "error": { "code", "message", "details" } }`, details naming the field at fault. ' +
@@ -90,6 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
           `nesting deeper than ${MAX_NESTING} levels, query strings that are not UTF-8. Request targets over ${MAX_URL_BYTES} bytes and path ` +
           `parameters over ${MAX_PARAM_LENGTH} characters: 414; headers over 16 KiB: 431.`,
       },
+      // Relative: Swagger UI and generated clients call the host that served the document.
+      servers: [{ url: '/', description: 'This Quarry service' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the API_KEYS, when configured' } } },
       security: [{ bearer: [] }],
       tags: [
@@ -97,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
         { name: 'runs', description: 'Run status, control and event streams' },
         { name: 'datasets', description: 'Datasets, records and export' },
         { name: 'topics', description: 'Topic trees and graphs' },
+        { name: 'providers', description: 'The configured teachers (LLM providers)' },
         { name: 'ops', description: 'Health and metrics' },
       ],
     },
@@ -119,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   for (const job of jobsRoutes(deps)) await app.register(job);
   await app.register(topicsRoutes(deps));
   await app.register(datasetsRoutes(deps));
+  await app.register(providersRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

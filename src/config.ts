@@ -20,6 +20,10 @@ const EnvSchema = Type.Object({
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ANTHROPIC_API_KEY: Type.Optional(Type.String()),
   ANTHROPIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  GEMINI_API_KEY: Type.Optional(Type.String()),
+  GEMINI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OPENROUTER_API_KEY: Type.Optional(Type.String()),
+  OPENROUTER_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   OLLAMA_BASE_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:11434/v1' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -58,6 +62,9 @@ export interface Config {
   defaultProvider?: string;
   openai: { apiKey?: string; baseUrl?: string };
   anthropic: { apiKey?: string; baseUrl?: string };
+  /** Gemini and OpenRouter through their OpenAI-compatible endpoints. */
+  gemini: { apiKey?: string; baseUrl?: string };
+  openrouter: { apiKey?: string; baseUrl?: string };
   ollamaBaseUrl: string;
   logLevel: string;
   bodyLimitBytes: number;
@@ -138,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultProvider: c.DEFAULT_PROVIDER,
     openai: { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL },
     anthropic: { apiKey: c.ANTHROPIC_API_KEY, baseUrl: c.ANTHROPIC_BASE_URL },
+    gemini: { apiKey: c.GEMINI_API_KEY, baseUrl: c.GEMINI_BASE_URL },
+    openrouter: { apiKey: c.OPENROUTER_API_KEY, baseUrl: c.OPENROUTER_BASE_URL },
     ollamaBaseUrl: c.OLLAMA_BASE_URL,
     logLevel: c.LOG_LEVEL,
     bodyLimitBytes: c.BODY_LIMIT_BYTES,

@@ -7,7 +7,8 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createEventHub } from './events/event-hub.js';
 import { createLlmClient } from './llm/llm.client.js';
-import { loadProviders, publicProvider } from './llm/providers.js';
+import { providerView } from './llm/provider-view.js';
+import { loadProviders } from './llm/providers.js';
 import { createMetrics } from './metrics.js';
 import { logSerializers } from './log-serializers.js';
 import { loadPrompts } from './prompts.js';
@@ -94,7 +95,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
       await worker?.start();
       // Postgres has autovacuum for this; the embedded database has nothing else.
       if (database.kind === 'pglite') stopAnalyze = startAutoAnalyze(database, log);
-      log.info({ database: database.kind, providers: providers.list().map(publicProvider), default_provider: providers.defaultName }, 'quarry ready');
+      log.info({ database: database.kind, providers: providers.list().map((p) => providerView(p, providers.defaultName)), default_provider: providers.defaultName }, 'quarry ready');
     },
     /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */
     async stop(graceMs = config.shutdownGraceMs) {

@@ -29,8 +29,8 @@ async function terminalEvent(url: string): Promise<string> {
   }
   return 'stream ended without a terminal event';
 }
-/** `chars` without a break: at max 100 / min 99 / overlap 98 each piece is cut hard and the next starts two characters on. */
-const denseDocument = (chars: number) => ({ name: 'dense.md', text: 'abcdefghij'.repeat(Math.ceil(chars / 10)) });
+/** `chars` of one-letter words: at max 100 / min 99 / overlap 98 each piece overlaps the last from its second word on, two characters further. */
+const denseDocument = (chars: number) => ({ name: 'dense.md', text: 'a '.repeat(Math.ceil(chars / 2)) });
 const dense = { max_chunk_size: 100, min_chunk_size: 99, overlap: 98, n_pairs: 1 };
 const seeds = (n: number) => Array.from({ length: n }, (_, i) => ({ document: `# Doc ${i}\n\nFacts about ${i}.` }));
 const yamlKeys = (keys: number) => `topics:\n  prompt: x\n${Array.from({ length: keys }, (_, i) => `  k${i}: ${i}`).join('\n')}\n`;

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES } from './support/databases.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 const V4 = `
@@ -52,10 +53,10 @@ dataset:
   save_as: k8s.jsonl
 `;
 
-describe('DeepFabric configs as pipelines', () => {
+describe.each(DATABASES)('DeepFabric configs as pipelines (%s)', (db) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ db: 'pglite', fake: { latencyMs: 2 } });
+    h = await startHarness({ db, fake: { latencyMs: 2 } });
   });
   afterAll(() => h?.close());
 
@@ -66,15 +67,20 @@ describe('DeepFabric configs as pipelines', () => {
     h.fake.reset();
     const run = (await post(V4).expect(200)).body.run;
     expect(run).toMatchObject({ kind: 'pipeline', status: 'succeeded' });
-    expect(run.output.report.deepfabric).toEqual({ layout: 'v4', ignored: ['topics.save_as', 'output.save_as'] });
+    expect(run.output.report.deepfabric).toMatchObject({ layout: 'v4', ignored: ['topics.save_as', 'output.save_as'] });
+    expect(run.output.report.deepfabric.notes['output.save_as']).toContain('links.export');
     expect(run.output.report.stages.map((s: any) => [s.kind, s.status])).toEqual([['topics', 'succeeded'], ['generate', 'succeeded']]);
     const data = await records(run.output.dataset_id);
     expect(data).toHaveLength(6);
     // 6 samples over 4 leaf paths: the topics cycle.
     expect(new Set(data.map((r: any) => r.topic_path.join('/'))).size).toBe(4);
-    expect(data[0].messages[0]).toEqual({ role: 'system', content: 'Generate clear, educational conversations.' });
+    // output.system_prompt is the records' system message; generation.system_prompt only steers the teacher.
+    expect(data.every((r: any) => r.messages[0].role === 'system' && r.messages[0].content === 'You are a helpful Python tutor.')).toBe(true);
+    expect(h.fake.requests().filter((r) => JSON.stringify(r.body).includes('Include working code.')).every((r) => JSON.stringify(r.body).includes('Generate clear, educational conversations.'))).toBe(true);
+    expect(JSON.stringify(data)).not.toContain('Generate clear, educational conversations.');
     expect(data[0].reasoning.style).toBe('freetext');
-    expect(run.links.export).toContain('system_prompt=You+are+a+helpful+Python+tutor.');
+    // The records carry the system message already: the export link adds none.
+    expect(run.links.export).not.toContain('system_prompt');
     expect(run.output.topics_id).toMatch(/^tp_/);
     const models = new Set(h.fake.requests().map((r) => (r.body as any).model));
     expect(models).toEqual(new Set(['gpt-test']));
@@ -101,7 +107,8 @@ describe('DeepFabric configs as pipelines', () => {
     expect(topics.paths).toHaveLength(3);
     const data = await records(stages[1].dataset_id);
     expect(data).toHaveLength(4);
-    expect(data[0].messages[0]).toEqual({ role: 'system', content: 'You write operator conversations.' });
+    // ?sys_msg=true puts the dataset system prompt in, never the generation instruction.
+    expect(data.every((r: any) => r.messages[0].role === 'system' && r.messages[0].content === 'You are a helpful assistant.')).toBe(true);
     expect(new Set(h.fake.requests().map((r) => (r.body as any).model))).toEqual(new Set(['gpt-override']));
   });
 
@@ -110,7 +117,13 @@ describe('DeepFabric configs as pipelines', () => {
     expect(run.status).toBe('succeeded');
     const topics = JSON.parse((await request(h.url).get(`/v1/topics/${run.output.topics_id}`).expect(200)).text).topics;
     expect(topics).toMatchObject({ mode: 'graph', model: 'gpt-graph' });
-    expect(await records(run.output.dataset_id)).toHaveLength(6);
+    const data = await records(run.output.dataset_id);
+    expect(data).toHaveLength(6);
+    // sys_msg: false — no system message in the records, and none added by the export link.
+    expect(data.some((r: any) => r.messages.some((m: any) => m.role === 'system'))).toBe(false);
+    expect(run.links.export).not.toContain('system_prompt');
+    const exported = (await request(h.url).get(run.links.export).expect(200)).text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(exported.some((l: any) => l.messages.some((m: any) => m.role === 'system'))).toBe(false);
   });
 
   it.each([
@@ -132,10 +145,75 @@ describe('DeepFabric configs as pipelines', () => {
     expect(detail.message).toContain(text);
   });
 
+  it.each([
+    ['topics:\n  prompt: x\n  mode: forest\n', 'topics.mode', 'tree, graph'],
+    ['topics:\n  prompt: x\ngeneration:\n  conversation:\n    type: cot\n    reasoning_style: bogus\n', 'generation.conversation.reasoning_style', 'freetext or structured'],
+    ['topics:\n  prompt: x\ngeneration:\n  conversation:\n    type: basic\n    reasoning_style: freetext\n', 'generation.conversation.reasoning_style', 'type cot'],
+    ['topics:\n  prompt: x\ngeneration:\n  conversation:\n    type: cot\n    reasoning_style: hybrid\n', 'generation.conversation.reasoning_style', 'hybrid'],
+    ['topics:\n  prompt: x\noutput:\n  num_samples: lots\n', 'output.num_samples', '"auto"'],
+    ['topics:\n  prompt: x\noutput:\n  num_samples: 200000\n', 'output.num_samples', '100,000'],
+    ['topic_tree:\n  topic_prompt: x\ndataset:\n  creation:\n    num_steps: 50000\n    batch_size: 5\n', 'dataset.creation.num_steps', '250,000 samples'],
+    ['topics:\n  prompt: x\noutput:\n  include_system_message: "yes"\n', 'output.include_system_message', 'true or false'],
+    ['llm:\n  temperature: hot\ntopics:\n  prompt: x\n', 'llm.temperature', ''],
+    ['topics:\n  prompt: x\n  mode: graph\n  depth: 6\n', 'topics.depth', 'at most'],
+    ['topic_tree:\n  topic_prompt: x\n  degree: 0\n', 'topic_tree.degree', ''],
+    ['topic_graph:\n  topic_prompt: x\n  depth: 6\n', 'topic_graph.depth', 'at most'],
+    ['topic_tree:\n  topic_prompt: x\ndata_engine:\n  conversation_type: cot_hybrid\n', 'data_engine.conversation_type', 'hybrid'],
+    ['topic_tree:\n  topic_prompt: x\ndata_engine:\n  conversation_type: dialogue\n', 'data_engine.conversation_type', 'basic or cot'],
+    ['topic_tree:\n  topic_prompt: x\ndata_engine:\n  max_tools_per_query: 3\n', 'data_engine.max_tools_per_query', 'agent mode'],
+    ['topic_tree:\n  topic_prompt: x\ndataset:\n  creation:\n    num_steps: 0\n', 'dataset.creation.num_steps', ''],
+  ])('names the setting of %j, never an internal message', async (yaml, field, text) => {
+    const res = await post(yaml).expect(400);
+    expect(res.body.error.details.map((d: any) => d.field), JSON.stringify(res.body.error)).toContain(field);
+    expect(res.body.error.details.find((d: any) => d.field === field).message).toContain(text);
+    expect(JSON.stringify(res.body.error)).not.toMatch(/union|generate\.|Expected object/);
+  });
+
+  it('runs with uploads, evaluation, checkpoints and retry tuning ignored, each with a note', async () => {
+    const yaml = `${V4}  checkpoint:\n    interval: 10\n${['evaluation:\n  conversation_type: basic', 'huggingface:\n  repository: me/ds', 'kaggle:\n  handle: me/ds', 'deepfabric_cloud:\n  dataset: me/ds'].join('\n')}\n`
+      .replace('  max_retries: 2\n', '  max_retries: 2\n  sample_retries: 2\n  save_as: samples.jsonl\n  rate_limit:\n    max_retries: 7\n    base_delay: 3.0\n  request_timeout: 60\n')
+      .replace('  save_as: topics.jsonl\n', '  save_as: topics.jsonl\n  max_concurrent: 4\n');
+    const run = (await post(yaml, '?num_samples=2').expect(200)).body.run;
+    expect(run.status).toBe('succeeded');
+    const { ignored, notes } = run.output.report.deepfabric;
+    const expected = ['topics.max_concurrent', 'generation.sample_retries', 'generation.save_as', 'generation.rate_limit', 'generation.request_timeout', 'output.checkpoint', 'evaluation', 'huggingface', 'kaggle', 'deepfabric_cloud'];
+    expect(ignored).toEqual(expect.arrayContaining(expected));
+    for (const field of ignored) expect(notes[field]?.length, field).toBeGreaterThan(20);
+    expect(notes.huggingface).toContain('uploads');
+    expect(notes['generation.rate_limit']).toContain('timeout');
+  });
+
+  it('a config without a dataset system prompt writes no system message, and the report says why', async () => {
+    const yaml = V4.replace('  system_prompt: "You are a helpful Python tutor."\n', '');
+    const run = (await post(yaml, '?num_samples=2').expect(200)).body.run;
+    expect(run.status).toBe('succeeded');
+    const data = await records(run.output.dataset_id);
+    expect(data.some((r: any) => r.messages[0].role === 'system')).toBe(false);
+    expect(run.output.report.deepfabric.notes['output.system_prompt']).toContain('generation.system_prompt');
+    // ?sys_msg=false on a config that has one leaves it out too.
+    const off = (await post(V4, '?num_samples=2&sys_msg=false').expect(200)).body.run;
+    expect((await records(off.output.dataset_id)).some((r: any) => r.messages[0].role === 'system')).toBe(false);
+    expect(off.links.export).not.toContain('system_prompt');
+  });
+
+  it('cot without a reasoning_style writes free-text reasoning and says so; a v2 domain hint is ignored with a note', async () => {
+    const run = (await post(V4.replace('    reasoning_style: freetext\n', ''), '?num_samples=2').expect(200)).body.run;
+    expect(run.status).toBe('succeeded');
+    expect(run.output.report.deepfabric.notes['generation.conversation.reasoning_style']).toContain('freetext');
+    expect((await records(run.output.dataset_id)).map((r: any) => r.reasoning.style)).toEqual(['freetext', 'freetext']);
+    const v2 = V3.replace('  conversation_type: basic\n', '  conversation_type: cot_structured\n  reasoning_style: logical\n');
+    const structured = (await post(v2, '?num_steps=1&batch_size=2').expect(200)).body.run;
+    expect(structured.output.report.deepfabric.ignored).toContain('data_engine.reasoning_style');
+    expect(structured.output.report.deepfabric.notes['data_engine.reasoning_style']).toContain('domain hint');
+    expect((await records(structured.output.dataset_id)).map((r: any) => r.reasoning.style)).toEqual(['structured', 'structured']);
+  });
+
   it('rejects conflicting and unknown overrides, and overrides on a JSON pipeline', async () => {
     expect((await post(V4, '?num_samples=5&num_steps=2').expect(400)).body.error.details[0].field).toBe('num_steps');
     expect((await post(V4, '?colour=blue').expect(400)).body.error.details[0].field).toBe('colour');
     expect((await post(V4, '?mode=forest').expect(400)).body.error.details[0].field).toBe('mode');
+    expect((await post(V4, '?num_samples=200000').expect(400)).body.error.details[0]).toEqual({ field: 'num_samples', message: expect.stringContaining('100,000') });
+    expect((await post(V4, '?num_steps=60000&batch_size=2').expect(400)).body.error.details[0]).toEqual({ field: 'num_steps', message: expect.stringContaining('120,000 samples') });
     const json = await request(h.url).post('/v1/pipelines?degree=3').send({ topics: { prompt: 'x' } }).expect(400);
     expect(json.body.error.details[0]).toMatchObject({ field: 'degree', message: 'only with a DeepFabric YAML config' });
   });

@@ -99,7 +99,8 @@ describe('chunk selection strategies', () => {
   });
   afterAll(() => h?.close());
 
-  const doc = { name: 'many.md', text: Array.from({ length: 12 }, (_, i) => `## Part ${i + 1}\n\nPart ${i + 1} explains topic ${i + 1} in some detail.`).join('\n\n') };
+  // Each part above min_chunk_size (200 characters), so each is a chunk of its own.
+  const doc = { name: 'many.md', text: Array.from({ length: 12 }, (_, i) => `## Part ${i + 1}\n\n${`Part ${i + 1} explains topic ${i + 1} in some detail. `.repeat(6)}`).join('\n\n') };
   const sampled = async (strategy: Record<string, unknown>) =>
     (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [doc], n_pairs: 1, strategy }).expect(200)).body.run;
 

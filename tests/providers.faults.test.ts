@@ -7,10 +7,12 @@ import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { readSse } from './support/streams.js';
 
-/** Two sections; the second carries a marker so a fault can target exactly one task. */
+/** Two sections (each above min_chunk_size, so each is a chunk); the second carries a marker so a fault can target exactly one task. */
 const doc = (marker = 'MARKER') => ({
   name: 'faults.md',
-  text: `## Calm\n\nThe calm section explains that retries are cheap and records are precious.\n\n## Stormy\n\nThe ${marker} section explains that faults happen and must cost at most a retry.\n`,
+  text:
+    `## Calm\n\n${'The calm section explains that retries are cheap and records are precious. '.repeat(3)}\n\n` +
+    `## Stormy\n\nThe ${marker} section explains that faults happen and must cost at most a retry. ${'Faults come and go. '.repeat(6)}\n`,
 });
 
 describe('teacher faults end as retries or categorised failures', () => {
@@ -129,7 +131,7 @@ describe('teacher faults end as retries or categorised failures', () => {
     const res = await request(h.url)
       .post('/v1/generate')
       .set('Prefer', 'wait=30')
-      .send({ documents: [{ name: 'big.md', text: Array.from({ length: 30 }, (_, i) => `## S${i}\n\nBody ${i} text here.`).join('\n\n') }], n_pairs: 1, llm: { provider: 'dead' } })
+      .send({ documents: [{ name: 'big.md', text: Array.from({ length: 30 }, (_, i) => `## S${i}\n\n${`Body ${i} text here. `.repeat(12)}`).join('\n\n') }], n_pairs: 1, llm: { provider: 'dead' } })
       .expect(200);
     const run = res.body.run;
     expect(run.status).toBe('failed');

@@ -15,7 +15,7 @@ describe.each(DATABASES)('fair claiming across API keys (%s)', (db) => {
   const as = (key: string) => ({ Authorization: `Bearer ${key}` });
 
   it('a key’s 10-task run queued after another key’s 5,000-task run finishes while the big one is far from done', async () => {
-    const big = (await request(h.url).post('/v1/generate').set(as('key-big')).send({ documents: [markdownDoc('big.md', 5000, 3)], n_pairs: 1 }).expect(202)).body.run;
+    const big = (await request(h.url).post('/v1/generate').set(as('key-big')).send({ documents: [markdownDoc('big.md', 5000, 20)], n_pairs: 1 }).expect(202)).body.run;
     expect(big.progress.total).toBeGreaterThanOrEqual(5000);
     // The big run has the worker to itself first: wait until its records are flowing.
     await readSse(`${h.url}${big.links.events}`, as('key-big'), { stopAfter: 40 });

@@ -1,13 +1,14 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
+import { TEACHER_MODES } from './support/teacher-modes.js';
 
-describe('generate from topics', () => {
+describe.each(TEACHER_MODES)('generate from topics, with $mode', ({ fake }) => {
   let h: Harness;
   let tree: { id: string; paths: string[][] };
   let graph: { id: string; nodes: unknown[] };
   beforeAll(async () => {
-    h = await startHarness({ db: 'pglite', fake: { latencyMs: 2 } });
+    h = await startHarness({ db: 'pglite', fake });
     const build = async (body: object) => {
       const run = (await request(h.url).post('/v1/topics').set('Prefer', 'wait=30').send(body).expect(200)).body.run;
       return JSON.parse((await request(h.url).get(`/v1/topics/${run.output.topics_id}`).expect(200)).text).topics;

@@ -1,12 +1,13 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './support/harness.js';
+import { TEACHER_MODES } from './support/teacher-modes.js';
 import { readSse } from './support/streams.js';
 
-describe('topics: trees and graphs', () => {
+describe.each(TEACHER_MODES)('topics: trees and graphs, with $mode', ({ fake }) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ db: 'pglite', fake: { latencyMs: 2 } });
+    h = await startHarness({ db: 'pglite', fake });
   });
   afterAll(() => h?.close());
   beforeEach(() => h.fake.reset());
@@ -57,6 +58,13 @@ describe('topics: trees and graphs', () => {
     // The teacher saw related existing topics, labelled with their ids.
     const prompts = h.fake.requests().map((r) => (r.body as any).messages.at(-1).content as string);
     expect(prompts.some((p) => p.includes('Existing topics most related to this one'))).toBe(true);
+    // Links are an enum of those related ids, so a teacher that only follows the schema links to real nodes too.
+    const linkable = h.fake.requests().map((r) => (r.body as any).response_format.json_schema.schema.properties.subtopics.items.properties?.connections?.items.enum).filter(Boolean);
+    expect(linkable.length).toBeGreaterThan(0);
+    for (const offered of linkable) {
+      expect(offered.length).toBeLessThanOrEqual(20);
+      for (const id of offered) expect(ids.has(id)).toBe(true);
+    }
   });
 
   it.each(['isolated', 'anchored'])('a %s graph has no cross-links', async (style) => {

@@ -1,5 +1,6 @@
 import type { JobModule } from '../jobs/job-module.js';
 import { endpoint } from '../jobs/job-module.js';
+import { curateEstimates } from './curate.estimate.js';
 import { curateReport } from './curate.report.js';
 import { CurateSpec } from './curate.spec.js';
 import { planCurate } from './curate.service.js';
@@ -18,9 +19,26 @@ export const curateJob: JobModule = {
       '`curation` scores; the others, and duplicates found by `dedup` (exact by normalised text, near by MinHash/LSH on the question), ' +
       'go to `output.rejected_dataset_id` with a `rejection` reason. The run report gives counts in → kept, the rating histogram and rejections by reason.',
     body: CurateSpec,
+    examples: {
+      'application/json': {
+        judge: {
+          summary: 'Judge inline pairs, keep those rated 6 or more, drop duplicates',
+          value: {
+            threshold: 6,
+            dedup: { exact: true, near: 0.85 },
+            records: [
+              { question: 'What is a task lease?', answer: 'A time-limited claim on a task: while it holds, no other worker can take the task.' },
+              { question: 'What is a task lease?', answer: 'A time-limited claim on a task: while it holds, no other worker can take the task.' },
+              { question: 'Why do workers heartbeat?', answer: 'To extend their lease while a task takes longer than the lease.' },
+            ],
+          },
+        },
+      },
+    },
     plan: (deps, input) => planCurate(deps, input),
   }),
   tasks: [curateJudgeTask, curatePassTask],
+  estimates: curateEstimates,
   report: (deps, run) => curateReport(deps.database, run.output as { dataset_id?: string; rejected_dataset_id?: string }),
   stage: {
     name: 'curate',

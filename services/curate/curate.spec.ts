@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { jobOptions } from '../jobs/job-options.js';
+import { dryRun, jobOptions } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 export const CurateSpec = Type.Object(
@@ -22,6 +22,7 @@ export const CurateSpec = Type.Object(
       ),
     ),
     ...jobOptions,
+    ...dryRun,
   },
   { additionalProperties: false },
 );

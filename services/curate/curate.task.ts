@@ -1,8 +1,8 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import { itemLabels, misaligned } from '../../src/llm/aligned.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { byLabel, itemLabels, labelledSchema, unlessSplit } from '../../src/llm/aligned.js';
 import { render, requirePrompt } from '../../src/prompts.js';
 import { LlmSettings } from '../jobs/job-options.js';
-import { defineTask } from '../jobs/task-kind.js';
+import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { judgeText } from './record-text.js';
 
 const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
@@ -27,52 +27,56 @@ export const CuratePassPayload = Type.Object({
 });
 
 const scoreFields = {
-  id: Type.String(),
   clarity: Type.Integer({ minimum: 0, maximum: 3 }),
   accuracy: Type.Integer({ minimum: 0, maximum: 3 }),
   usefulness: Type.Integer({ minimum: 0, maximum: 2 }),
   difficulty: Type.Integer({ minimum: 0, maximum: 2 }),
 };
-const Score = Type.Object({ ...scoreFields, reasoning: Type.String() });
-const TopicScore = Type.Object({ ...scoreFields, topic_relevant: Type.Boolean(), reasoning: Type.String() });
-type Scored = { id: string; clarity: number; accuracy: number; usefulness: number; difficulty: number; topic_relevant?: boolean; reasoning: string };
-
-const schemas = new Map<string, TSchema>();
-function scoresSchema(n: number, topic: boolean) {
-  const key = `${n}:${topic}`;
-  if (!schemas.has(key)) schemas.set(key, Type.Object({ items: Type.Array(topic ? TopicScore : Score, { minItems: n, maxItems: n }) }));
-  return schemas.get(key) as ReturnType<typeof Type.Object<{ items: ReturnType<typeof Type.Array<typeof TopicScore>> }>>;
-}
-
+/** The judge's scores for one example, under the example's label (`e1`, …). */
+export const Score = Type.Object({ ...scoreFields, reasoning: Type.String() });
+export const TopicScore = Type.Object({ ...scoreFields, topic_relevant: Type.Boolean(), reasoning: Type.String() });
+type Scored = Static<typeof Score> & { topic_relevant?: boolean };
 
 /**
  * Judges a batch. The rating is the sum of the rubric scores (computed here, not trusted from the
  * teacher); kept records go to the run's dataset with their `curation`, rejected ones to the
- * rejected dataset with the reason, so nothing judged is lost.
+ * rejected dataset with the reason, so nothing judged is lost. Scores come under each example's
+ * label (`e1`, `e2`, …), enforced by the schema; a batch whose answer still cannot be used is split
+ * into batches of one, so a stubborn example fails alone.
  */
-export const curateJudgeTask = defineTask('curate.judge', CurateJudgePayload, ({ prompts }) => {
+export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask('curate.judge', CurateJudgePayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'curate-judge');
-  return async ({ llm, signal, usage, payload: p }) => {
-    const examples = p.records.map((r, i) => `[e${i + 1}]\n${judgeText(r.data)}`).join('\n\n');
-    const { value, model } = await llm.structured({
-      llm: p.llm,
-      system: p.system_prompt ?? prompt.system,
-      prompt: render(prompt.user, {
-        n: p.records.length,
-        examples,
-        topic_instruction: p.topic ? `\nAlso judge whether each example is about this topic: "${p.topic}" (topic_relevant).` : '',
-        topic_field: p.topic ? ' "topic_relevant": true|false,' : '',
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
+    const labels = itemLabels('e', p.records.length);
+    const examples = p.records.map((r, i) => `[${labels[i]}]\n${judgeText(r.data)}`).join('\n\n');
+    const answer = await unlessSplit(
+      p.records.length,
+      llm.structured({
+        llm: p.llm,
+        system: p.system_prompt ?? prompt.system,
+        prompt: render(prompt.user, {
+          n: p.records.length,
+          examples,
+          labels: labels.join(', '),
+          topic_instruction: p.topic ? `\nAlso judge whether each example is about this topic: "${p.topic}" (topic_relevant).` : '',
+          topic_field: p.topic ? ' "topic_relevant": true|false,' : '',
+        }),
+        schema: labelledSchema(p.topic ? TopicScore : Score, labels),
+        schemaName: 'scores',
+        signal,
+        usage,
       }),
-      schema: scoresSchema(p.records.length, Boolean(p.topic)),
-      schemaName: 'scores',
-      signal,
-      usage,
-      check: (v) => misaligned(v.items, itemLabels('e', p.records.length)),
-    });
+    );
+    if (!answer) {
+      log.info({ taskId: task.id, runId: task.run_id, items: p.records.length }, 'batch answer unusable; judging its examples one by one');
+      return { datasetId: p.dataset_id, records: [], spawn: p.records.map((r, i) => curateJudgeTask.plan(`${task.key}/${i + 1}`, { ...p, records: [r] }, task.max_attempts)) };
+    }
+    const scores: Scored[] = byLabel(answer.value, labels);
+    const model = answer.model;
     return {
       datasetId: p.dataset_id,
       records: p.records.map((r, i) => {
-        const s = value.items[i] as Scored;
+        const s = scores[i];
         const rating = s.clarity + s.accuracy + s.usefulness + s.difficulty;
         const curation = {
           rating,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { jobOptions } from '../jobs/job-options.js';
+import { dryRun, jobOptions } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 export const EnrichSpec = Type.Object(
@@ -18,6 +18,7 @@ export const EnrichSpec = Type.Object(
       Type.Integer({ minimum: 1, maximum: 20, description: `Pairs per teacher call (default 5); records ÷ batch_size at most ${LIMITS.tasksPerRun.toLocaleString('en-US')} tasks` }),
     ),
     ...jobOptions,
+    ...dryRun,
   },
   { additionalProperties: false },
 );

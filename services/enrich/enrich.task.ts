@@ -1,8 +1,8 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import { itemLabels, misaligned } from '../../src/llm/aligned.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { byLabel, itemLabels, labelledSchema, unlessSplit } from '../../src/llm/aligned.js';
 import { render, requirePrompt } from '../../src/prompts.js';
 import { LlmSettings } from '../jobs/job-options.js';
-import { defineTask } from '../jobs/task-kind.js';
+import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 
 /** enrich.batch: a batch of pairs for one call. */
 export const EnrichTaskPayload = Type.Object({
@@ -14,54 +14,53 @@ export const EnrichTaskPayload = Type.Object({
   records: Type.Array(Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) })),
 });
 
-const Rewrite = Type.Object({ id: Type.String(), enriched_answer: Type.String({ minLength: 1 }), changes: Type.Array(Type.String()) });
-const Reasoning = Type.Object({ id: Type.String(), reasoning: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, maxItems: 5 }) });
-const schemas = new Map<string, TSchema>();
-function itemsSchema(mode: 'rewrite' | 'cot', n: number) {
-  const key = `${mode}:${n}`;
-  if (!schemas.has(key)) schemas.set(key, Type.Object({ items: Type.Array(mode === 'rewrite' ? Rewrite : Reasoning, { minItems: n, maxItems: n }) }));
-  return schemas.get(key) as ReturnType<typeof Type.Object<{ items: ReturnType<typeof Type.Array<typeof Rewrite | typeof Reasoning>> }>>;
-}
-
+/** What the teacher gives for one pair, under the pair's label (`p1`, …): a rewrite, or reasoning steps. */
+export const Rewrite = Type.Object({ enriched_answer: Type.String({ minLength: 1 }), changes: Type.Array(Type.String()) });
+export const Reasoning = Type.Object({ reasoning: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, maxItems: 5 }) });
 
 /**
- * Enriches a batch of pairs in one call. Items must echo their pair ids in order: a batch answer
- * that skips or reorders pairs is fed back and retried, never stored misaligned.
+ * Enriches a batch of pairs in one call. The answer holds one entry per pair label (`p1`, `p2`, …),
+ * enforced by the schema and read by label. A batch whose answer still cannot be used is split: its
+ * pairs are queued as batches of one, so one stubborn pair fails alone and nothing is stored
+ * against the wrong pair.
  */
-export const enrichTask = defineTask('enrich.batch', EnrichTaskPayload, ({ prompts }) => {
+export const enrichTask: TypedTask<typeof EnrichTaskPayload> = defineTask('enrich.batch', EnrichTaskPayload, ({ prompts }) => {
   const rewritePrompt = requirePrompt(prompts, 'enrich-rewrite');
   const cotPrompt = requirePrompt(prompts, 'enrich-cot');
-  return async ({ llm, signal, usage, payload: p }) => {
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
     const prompt = p.mode === 'rewrite' ? rewritePrompt : cotPrompt;
-    const pairs = p.records
-      .map((r, i) => `[p${i + 1}]\nQuestion: ${String(r.data.question)}\nAnswer: ${String(r.data.answer)}`)
-      .join('\n\n');
-    const { value, model } = await llm.structured({
-      llm: p.llm,
-      system: p.system_prompt ?? prompt.system,
-      prompt: render(prompt.user, { n: p.records.length, pairs }),
-      schema: itemsSchema(p.mode, p.records.length),
-      schemaName: p.mode === 'rewrite' ? 'enriched_answers' : 'reasoning',
-      signal,
-      usage,
-      check: (v) => misaligned(v.items, itemLabels('p', p.records.length)),
-    });
-    return {
-      datasetId: p.dataset_id,
-      records: p.records.map((r, i) => {
-        const item = value.items[i] as Record<string, unknown>;
-        const data =
-          p.mode === 'rewrite'
-            ? {
-                ...r.data,
-                answer: String(item.enriched_answer).trim(),
-                ...(p.preserve_original ? { original_answer: r.data.answer } : {}),
-                enrichment_changes: item.changes,
-                enrichment_model: model,
-              }
-            : { ...r.data, reasoning: (item.reasoning as string[]).map((s) => s.trim()), enrichment_model: model };
-        return { key: r.key, data };
-      }),
+    const labels = itemLabels('p', p.records.length);
+    const pairs = p.records.map((r, i) => `[${labels[i]}]\nQuestion: ${String(r.data.question)}\nAnswer: ${String(r.data.answer)}`).join('\n\n');
+    /** One call for the batch; each pair's data from the entry under its own label, or undefined when the batch must be split. */
+    const ask = async <T extends TSchema>(item: T, schemaName: string, enrich: (data: Record<string, unknown>, entry: Static<T>, model: string) => Record<string, unknown>) => {
+      const answer = await unlessSplit(
+        p.records.length,
+        llm.structured({
+          llm: p.llm,
+          system: p.system_prompt ?? prompt.system,
+          prompt: render(prompt.user, { n: p.records.length, pairs, labels: labels.join(', ') }),
+          schema: labelledSchema(item, labels),
+          schemaName,
+          signal,
+          usage,
+        }),
+      );
+      if (!answer) return undefined;
+      const entries = byLabel(answer.value, labels);
+      return p.records.map((r, i) => ({ key: r.key, data: enrich(r.data, entries[i], answer.model) }));
     };
+    const records =
+      p.mode === 'rewrite'
+        ? await ask(Rewrite, 'enriched_answers', (data, e, model) => ({
+            ...data,
+            answer: e.enriched_answer.trim(),
+            ...(p.preserve_original ? { original_answer: data.answer } : {}),
+            enrichment_changes: e.changes,
+            enrichment_model: model,
+          }))
+        : await ask(Reasoning, 'reasoning', (data, e, model) => ({ ...data, reasoning: e.reasoning.map((s) => s.trim()), enrichment_model: model }));
+    if (records) return { datasetId: p.dataset_id, records };
+    log.info({ taskId: task.id, runId: task.run_id, items: p.records.length }, 'batch answer unusable; retrying its pairs one by one');
+    return { datasetId: p.dataset_id, records: [], spawn: p.records.map((r, i) => enrichTask.plan(`${task.key}/${i + 1}`, { ...p, records: [r] }, task.max_attempts)) };
   };
 });

@@ -4,7 +4,8 @@ import { findDataset, recordsPage } from '../../db/datasets.repository.js';
 import { AppError, notFound } from '../../src/errors.js';
 import { assertRenderable, type RenderChecks } from './render-check.js';
 import { UnrenderableRecord } from './render-contract.js';
-import { fairForgeDataset, sessionOf, type FairForgeOptions } from './fairforge.js';
+import type { FairForgeOptions } from './fairforge.js';
+import { fairForgeStream } from './fairforge.stream.js';
 import { render, type ExportFormat } from './formats.js';
 
 const PAGE = 500;
@@ -46,28 +47,6 @@ export async function exportDataset(
       yield out;
     }
   }
-  // A JSON array of datasets, one per chunk: consecutive records of a chunk are grouped as they stream.
-  async function* fairforge() {
-    let open: { session: string; records: Record<string, unknown>[] } | undefined;
-    let first = true;
-    const emit = () => {
-      const text = `${first ? '[\n' : ',\n'}${JSON.stringify(fairForgeDataset(open!.session, open!.records, options.fairforge!))}`;
-      first = false;
-      return text;
-    };
-    for await (const page of pages()) {
-      let out = '';
-      for (const r of page) {
-        at = r.key;
-        const session = sessionOf(r.data as Record<string, unknown>, r.key);
-        if (open && open.session !== session) out += emit();
-        if (!open || open.session !== session) open = { session, records: [] };
-        open.records.push(r.data as Record<string, unknown>);
-      }
-      if (out) yield out;
-    }
-    yield `${open ? emit() : '['}\n]\n`;
-  }
   /** Logs what broke the stream (ids and sizes, never record text) and lets the error close the connection. */
   async function* logged(source: AsyncGenerator<string>) {
     try {
@@ -78,7 +57,8 @@ export async function exportDataset(
     }
   }
   const base = dataset.name.replace(/[^\w.-]+/g, '_').slice(0, 80) || dataset.id;
-  const body = await startedBy(format === 'fairforge' ? fairforge() : lines(), () => at);
+  const source = format === 'fairforge' ? fairForgeStream(deps, dataset, pages, options.fairforge!, (key) => (at = key)) : lines();
+  const body = await startedBy(source, () => at);
   return format === 'fairforge'
     ? { dataset, stream: Readable.from(logged(body)), filename: `${base}.fairforge.json`, contentType: 'application/json; charset=utf-8' }
     : { dataset, stream: Readable.from(logged(body)), filename: `${base}.${format}.jsonl`, contentType: 'application/x-ndjson; charset=utf-8' };

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { render, requirePrompt } from '../../src/prompts.js';
 import { filterByTopic } from './topic-filter.js';
-import { passageVars } from './prompt-vars.js';
+import { chunkContext, passageVars } from './prompt-vars.js';
 import { defineTask } from '../jobs/task-kind.js';
 import { GenerateTaskPayload } from './task-payload.js';
 
@@ -18,7 +18,7 @@ const cotSchema = (n: number) => schemas.get(n) ?? schemas.set(n, makeSchema(n))
 export const cotTask = defineTask('generate.cot', GenerateTaskPayload, ({ prompts }) => {
   const prompt = requirePrompt(prompts, 'cot-generation');
   const topicPrompt = requirePrompt(prompts, 'topic-judge');
-  return async ({ task, llm, signal, usage, payload: p }) => {
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
     const { value, model } = await llm.structured({
       llm: p.llm,
       system: p.system_prompt ?? prompt.system,
@@ -37,11 +37,11 @@ export const cotTask = defineTask('generate.cot', GenerateTaskPayload, ({ prompt
         chunk_id: p.chunk.chunk_id,
         source: p.chunk.source,
         model,
+        ...chunkContext(p.chunk, i),
       },
     }));
-    const kept = p.topic && p.rejected_dataset_id
-      ? await filterByTopic({ llm, llmSettings: p.llm, signal, usage, prompt: topicPrompt }, p.topic, p.rejected_dataset_id, records)
-      : records;
-    return { datasetId: p.dataset_id, records: kept };
+    if (!p.topic || !p.rejected_dataset_id) return { datasetId: p.dataset_id, records };
+    const call = { task, llm, llmSettings: p.llm, signal, usage, log, prompt: topicPrompt, datasetId: p.dataset_id };
+    return { datasetId: p.dataset_id, ...(await filterByTopic(call, p.topic, p.rejected_dataset_id, records)) };
   };
 });

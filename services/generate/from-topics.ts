@@ -66,7 +66,8 @@ export async function planFromTopics(deps: Pick<JobDeps, 'database'>, input: Pla
     conversation: { type: spec.conversation?.type ?? 'basic', reasoning_style: spec.conversation?.reasoning_style ?? 'freetext' },
     instructions: spec.instructions,
     system_prompt: spec.system_prompt,
-    include_system_message: spec.include_system_message ?? false,
+    dataset_system_prompt: spec.dataset_system_prompt,
+    include_system_message: spec.include_system_message ?? spec.dataset_system_prompt !== undefined,
     llm: spec.llm ?? {},
   };
   // Every sample copies the shared settings and its topic path: what the queue will hold, known before it is written.

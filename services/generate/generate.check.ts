@@ -5,8 +5,8 @@ import { samplePercent } from './from-topics.js';
 import { DEFAULT_CHUNK_OPTIONS } from './markdown-loader.js';
 
 const SOURCES = ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const;
-const TOPIC_ONLY = ['num_samples', 'conversation', 'instructions', 'include_system_message', 'batch_size'] as const;
-const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap'] as const;
+const TOPIC_ONLY = ['num_samples', 'conversation', 'instructions', 'dataset_system_prompt', 'include_system_message', 'batch_size'] as const;
+const MARKDOWN_OPTIONS = ['min_chunk_size', 'max_chunk_size', 'overlap', 'header_levels'] as const;
 
 /**
  * Checks what the schema cannot express; every problem names its field. Which fields a task takes

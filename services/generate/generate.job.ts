@@ -5,9 +5,12 @@ import { knowledgeReport } from '../knowledge/knowledge.report.js';
 import { rejectedReport } from '../runs/runs.service.js';
 import { conversationTask } from './conversation.task.js';
 import { cotTask } from './cot.task.js';
+import { generateEstimates } from './generate.estimate.js';
+import { generateExamples } from './generate.examples.js';
 import { planGenerateRun } from './generate.service.js';
 import { GenerateSpec } from './generate.spec.js';
 import { qaTask } from './qa.task.js';
+import { topicFilterTask } from './topic-filter.js';
 import { topicSampleTask } from './topic-sample.task.js';
 
 const generateSpec = TypeCompiler.Compile(GenerateSpec);
@@ -21,12 +24,16 @@ export const generateJob: JobModule = {
     operationId: 'createGenerateRun',
     summary: 'Generate training data from documents, LanceDB chunk tables, datasets or seed records',
     description:
-      'task qa (instruction backtranslation, default), cot, conversation or knowledge. Markdown documents are split on H1–H3 headers ' +
-      '(long sections cut at paragraph or sentence breaks with overlap); each chunk is an answer source for the teacher; the records go to a new dataset.',
+      'task qa (instruction backtranslation, default), cot, conversation or knowledge. Markdown documents are split on their headers ' +
+      '(header_levels, default H1–H3): short sections merge with their neighbours, long ones are cut at block, paragraph or sentence breaks ' +
+      'with overlap, fenced code is never cut and badge or image rows are left out; each chunk is an answer source for the teacher; ' +
+      'the records go to a new dataset. "dry_run": true answers the chunks and the estimated cost instead.',
     body: GenerateSpec,
+    examples: { 'application/json': generateExamples },
     plan: (deps, input) => planGenerateRun(deps, input),
   }),
-  tasks: [qaTask, cotTask, conversationTask, topicSampleTask],
+  tasks: [qaTask, cotTask, conversationTask, topicSampleTask, topicFilterTask],
+  estimates: generateEstimates,
   report: (deps, run) => (isKnowledge(run.spec) ? knowledgeReport(deps.database, run.output as { datasets?: Record<string, string>; rejected_dataset_id?: string }) : rejectedReport(deps, run)),
   stage: {
     name: 'generate',

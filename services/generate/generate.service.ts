@@ -8,7 +8,7 @@ import type { RunPlan } from '../runs/runs.service.js';
 import type { JobDeps, PlanInput } from '../jobs/job-deps.js';
 import { checkGenerateSpec } from './generate.check.js';
 import type { GenerateSpec } from './generate.spec.js';
-import { markdownChunks } from './markdown-loader.js';
+import { pacedMarkdownChunks } from './markdown-loader.js';
 import { planPairs } from './pair-plan.js';
 import { loadDatasetChunks } from './sources/dataset.source.js';
 import { loadLanceChunks } from './sources/lancedb.source.js';
@@ -35,12 +35,12 @@ export const MAX_SOURCE_CHUNKS = LIMITS.sourceChunks;
 async function loadChunks(deps: GenerateDeps, owner: string, spec: GenerateSpec, pace: Pace): Promise<PlannedChunk[]> {
   if (spec.lancedb) return loadLanceChunks(spec.lancedb, deps.lancedbRoots, spec.lancedb.max_chunks ?? MAX_SOURCE_CHUNKS);
   if (spec.dataset_id) return loadDatasetChunks(deps.database, owner, spec.dataset_id, MAX_SOURCE_CHUNKS);
-  const options = { minChunkSize: spec.min_chunk_size, maxChunkSize: spec.max_chunk_size, overlap: spec.overlap };
+  const options = { minChunkSize: spec.min_chunk_size, maxChunkSize: spec.max_chunk_size, overlap: spec.overlap, headerLevels: spec.header_levels };
   const chunks: PlannedChunk[] = [];
   try {
     for (const [doc, document] of spec.documents!.entries()) {
-      // Split a chunk at a time: a limit stops a runaway split early, and the event loop gets turns.
-      for (const c of markdownChunks(document, options)) {
+      // Parsed a segment at a time and split a chunk at a time: a limit stops a runaway split early, and the event loop gets turns.
+      for await (const c of pacedMarkdownChunks(document, options, pace)) {
         if (chunks.length === MAX_SOURCE_CHUNKS) {
           throw tooLarge('max_chunk_size', `the documents split into more than ${MAX_SOURCE_CHUNKS.toLocaleString('en-US')} chunks; raise max_chunk_size (or min_chunk_size), or send fewer documents`);
         }
@@ -51,7 +51,7 @@ async function loadChunks(deps: GenerateDeps, owner: string, spec: GenerateSpec,
     }
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    const field = ['minChunkSize', 'maxChunkSize', 'overlap'].find((o) => err.message.includes(o))?.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) ?? 'documents';
+    const field = ['minChunkSize', 'maxChunkSize', 'overlap', 'headerLevels'].find((o) => err.message.includes(o))?.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) ?? 'documents';
     throw new AppError('validation_failed', err.message, [{ field, message: err.message }]);
   }
   return chunks;

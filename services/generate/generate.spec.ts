@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DiscriminatedUnion } from '../../src/discriminated-union.js';
 import { knowledgeFields } from '../knowledge/knowledge.spec.js';
 import { LIMITS } from '../limits.js';
-import { jobOptions, LlmSettings } from '../jobs/job-options.js';
+import { dryRun, jobOptions, LlmSettings } from '../jobs/job-options.js';
 
 export { jobOptions, LlmSettings };
 
@@ -16,7 +16,7 @@ export const MarkdownDocument = Type.Object(
 
 /** Where chunks or topics come from: exactly one of these (the variant's `oneOf`). */
 const sources = {
-  documents: Type.Optional(Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Source: markdown documents, split into chunks on H1–H3 headers' })),
+  documents: Type.Optional(Type.Array(MarkdownDocument, { minItems: 1, maxItems: 10_000, description: 'Source: markdown documents, split into chunks on their headers (header_levels, default H1–H3)' })),
   lancedb: Type.Optional(
     Type.Object(
       {
@@ -75,15 +75,29 @@ const fromChunks = {
   max_chunks: Type.Optional(
     Type.Integer({ minimum: 1, maximum: LIMITS.tasksPerRun, description: `Use at most this many chunks, spread across the documents (one task each; at most ${LIMITS.tasksPerRun.toLocaleString('en-US')})` }),
   ),
-  min_chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200' })),
+  min_chunk_size: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Characters; default 200. A section shorter than this merges with its neighbours (under the same parent header first), so no chunk is shorter unless the whole document is' }),
+  ),
   max_chunk_size: Type.Optional(
     Type.Integer({
       minimum: LIMITS.minMaxChunkSize,
       maximum: 1_000_000,
-      description: `Characters; default 2000, at least ${LIMITS.minMaxChunkSize}. The documents may split into at most ${LIMITS.sourceChunks.toLocaleString('en-US')} chunks`,
+      description:
+        `Characters; default 2000, at least ${LIMITS.minMaxChunkSize}. Longer sections are cut at block, paragraph, sentence or word breaks; a fenced code block is never cut, ` +
+        `so a chunk holding one may be longer (the block, with less than min_chunk_size around it). The documents may split into at most ${LIMITS.sourceChunks.toLocaleString('en-US')} chunks`,
     }),
   ),
-  overlap: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section; default 100' })),
+  overlap: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Characters shared by consecutive pieces of a long section, at most; default 100. The shared part starts at a sentence or word, never inside a code block' }),
+  ),
+  header_levels: Type.Optional(
+    Type.Array(Type.Integer({ minimum: 1, maximum: 6 }), {
+      minItems: 1,
+      maxItems: 6,
+      uniqueItems: true,
+      description: 'Header levels that start a section, e.g. [1, 2] (default [1, 2, 3]); deeper headers stay in their section’s text',
+    }),
+  ),
 };
 
 /** qa and cot: how many pairs, and the topic judge. */
@@ -111,7 +125,19 @@ const conversationOptions = {
       { additionalProperties: false, description: 'Topic sources, task conversation: DeepFabric conversation type' },
     ),
   ),
-  include_system_message: Type.Optional(Type.Boolean({ description: 'Topic sources, conversation: put the system prompt into each conversation’s messages (DeepFabric sys_msg)' })),
+  dataset_system_prompt: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 20_000,
+      description: 'Topic sources, conversation: the system message the conversations start with (DeepFabric output.system_prompt / dataset_system_prompt); system_prompt steers the teacher only',
+    }),
+  ),
+  include_system_message: Type.Optional(
+    Type.Boolean({
+      description:
+        'Topic sources, conversation: start each conversation with a system message (DeepFabric sys_msg): dataset_system_prompt, else system_prompt (DeepFabric’s fallback). Default: true when dataset_system_prompt is given',
+    }),
+  ),
   turns: Type.Optional(Type.Integer({ minimum: 1, maximum: 12, description: 'conversation: turns per conversation (default 3 from chunks, 1 from topics)' })),
   answers: Type.Optional(Type.Boolean({ description: 'conversation: false writes the questions only, for evaluation sets (default true)' })),
 };
@@ -137,11 +163,13 @@ function variants(sourceRequired: boolean) {
     ...(sourceRequired ? oneSource(source) : {}),
   });
   const chunkSources = Object.keys(sources);
-  const pairTask = { ...sources, ...fromTopics, ...fromChunks, ...pairs, ...writing, ...jobOptions };
+  // A request may ask for a dry run; a pipeline's stage may not (the pipeline request says it for all).
+  const request = sourceRequired ? dryRun : {};
+  const pairTask = { ...sources, ...fromTopics, ...fromChunks, ...pairs, ...writing, ...jobOptions, ...request };
   return [
     Type.Object({ task: Type.Optional(Type.Literal('qa')), ...pairTask }, shape('qa', chunkSources)),
     Type.Object({ task: Type.Literal('cot'), ...pairTask }, shape('cot', chunkSources)),
-    Type.Object({ task: Type.Literal('conversation'), ...sources, ...fromTopics, ...conversationOptions, ...fromChunks, ...writing, ...jobOptions }, shape('conversation', chunkSources)),
+    Type.Object({ task: Type.Literal('conversation'), ...sources, ...fromTopics, ...conversationOptions, ...fromChunks, ...writing, ...jobOptions, ...request }, shape('conversation', chunkSources)),
     Type.Object(
       {
         task: Type.Literal('knowledge'),
@@ -149,6 +177,7 @@ function variants(sourceRequired: boolean) {
         dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Source: a dataset of seed records (at most 10,000)' })),
         ...knowledgeOptions,
         ...jobOptions,
+        ...request,
       },
       shape('knowledge', ['seed_records', 'dataset_id']),
     ),

@@ -1,7 +1,12 @@
 /**
- * Markdown → chunks for QA-pair generation. Modelled on Fair-Forge's LocalMarkdownLoader,
- * but fence-aware, CRLF-safe, with real overlap and ids that stay unique.
+ * Markdown → chunks for QA-pair generation. Modelled on Fair-Forge's LocalMarkdownLoader (sections
+ * on H1–H3, long ones cut by size with overlap, ids `{stem}_{header}[_partN]`), with what its users
+ * missed: sections under min_chunk_size merge with their neighbours, fenced code is never cut,
+ * overlaps start at a sentence or word, badge and image rows are not text, and the document is
+ * parsed by a CommonMark parser (markdown-blocks.ts) rather than by line patterns.
  */
+import { lexBlocks, toBlocks, type Block, type BlockDocument } from './markdown-blocks.js';
+import { splitBySize } from './size-split.js';
 
 export interface MarkdownDocument { name: string; text: string }
 export interface ChunkOptions { minChunkSize: number; maxChunkSize: number; overlap: number; headerLevels?: number[] }
@@ -9,12 +14,13 @@ export interface Chunk {
   chunk_id: string;
   content: string;
   source: string;
+  /** The header of the chunk's first section ('Introduction' before the first header, '' in a header-less document). */
   header: string;
+  /** The headers above the chunk: its section's path, or the path its merged sections share. */
   section_path: string[];
   /**
-   * 'size' exactly when a section (or a header-less document) had to be cut into parts,
-   * which is also exactly when chunk_id carries `_partN`. A header-less document that fits
-   * in one piece is therefore a single 'header' chunk: one whole section, never cut.
+   * 'size' exactly when a section (or sections merged into one) had to be cut into parts, which is
+   * also exactly when chunk_id carries `_partN`; 'header' for a chunk of whole sections.
    */
   method: 'header' | 'size';
   index: number;
@@ -25,61 +31,69 @@ export const DEFAULT_CHUNK_OPTIONS: Required<ChunkOptions> = Object.freeze({
 });
 
 const SLUG_MAX = 60;
-// CommonMark allows up to 3 spaces of indent. Only the openings are regular expressions: the rest of
-// a line is read by hand, since a pattern like `(.*?)[ \t]*$` backtracks quadratically on a long run
-// of spaces (a 40,000-space header line took 2.4 s).
-const HEADER_OPEN = /^ {0,3}(#{1,6})[ \t]+/;
-const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})/;
-const PARAGRAPH_AT = /[ \t]*\n[ \t]*\n/y;
-
-const isWs = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
-const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
-
-/** An ATX header's level and title; a trailing run of #s after a space is decoration, not text. */
-function parseHeader(line: string): { level: number; title: string } | null {
-  const m = HEADER_OPEN.exec(line);
-  if (!m) return null;
-  let end = line.length;
-  while (end > m[0].length && isBlank(line[end - 1])) end--;
-  let hashes = end;
-  while (hashes > m[0].length && line[hashes - 1] === '#') hashes--;
-  if (hashes < end && hashes > m[0].length && isBlank(line[hashes - 1])) {
-    end = hashes;
-    while (end > m[0].length && isBlank(line[end - 1])) end--;
-  }
-  return { level: m[1].length, title: line.slice(m[0].length, end) };
-}
 
 export function splitMarkdown(doc: MarkdownDocument, options: Partial<ChunkOptions> = {}): Chunk[] {
   return [...markdownChunks(doc, options)];
 }
 
+/** A section: a header in `headerLevels` and the blocks up to the next one, as a range of the document's blocks. */
+interface Section { header: string; path: string[]; first: number; last: number }
+/** Consecutive sections that become one chunk (or, past max_chunk_size, one run of parts). */
+interface Group { sections: Section[]; from: number; to: number }
+
 /**
- * The chunks of a document one at a time, so a planner can stop at a limit and yield to the event
- * loop between them; every step is linear in the text it reads.
+ * The chunks of a document one at a time. Parsing happens at the first step, all at once: a planner
+ * that must not hold the event loop uses `pacedMarkdownChunks`.
  */
 export function* markdownChunks(doc: MarkdownDocument, options: Partial<ChunkOptions> = {}): Generator<Chunk> {
   const opts = resolveOptions(options);
-  const text = doc.text.includes('\r') ? doc.text.replace(/\r\n?/g, '\n') : doc.text;
-  const { sections, hasHeaders } = toSections(text, opts.headerLevels);
-  const stem = fileStem(doc.name);
+  yield* chunksOf(doc.name, toBlocks(normalized(doc.text)), opts);
+}
+
+/** The same chunks, parsed a segment at a time with `pace()` between (services/generate plans with it). */
+export async function* pacedMarkdownChunks(doc: MarkdownDocument, options: Partial<ChunkOptions>, pace: () => Promise<void> | undefined): AsyncGenerator<Chunk> {
+  const opts = resolveOptions(options);
+  const steps = lexBlocks(normalized(doc.text));
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) {
+      yield* chunksOf(doc.name, step.value, opts);
+      return;
+    }
+    const turn = pace();
+    if (turn) await turn;
+  }
+}
+
+const normalized = (text: string) => (text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
+
+/** Sections, grouped (pass one, then two), each group cut by size: grouping and cutting are linear in the text. */
+function* chunksOf(name: string, parsed: BlockDocument, opts: Required<ChunkOptions>): Generator<Chunk> {
+  const levels = opts.headerLevels;
+  const hasHeaders = parsed.blocks.some((b) => b.kind === 'heading' && b.title && levels.includes(b.level!));
+  const groups = mergeSmall(mergeSiblings(sectionsOf(parsed.blocks, levels, hasHeaders), parsed.blocks, opts), parsed.blocks, opts);
+  const stem = fileStem(name);
   const seen = new Map<string, number>();
   let index = 0;
-  for (const s of sections) {
-    const base = hasHeaders ? `${stem}_${slugify(s.header)}` : stem;
+  for (const g of groups) {
+    const head = g.sections[0];
+    const base = hasHeaders ? `${stem}_${slugify(head.header)}` : stem;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const id = n === 1 ? base : `${base}_${n}`;
-    let i = 0;
-    let previous: string | undefined;
+    const path = sharedPath(g.sections);
+    const text = parsed.text.slice(g.from, g.to);
+    const chunk = (content: string, part: number | undefined): Chunk => ({
+      chunk_id: part ? `${id}_part${part}` : id, content, source: name, header: head.header, section_path: [...path], method: part ? 'size' : 'header', index: index++,
+    });
     // A piece is known to be one of several only once the next one exists, so each is held back by one.
-    for (const content of splitBySize(s.text, opts)) {
-      if (previous !== undefined) yield { chunk_id: `${id}_part${i}`, content: previous, source: doc.name, header: s.header, section_path: [...s.path], method: 'size', index: index++ };
-      previous = content;
-      i++;
+    let held: string | undefined;
+    let part = 0;
+    for (const [from, to] of splitBySize(local(parsed, g), opts)) {
+      if (held !== undefined) yield chunk(held, part);
+      held = text.slice(from, to);
+      part++;
     }
-    const several = i > 1;
-    yield { chunk_id: several ? `${id}_part${i}` : id, content: previous!, source: doc.name, header: s.header, section_path: [...s.path], method: several ? 'size' : 'header', index: index++ };
+    if (held !== undefined) yield chunk(held, part > 1 ? part : undefined);
   }
 }
 
@@ -118,135 +132,122 @@ export function slugify(header: string): string {
   return slug || 'section';
 }
 
-/** `fence` numbers the fenced block a line belongs to (delimiters included), -1 outside; an unclosed fence runs to the end. */
-interface Line { text: string; from: number; fence: number }
-
-function scanLines(text: string): Line[] {
-  let open: { char: string; len: number } | null = null;
-  let blocks = 0;
-  let from = 0;
-  return text.split('\n').map((line) => {
-    const m = FENCE_OPEN.exec(line);
-    const info = m ? line.slice(m[0].length) : '';
-    let fence = open ? blocks - 1 : -1;
-    if (open) {
-      if (m && m[1][0] === open.char && m[1].length >= open.len && info.trim() === '') open = null;
-    } else if (m && !(m[1][0] === '`' && info.includes('`'))) {
-      // A backtick fence's info string may not contain backticks (CommonMark); that is inline code.
-      open = { char: m[1][0], len: m[1].length };
-      fence = blocks++;
-    }
-    const out = { text: line, from, fence };
-    from += line.length + 1;
-    return out;
-  });
-}
-
-interface Section { header: string; path: string[]; text: string }
-
-function toSections(text: string, levels: number[]): { sections: Section[]; hasHeaders: boolean } {
-  const raw: Array<{ header: string; path: string[]; from: number; to: number }> = [];
+/** The sections in order; without a header in `levels`, the whole document is one section with header ''. */
+function* sectionsOf(blocks: Block[], levels: number[], hasHeaders: boolean): Generator<Section> {
   const stack: Array<{ level: number; title: string }> = [];
-  let cur = { header: 'Introduction', path: [] as string[], from: 0 };
-  for (const line of scanLines(text)) {
-    const m = line.fence >= 0 ? null : parseHeader(line.text);
-    const title = m ? m.title.trim() : '';
-    if (!m || !title || !levels.includes(m.level)) continue;
-    raw.push({ ...cur, to: line.from });
-    while (stack.length && stack[stack.length - 1].level >= m.level) stack.pop();
-    stack.push({ level: m.level, title });
-    cur = { header: title, path: stack.map((h) => h.title), from: line.from };
-  }
-  raw.push({ ...cur, to: text.length });
-  if (raw.length === 1) {
-    const whole = text.trim();
-    return { sections: whole ? [{ header: '', path: [], text: whole }] : [], hasHeaders: false };
-  }
-
-  // A header with no body would be a useless chunk, but dropping it would lose the title; it is
-  // prepended (as original text) to the next section. A trailing run of them is kept as-is.
-  const sections: Section[] = [];
-  let pendingFrom: number | null = null;
-  raw.forEach((s, i) => {
-    const own = text.slice(s.from, s.to).trim();
-    if (!own) return;
-    const headerOnly = s.path.length > 0 && !own.includes('\n'); // the Introduction has an empty path
-    if (headerOnly && i < raw.length - 1) {
-      pendingFrom ??= s.from;
-      return;
+  let cur: Section = { header: hasHeaders ? 'Introduction' : '', path: [], first: 0, last: -1 };
+  for (const [i, b] of blocks.entries()) {
+    if (b.kind === 'heading' && b.title && levels.includes(b.level!)) {
+      if (cur.last >= cur.first) yield cur;
+      while (stack.length && stack[stack.length - 1].level >= b.level!) stack.pop();
+      stack.push({ level: b.level!, title: b.title });
+      cur = { header: b.title, path: stack.map((h) => h.title), first: i, last: i };
+    } else {
+      cur.last = i;
     }
-    sections.push({ header: s.header, path: s.path, text: text.slice(pendingFrom ?? s.from, s.to).trim() });
-    pendingFrom = null;
-  });
-  return { sections, hasHeaders: true };
+  }
+  if (cur.last >= cur.first) yield cur;
 }
 
-// Best first. `p` is the exclusive end of a piece; every kind requires text[p-1] to be non-space,
-// so pieces are exact slices of the section with nothing to trim.
-const BREAKS: Array<(t: string, p: number) => boolean> = [
-  (t, p) => ((PARAGRAPH_AT.lastIndex = p), PARAGRAPH_AT.test(t)),
-  (t, p) => /[.!?]/.test(t[p - 1]) && (t[p] === ' ' || t[p] === '\n'),
-  (t, p) => isWs(t[p]),
-];
+const span = (blocks: Block[], s: Section) => ({ from: blocks[s.first].from, to: blocks[s.last].to });
 
 /**
- * Pieces are <= maxChunkSize and, except the last, > minChunkSize. The one exception: a hard cut
- * that lands in a whitespace run longer than max - min is trimmed back and may come out shorter.
+ * First pass: a section under min_chunk_size joins the group before it, or the group before it joins
+ * the section, while the group stays within max_chunk_size and everything in it lies under the
+ * group head's parent header (siblings, and their subsections: never across a higher header).
  */
-function* splitBySize(text: string, o: Required<ChunkOptions>): Generator<string> {
-  if (text.length <= o.maxChunkSize) {
-    yield text;
-    return;
-  }
-  const blocks: Array<[number, number]> = [];
-  for (const l of scanLines(text)) if (l.fence >= 0) blocks[l.fence] = [blocks[l.fence]?.[0] ?? l.from, l.from + l.text.length];
-  // Strictly inside, so a break right before an opening fence or right after a closing one is outside.
-  // Blocks are ordered and disjoint: a binary search finds the only one that can hold p.
-  const inFence = (p: number) => {
-    let lo = 0;
-    let hi = blocks.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (blocks[mid][1] <= p) lo = mid + 1;
-      else if (blocks[mid][0] >= p) hi = mid - 1;
-      else return true;
+function* mergeSiblings(sections: Iterable<Section>, blocks: Block[], o: Required<ChunkOptions>): Generator<Group> {
+  let g: Group | undefined;
+  for (const s of sections) {
+    const { from, to } = span(blocks, s);
+    const parent = g?.sections[0].path.slice(0, -1);
+    const underParent = parent !== undefined && parent.every((title, i) => s.path[i] === title) && s.path.length > parent.length;
+    const small = g && (g.to - g.from < o.minChunkSize || to - from < o.minChunkSize);
+    // A header with nothing under it belongs with what follows it, never at the end of a chunk.
+    const headerOnly = s.first === s.last && blocks[s.first].kind === 'heading';
+    const afterHeader = g !== undefined && blocks[g.sections[g.sections.length - 1].last].kind === 'heading';
+    if (g && ((small && underParent && !headerOnly) || afterHeader) && to - g.from <= o.maxChunkSize) {
+      g.sections.push(s);
+      g.to = to;
+    } else {
+      if (g) yield g;
+      g = { sections: [s], from, to };
     }
-    return false;
-  };
-  let start = 0;
-  while (text.length - start > o.maxChunkSize) {
-    const hi = start + o.maxChunkSize;
-    let end = findBreak(text, start + o.minChunkSize + 1, hi, inFence);
-    let resume: number | undefined;
-    if (end < 0) {
-      end = hi;
-      if (/[\uD800-\uDBFF]/.test(text[end - 1]) && end - 1 > start) end--; // don't orphan half a surrogate pair
-      const cut = end;
-      while (end > start + 1 && isWs(text[end - 1])) end--;
-      // The cut fell in a whitespace run wider than max - min: overlapping back into it would
-      // emit a cascade of tiny repeated pieces, so continue after the run instead.
-      if (end < cut) resume = cut;
-    }
-    yield text.slice(start, end);
-    // Overlap is counted in original characters, then leading whitespace is skipped because chunks
-    // are trimmed; text[end-1] is non-space, so that skip stops before `end`.
-    let next = resume ?? Math.max(end - o.overlap, start + 1);
-    if (/[\uDC00-\uDFFF]/.test(text[next])) next++;
-    while (isWs(text[next])) next++;
-    start = next;
   }
-  yield text.slice(start);
+  if (g) yield g;
 }
 
-/** Latest break in [lo, hi], best kind first; -1 if there is none (the caller cuts hard). */
-function findBreak(text: string, lo: number, hi: number, inFence: (p: number) => boolean): number {
-  // Leaving a code block intact beats a nicer kind of break inside it.
-  for (const avoidFences of [true, false]) {
-    for (const isBreak of BREAKS) {
-      for (let p = hi; p >= lo; p--) {
-        if (!isWs(text[p - 1]) && isBreak(text, p) && !(avoidFences && inFence(p))) return p;
-      }
-    }
+/**
+ * Second pass, for what is still under min_chunk_size: it joins whichever neighbour it fits with
+ * (the smaller one when both fit), else the smaller neighbour, whose group is then cut by size. So
+ * no chunk is under min_chunk_size unless the whole document is.
+ */
+function* mergeSmall(groups: Iterable<Group>, blocks: Block[], o: Required<ChunkOptions>): Generator<Group> {
+  const size = (g: Group) => g.to - g.from;
+  const join = (into: Group, g: Group) => {
+    into.sections.push(...g.sections);
+    into.to = g.to;
+  };
+  const upstream = groups[Symbol.iterator]();
+  const pull = () => {
+    const r = upstream.next();
+    return r.done ? undefined : r.value;
+  };
+  const endsInHeader = (g: Group) => blocks[g.sections[g.sections.length - 1].last].kind === 'heading';
+  let prev: Group | undefined;
+  for (let g = pull(), next = pull(); g; g = next, next = pull()) {
+    if (!prev) prev = g;
+    // prev was left for this group to take in: too small, or a header waiting for its text.
+    else if (size(prev) < o.minChunkSize || endsInHeader(prev)) join(prev, g);
+    // A header with nothing under it goes with what follows it; at the very end, with what precedes it.
+    else if (endsInHeader(g)) {
+      if (next) {
+        yield prev;
+        prev = g;
+      } else join(prev, g);
+    } else if (size(g) >= o.minChunkSize || toNext(prev, g, next)) {
+      yield prev;
+      prev = g;
+    } else join(prev, g);
   }
-  return -1;
+  if (prev) yield prev;
+
+  /** Whether small `g` is left for `next` to take in rather than joining `prev`. */
+  function toNext(prev: Group, g: Group, next: Group | undefined): boolean {
+    if (!next) return false;
+    const fitsPrev = g.to - prev.from <= o.maxChunkSize;
+    const fitsNext = next.to - g.from <= o.maxChunkSize;
+    const smallerNext = size(next) < size(prev);
+    return fitsNext ? !fitsPrev || smallerNext : !fitsPrev && smallerNext;
+  }
+}
+
+/** The headers a group's sections share: one section's own path, or the parent its merged sections have in common. */
+function sharedPath(sections: Section[]): string[] {
+  let path = sections[0].path;
+  for (const s of sections) {
+    let k = 0;
+    while (k < path.length && k < s.path.length && path[k] === s.path[k]) k++;
+    path = path.slice(0, k);
+  }
+  return path.length > 0 || sections.length > 1 ? path : sections[0].path;
+}
+
+/** A group's text with its block ends and no-cut ranges, in the group's own offsets. */
+function local(parsed: BlockDocument, g: Group) {
+  const first = g.sections[0].first;
+  const last = g.sections[g.sections.length - 1].last;
+  const blockEnds = parsed.blocks.slice(first, last + 1).map((b) => b.to - g.from);
+  // The ranges are sorted and disjoint: find the first that ends after the group starts, take while they start before it ends.
+  const all = parsed.noCut;
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (all[mid][1] <= g.from) lo = mid + 1;
+    else hi = mid;
+  }
+  const noCut: Array<[number, number]> = [];
+  for (let i = lo; i < all.length && all[i][0] < g.to; i++) noCut.push([Math.max(all[i][0], g.from) - g.from, Math.min(all[i][1], g.to) - g.from]);
+  return { text: parsed.text.slice(g.from, g.to), blockEnds, noCut };
 }

@@ -15,3 +15,11 @@ export function passageVars(chunk: ChunkRef, options: GenerationOptions): Record
     examples,
   };
 }
+
+/**
+ * The chunk's text, on the first item a chunk task writes only: an evaluation export (Fair-Forge's
+ * `context`) needs it once per chunk, and n copies of a 2,000-character passage would outweigh the pairs.
+ */
+export function chunkContext(chunk: ChunkRef, item: number): { context?: string } {
+  return item === 0 ? { context: chunk.content } : {};
+}

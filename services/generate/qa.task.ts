@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { render, requirePrompt } from '../../src/prompts.js';
 import { filterByTopic } from './topic-filter.js';
-import { passageVars } from './prompt-vars.js';
+import { chunkContext, passageVars } from './prompt-vars.js';
 import { defineTask } from '../jobs/task-kind.js';
 import { GenerateTaskPayload } from './task-payload.js';
 
@@ -24,7 +24,7 @@ export const qaTask = defineTask('generate.qa', GenerateTaskPayload, ({ prompts 
   const textPrompt = requirePrompt(prompts, 'qa-generation');
   const codePrompt = requirePrompt(prompts, 'code-qa-generation');
   const topicPrompt = requirePrompt(prompts, 'topic-judge');
-  return async ({ task, llm, signal, usage, payload: p }) => {
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
     const prompt = p.chunk.code ? codePrompt : textPrompt;
     const { value, model } = await llm.structured({
       llm: p.llm,
@@ -37,11 +37,10 @@ export const qaTask = defineTask('generate.qa', GenerateTaskPayload, ({ prompts 
     });
     const records = value.pairs.map((pair, i) => ({
       key: `${task.key}#${i}`,
-      data: { question: pair.question.trim(), answer: pair.answer.trim(), chunk_id: p.chunk.chunk_id, source: p.chunk.source, model },
+      data: { question: pair.question.trim(), answer: pair.answer.trim(), chunk_id: p.chunk.chunk_id, source: p.chunk.source, model, ...chunkContext(p.chunk, i) },
     }));
-    const kept = p.topic && p.rejected_dataset_id
-      ? await filterByTopic({ llm, llmSettings: p.llm, signal, usage, prompt: topicPrompt }, p.topic, p.rejected_dataset_id, records)
-      : records;
-    return { datasetId: p.dataset_id, records: kept };
+    if (!p.topic || !p.rejected_dataset_id) return { datasetId: p.dataset_id, records };
+    const call = { task, llm, llmSettings: p.llm, signal, usage, log, prompt: topicPrompt, datasetId: p.dataset_id };
+    return { datasetId: p.dataset_id, ...(await filterByTopic(call, p.topic, p.rejected_dataset_id, records)) };
   };
 });

@@ -52,6 +52,8 @@ export const TopicSamplePayload = Type.Object({
   }),
   instructions: Type.Optional(Type.String()),
   system_prompt: Type.Optional(Type.String()),
+  /** The system message a conversation starts with, when include_system_message. */
+  dataset_system_prompt: Type.Optional(Type.String()),
   include_system_message: Type.Boolean(),
   llm: LlmSettings,
 });

@@ -36,6 +36,9 @@ export const topicSampleTask = defineTask('generate.topic_sample', TopicSamplePa
   const prompt = requirePrompt(prompts, 'topic-sample');
   return async ({ task, llm, signal, usage, payload: p }) => {
     const system = p.system_prompt ?? prompt.system;
+    // The dataset's own system message; the teacher's instruction only stands in for it when asked
+    // for without one (DeepFabric's fallback), and Quarry's built-in instruction never does.
+    const message = p.dataset_system_prompt ?? p.system_prompt;
     const { value, model } = await llm.structured({
       llm: p.llm, system, schemaName: 'sample', schema: schemaFor(p), signal, usage,
       prompt: render(prompt.user, {
@@ -52,7 +55,7 @@ export const topicSampleTask = defineTask('generate.topic_sample', TopicSamplePa
       p.task === 'conversation'
         ? {
             messages: [
-              ...(p.include_system_message ? [{ role: 'system', content: system }] : []),
+              ...(p.include_system_message && message ? [{ role: 'system', content: message }] : []),
               ...v.turns!.flatMap((t) => [{ role: 'user', content: t.user.trim() }, { role: 'assistant', content: t.assistant.trim() }]),
             ],
             topic_path: p.topic_path,

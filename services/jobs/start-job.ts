@@ -1,4 +1,5 @@
 import { startRun } from '../runs/runs.service.js';
+import { withoutDryRun } from './dry-run.js';
 import type { JobDeps } from './job-deps.js';
 import type { JobEndpoint } from './job-module.js';
 
@@ -8,6 +9,7 @@ export async function startJob(
   endpoint: JobEndpoint,
   input: { owner: string; spec: unknown; query: unknown; idempotencyKey?: string },
 ) {
-  const plan = await endpoint.plan(deps, input);
+  // `"dry_run": false` queues the run like a request without the flag (and is not part of its spec).
+  const plan = await endpoint.plan(deps, { ...input, spec: withoutDryRun(input.spec).spec });
   return startRun(deps, { ...plan, owner: input.owner, idempotencyKey: input.idempotencyKey });
 }

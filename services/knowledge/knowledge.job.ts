@@ -1,4 +1,5 @@
 import type { JobModule } from '../jobs/job-module.js';
+import { knowledgeEstimates } from './knowledge.estimate.js';
 import { knowledgeTasks } from './knowledge.tasks.js';
 
 /**
@@ -7,4 +8,5 @@ import { knowledgeTasks } from './knowledge.tasks.js';
  */
 export const knowledgeJob: JobModule = {
   tasks: knowledgeTasks,
+  estimates: knowledgeEstimates,
 };

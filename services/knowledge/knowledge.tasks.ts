@@ -1,10 +1,13 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { Usage } from '../../src/llm/usage.js';
-import { itemLabels, misaligned } from '../../src/llm/aligned.js';
+import type { Logger } from 'pino';
+import type { ClaimedTask } from '../../db/queue.repository.js';
+import { byLabel, itemLabels, labelledSchema, unlessSplit } from '../../src/llm/aligned.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
+import { LlmError } from '../../src/llm/llm.errors.js';
+import type { Usage } from '../../src/llm/usage.js';
 import { render, requirePrompt, type PromptTemplate } from '../../src/prompts.js';
 import type { TaskResult } from '../../src/queue/task-handler.js';
-import { defineTask } from '../jobs/task-kind.js';
+import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { LlmSettings } from '../jobs/job-options.js';
 import { KNOWLEDGE_FLOWS, SeedRecord } from './knowledge.spec.js';
 
@@ -25,13 +28,23 @@ export const KnowledgePayload = Type.Object({
   context: Type.Optional(Type.String()),
   /** knowledge.fact_qa */
   fact: Type.Optional(Type.String()),
+  /**
+   * knowledge.item: one question split out of a batch whose answer could not be used, with the key
+   * its record would have had; `answer` is set when only the judge's batch failed.
+   */
+  item: Type.Optional(Type.Object({ key: Type.String(), question: Type.String(), answer: Type.Optional(Type.String()), extra: Type.Record(Type.String(), Type.Unknown()) })),
 });
 export type KnowledgePayload = Static<typeof KnowledgePayload>;
 
-type Call = { llm: LlmClient; signal: AbortSignal; usage: Usage; p: KnowledgePayload };
+type Call = { task: ClaimedTask; llm: LlmClient; signal: AbortSignal; usage: Usage; log: Logger; p: KnowledgePayload };
+type Pair = { question: string; answer: string; extra: Record<string, unknown> };
+type Item = NonNullable<KnowledgePayload['item']>;
 const cache = new Map<string, TSchema>();
 const memo = <T extends TSchema>(key: string, make: () => T): T => (cache.get(key) ?? cache.set(key, make()).get(key)!) as T;
 const strings = (name: string, min: number, max: number) => Type.Object({ [name]: Type.Array(Type.String({ minLength: 1 }), { minItems: min, maxItems: max }) });
+/** One answer under its question's label (`q1`, …); one faithfulness verdict under its pair's label (`a1`, …). */
+export const Answer = Type.Object({ answer: Type.String({ minLength: 1 }) });
+export const Verdict = Type.Object({ faithful: Type.Boolean(), explanation: Type.String() });
 
 const seedVars = (seed: SeedRecord) => ({ domain: seed.domain ?? '(general)', outline: seed.document_outline ?? '(none)', document: seed.document });
 
@@ -41,41 +54,60 @@ function iclExamples(seed: SeedRecord): string {
   return `\nExample text:\n${seed.icl_document}\nExample questions about it:\n${queries.map((q) => `- ${q}`).join('\n')}\n`;
 }
 
-/**
- * The faithfulness judge: each answer against the raw document. Faithful pairs go to the flow's
- * dataset; the others to the rejected set, so a NO verdict really drops a record but loses nothing.
- */
-async function judged(
-  call: Call,
-  prompts: Map<string, PromptTemplate>,
-  taskKey: string,
-  pairs: Array<{ question: string; answer: string; extra: Record<string, unknown> }>,
-): Promise<TaskResult['records']> {
-  const prompt = requirePrompt(prompts, 'knowledge-faithfulness');
-  const expected = itemLabels('a', pairs.length);
-  const schema = memo(`faith:${pairs.length}`, () =>
-    Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), faithful: Type.Boolean(), explanation: Type.String() }), { minItems: pairs.length, maxItems: pairs.length }) }),
-  );
+/** Answers grounded in `context`, one under each question's label (`q1`, `q2`, …). */
+async function answers(call: Call, prompt: PromptTemplate, context: string, questions: string[]): Promise<string[]> {
+  const labels = itemLabels('q', questions.length);
   const { value } = await call.llm.structured({
-    llm: call.p.llm, system: prompt.system, schemaName: 'faithfulness', schema, signal: call.signal, usage: call.usage,
-    prompt: render(prompt.user, { document: call.p.seed.document, pairs: pairs.map((q, i) => `[${expected[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n') }),
-    check: (v) => misaligned(v.items, expected),
+    llm: call.p.llm, system: prompt.system, schemaName: 'answers', schema: labelledSchema(Answer, labels), signal: call.signal, usage: call.usage,
+    prompt: render(prompt.user, { context, questions: questions.map((q, i) => `[${labels[i]}]\n${q}`).join('\n\n'), labels: labels.join(', ') }),
   });
+  return byLabel(value, labels).map((a) => a.answer);
+}
+
+/** The faithfulness judge: each answer against the raw document, one verdict under each pair's label (`a1`, `a2`, …). */
+async function verdicts(call: Call, prompt: PromptTemplate, pairs: Pair[]) {
+  const labels = itemLabels('a', pairs.length);
+  const { value } = await call.llm.structured({
+    llm: call.p.llm, system: prompt.system, schemaName: 'faithfulness', schema: labelledSchema(Verdict, labels), signal: call.signal, usage: call.usage,
+    prompt: render(prompt.user, { document: call.p.seed.document, pairs: pairs.map((q, i) => `[${labels[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n'), labels: labels.join(', ') }),
+  });
+  return byLabel(value, labels);
+}
+
+/**
+ * Faithful pairs go to the flow's dataset; the others to the rejected set, so a NO verdict really
+ * drops a record but loses nothing.
+ */
+function judgedRecords(call: Call, keys: string[], pairs: Pair[], judged: Array<{ faithful: boolean; explanation: string }>): TaskResult['records'] {
+  const { p } = call;
   return pairs.map((q, i) => {
-    const verdict = value.items[i] as { faithful: boolean; explanation: string };
     const data = {
       ...q.extra,
       question: q.question,
       response: q.answer,
-      raw_document: call.p.seed.document,
-      ...(call.p.seed.domain ? { domain: call.p.seed.domain } : {}),
-      faithfulness_judgment: verdict.faithful ? 'YES' : 'NO',
-      faithfulness_explanation: verdict.explanation,
+      raw_document: p.seed.document,
+      ...(p.seed.domain ? { domain: p.seed.domain } : {}),
+      faithfulness_judgment: judged[i].faithful ? 'YES' : 'NO',
+      faithfulness_explanation: judged[i].explanation,
     };
-    return verdict.faithful
-      ? { key: `${taskKey}#${i}`, data, datasetId: call.p.flow_dataset_id }
-      : { key: `${taskKey}#${i}`, data: { ...data, flow: call.p.flow, rejection: { reason: 'unfaithful' } }, datasetId: call.p.rejected_dataset_id };
+    return judged[i].faithful
+      ? { key: keys[i], data, datasetId: p.flow_dataset_id }
+      : { key: keys[i], data: { ...data, flow: p.flow, rejection: { reason: 'unfaithful' } }, datasetId: p.rejected_dataset_id };
   });
+}
+
+/** A batch whose answer could not be used goes on as one knowledge.item task per question. */
+function split(call: Call, items: Item[]): TaskResult {
+  const { task, p } = call;
+  call.log.info({ taskId: task.id, runId: task.run_id, items: items.length }, 'batch answer unusable; going on one question at a time');
+  return { datasetId: p.dataset_id, records: [], spawn: items.map((item, i) => itemTask.plan(`${task.key}/item${i + 1}`, { ...p, item }, task.max_attempts)) };
+}
+
+/** Judges the pairs (keyed `keys`) in one call, or splits them when the verdicts cannot be used. */
+async function judgeOrSplit(call: Call, prompt: PromptTemplate, keys: string[], pairs: Pair[]): Promise<TaskResult> {
+  const judged = await unlessSplit(pairs.length, verdicts(call, prompt, pairs));
+  if (!judged) return split(call, pairs.map((pair, i) => ({ key: keys[i], ...pair })));
+  return { datasetId: call.p.dataset_id, records: judgedRecords(call, keys, pairs, judged) };
 }
 
 /** N summaries of the document, each becoming its own knowledge.qa task. */
@@ -96,8 +128,10 @@ export const summarizeTask = defineTask('knowledge.summarize', KnowledgePayload,
 /** ICL-guided questions about a text, answers grounded in it, then the faithfulness judge. */
 export const qaTask = defineTask('knowledge.qa', KnowledgePayload, ({ prompts }) => {
   const questions = requirePrompt(prompts, 'knowledge-questions');
-  const answers = requirePrompt(prompts, 'knowledge-answers');
-  return async ({ task, llm, signal, usage, payload: p }) => {
+  const answerPrompt = requirePrompt(prompts, 'knowledge-answers');
+  const judgePrompt = requirePrompt(prompts, 'knowledge-faithfulness');
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
+    const call = { task, llm, signal, usage, log, p };
     const context = p.context ?? p.seed.document;
     const asked = await llm.structured({
       llm: p.llm, system: questions.system, schemaName: 'questions', signal, usage,
@@ -105,16 +139,11 @@ export const qaTask = defineTask('knowledge.qa', KnowledgePayload, ({ prompts })
       prompt: render(questions.user, { domain: p.seed.domain ?? '(general)', examples: iclExamples(p.seed), context, n: p.questions }),
     });
     const qs = asked.value.questions as string[];
-    const expected = itemLabels('q', qs.length);
-    const answered = await llm.structured({
-      llm: p.llm, system: answers.system, schemaName: 'answers', signal, usage,
-      schema: memo(`answers:${qs.length}`, () => Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), answer: Type.String({ minLength: 1 }) }), { minItems: qs.length, maxItems: qs.length }) })),
-      prompt: render(answers.user, { context, questions: qs.map((q, i) => `[${expected[i]}]\n${q}`).join('\n\n') }),
-      check: (v) => misaligned(v.items, expected),
-    });
+    const keys = qs.map((_, i) => `${task.key}#${i}`);
     const extra = p.flow === 'document_qa' ? {} : { summarized_document: context };
-    const pairs = qs.map((question, i) => ({ question, answer: (answered.value.items[i] as { answer: string }).answer, extra }));
-    return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
+    const answered = await unlessSplit(qs.length, answers(call, answerPrompt, context, qs));
+    if (!answered) return split(call, qs.map((question, i) => ({ key: keys[i], question, extra })));
+    return judgeOrSplit(call, judgePrompt, keys, qs.map((question, i) => ({ question, answer: answered[i], extra })));
   };
 });
 
@@ -135,7 +164,8 @@ export const keyFactsTask = defineTask('knowledge.key_facts', KnowledgePayload, 
 /** Q&A pairs about one key fact, judged for faithfulness against the document. */
 export const factQaTask = defineTask('knowledge.fact_qa', KnowledgePayload, ({ prompts }) => {
   const factQa = requirePrompt(prompts, 'knowledge-fact-qa');
-  return async ({ task, llm, signal, usage, payload: p }) => {
+  const judgePrompt = requirePrompt(prompts, 'knowledge-faithfulness');
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
     const n = p.pairs_per_fact;
     const { value } = await llm.structured({
       llm: p.llm, system: factQa.system, schemaName: 'fact_pairs', signal, usage,
@@ -143,8 +173,25 @@ export const factQaTask = defineTask('knowledge.fact_qa', KnowledgePayload, ({ p
       prompt: render(factQa.user, { fact: p.fact ?? '', document: p.seed.document, n }),
     });
     const pairs = (value.pairs as Array<{ question: string; answer: string }>).map((q) => ({ ...q, extra: { key_fact: p.fact } }));
-    return { datasetId: p.dataset_id, records: await judged({ llm, signal, usage, p }, prompts, task.key, pairs) };
+    return judgeOrSplit({ task, llm, signal, usage, log, p }, judgePrompt, pairs.map((_, i) => `${task.key}#${i}`), pairs);
   };
 });
 
-export const knowledgeTasks = [summarizeTask, qaTask, keyFactsTask, factQaTask];
+/**
+ * One question split out of a batch (answers or verdicts that could not be used): answered alone
+ * unless its answer is known, then judged alone. A question that still fails is a failed task of
+ * its own; its record keeps the key it would have had in the batch.
+ */
+export const itemTask: TypedTask<typeof KnowledgePayload> = defineTask('knowledge.item', KnowledgePayload, ({ prompts }) => {
+  const answerPrompt = requirePrompt(prompts, 'knowledge-answers');
+  const judgePrompt = requirePrompt(prompts, 'knowledge-faithfulness');
+  return async ({ task, llm, signal, usage, log, payload: p }) => {
+    if (!p.item) throw new LlmError('api', `task knowledge.item ${task.key} has no item`);
+    const call = { task, llm, signal, usage, log, p };
+    const answer = p.item.answer ?? (await answers(call, answerPrompt, p.context ?? p.seed.document, [p.item.question]))[0];
+    const pair = { question: p.item.question, answer, extra: p.item.extra };
+    return { datasetId: p.dataset_id, records: judgedRecords(call, [p.item.key], [pair], await verdicts(call, judgePrompt, [pair])) };
+  };
+});
+
+export const knowledgeTasks = [summarizeTask, qaTask, keyFactsTask, factQaTask, itemTask];

@@ -1,9 +1,11 @@
 import { Lexer, parse as parseYaml } from 'yaml';
-import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { AppError } from '../../src/errors.js';
 import { samplePercent } from '../generate/from-topics.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS, tooLarge } from '../limits.js';
 import { assertAcceptable } from '../../src/safe-input.js';
 import type { PipelineSpec } from './pipeline.spec.js';
+import { Reader, type Obj } from './deepfabric-reader.js';
+import { V3_KNOWN, V4_KNOWN, v3, v4, type SystemMessage, type Translated } from './deepfabric-layouts.js';
 
 /** `deepfabric generate` overrides, passed as query parameters. */
 export interface DeepFabricOverrides {
@@ -19,144 +21,22 @@ export interface DeepFabricOverrides {
   mode?: 'tree' | 'graph';
 }
 
-type Obj = Record<string, any>;
-type Translation = { spec: PipelineSpec; layout: 'v3' | 'v4'; ignored: string[] };
-
-/** Settings that mean nothing to a service (local files, uploads, terminal UI): accepted and listed in the report. */
-const IGNORED = new Set(['save_as', 'max_concurrent', 'rate_limit', 'checkpoint', 'huggingface', 'kaggle', 'evaluation', 'sample_retries']);
-const UNSUPPORTED: Record<string, string> = {
-  base_url: 'configure the server as a provider (PROVIDERS_FILE) and name it with provider',
-  tools: 'agent mode with tools is not supported yet',
-  agent_mode: 'agent mode with tools is not supported yet',
-  available_tools: 'agent mode with tools is not supported yet',
-  custom_tools: 'agent mode with tools is not supported yet',
-  tool_registry_path: 'agent mode with tools is not supported yet',
-};
-
-class Reader {
-  details: ErrorDetail[] = [];
-  ignored: string[] = [];
-  constructor(private readonly known: Record<string, readonly string[]>) {}
-
-  /** The section at `path`, checking its keys: unknown ones and unsupported ones are 400s naming them. */
-  section(value: unknown, path: string): Obj {
-    if (value === undefined) return {};
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      this.details.push({ field: path, message: 'must be a mapping' });
-      return {};
-    }
-    for (const key of Object.keys(value)) {
-      const field = path ? `${path}.${key}` : key;
-      if (UNSUPPORTED[key]) this.details.push({ field, message: UNSUPPORTED[key] });
-      else if (IGNORED.has(key)) this.ignored.push(field);
-      else if (!this.known[path]?.includes(key)) this.details.push({ field, message: 'is not a DeepFabric setting Quarry knows' });
-    }
-    return value as Obj;
-  }
+/** The translated pipeline, and what the report and later checks need to speak in the config's terms. */
+export interface Translation {
+  spec: PipelineSpec;
+  layout: 'v3' | 'v4';
+  ignored: string[];
+  /** Why each ignored setting is ignored, and what Quarry did where it differs from DeepFabric. */
+  notes: Record<string, string>;
+  /** Spec path → the YAML setting (or query parameter) it came from. */
+  origins: Record<string, string>;
 }
-
-const LLM_KEYS = ['provider', 'model', 'temperature', 'max_tokens'] as const;
-const llmOf = (...sections: Obj[]) => {
-  const out: Obj = {};
-  for (const s of sections) for (const k of LLM_KEYS) if (s?.[k] !== undefined) out[k] = s[k];
-  return Object.keys(out).length ? out : undefined;
-};
-
-function v4(doc: Obj, r: Reader): PipelineSpec {
-  const llm = r.section(doc.llm, 'llm');
-  const topics = r.section(doc.topics, 'topics');
-  const generation = r.section(doc.generation, 'generation');
-  const conversation = r.section(generation.conversation, 'generation.conversation');
-  const output = r.section(doc.output, 'output');
-  if (!topics.prompt) r.details.push({ field: 'topics.prompt', message: 'is required' });
-  const style = conversation.reasoning_style === 'agent' ? undefined : conversation.reasoning_style;
-  if (conversation.reasoning_style === 'agent') r.details.push({ field: 'generation.conversation.reasoning_style', message: 'agent reasoning (tool use) is not supported yet' });
-  return {
-    topics: {
-      prompt: topics.prompt,
-      mode: topics.mode ?? 'graph',
-      degree: topics.degree,
-      depth: topics.depth,
-      system_prompt: topics.system_prompt,
-      prompt_style: (topics.mode ?? 'graph') === 'graph' ? topics.prompt_style : undefined,
-      llm: llmOf(llm, { max_tokens: topics.max_tokens }, r.section(topics.llm, 'topics.llm')),
-    },
-    generate: {
-      task: 'conversation',
-      conversation: conversation.type ? { type: conversation.type, ...(style ? { reasoning_style: style } : {}) } : undefined,
-      system_prompt: generation.system_prompt,
-      instructions: generation.instructions,
-      num_samples: output.num_samples,
-      batch_size: output.batch_size,
-      include_system_message: output.include_system_message,
-      max_attempts: generation.max_retries !== undefined ? Math.min(10, generation.max_retries + 1) : undefined,
-      llm: llmOf(llm, { max_tokens: generation.max_tokens }, r.section(generation.llm, 'generation.llm')),
-    },
-    ...(output.system_prompt ? { export: { format: 'chatml', system_prompt: output.system_prompt } } : {}),
-  } as PipelineSpec;
-}
-
-function v3(doc: Obj, r: Reader): PipelineSpec {
-  if (doc.topic_tree && doc.topic_graph) r.details.push({ field: 'topic_graph', message: 'give topic_tree or topic_graph, not both' });
-  const mode = doc.topic_graph ? 'graph' : 'tree';
-  const topic = r.section(doc.topic_graph ?? doc.topic_tree, mode === 'graph' ? 'topic_graph' : 'topic_tree');
-  const engine = r.section(doc.data_engine, 'data_engine');
-  const dataset = r.section(doc.dataset, 'dataset');
-  const creation = r.section(dataset.creation, 'dataset.creation');
-  if (!topic.topic_prompt) r.details.push({ field: `${mode === 'graph' ? 'topic_graph' : 'topic_tree'}.topic_prompt`, message: 'is required' });
-  const style = engine.reasoning_style === 'agent' ? undefined : engine.reasoning_style === 'structured' ? 'structured' : engine.reasoning_style;
-  if (engine.reasoning_style === 'agent') r.details.push({ field: 'data_engine.reasoning_style', message: 'agent reasoning (tool use) is not supported yet' });
-  if (dataset.formatters !== undefined) r.details.push({ field: 'dataset.formatters', message: 'use export formats instead (chatml, alpaca, sharegpt, messages)' });
-  const steps = creation.num_steps;
-  const batch = creation.batch_size;
-  return {
-    topics: {
-      prompt: topic.topic_prompt,
-      mode,
-      degree: topic.degree,
-      depth: topic.depth,
-      system_prompt: topic.topic_system_prompt,
-      llm: llmOf(topic),
-    },
-    generate: {
-      task: 'conversation',
-      conversation: engine.conversation_type ? { type: engine.conversation_type === 'chain_of_thought' ? 'cot' : 'basic', ...(style ? { reasoning_style: style } : {}) } : undefined,
-      system_prompt: engine.generation_system_prompt ?? doc.dataset_system_prompt,
-      instructions: engine.instructions,
-      num_samples: steps !== undefined ? steps * (batch ?? 1) : undefined,
-      batch_size: batch,
-      include_system_message: creation.sys_msg,
-      max_attempts: engine.max_retries !== undefined ? Math.min(10, engine.max_retries + 1) : undefined,
-      llm: llmOf(engine, { provider: creation.provider, model: creation.model }),
-    },
-    ...(doc.dataset_system_prompt ? { export: { format: 'chatml', system_prompt: doc.dataset_system_prompt } } : {}),
-  } as PipelineSpec;
-}
-
-const V3_KNOWN = {
-  '': ['dataset_system_prompt', 'topic_tree', 'topic_graph', 'data_engine', 'dataset'],
-  topic_tree: ['topic_prompt', 'topic_system_prompt', 'provider', 'model', 'temperature', 'degree', 'depth'],
-  topic_graph: ['topic_prompt', 'topic_system_prompt', 'provider', 'model', 'temperature', 'degree', 'depth'],
-  data_engine: ['generation_system_prompt', 'instructions', 'provider', 'model', 'temperature', 'max_tokens', 'max_retries', 'conversation_type', 'reasoning_style'],
-  dataset: ['creation', 'formatters'],
-  'dataset.creation': ['num_steps', 'batch_size', 'sys_msg', 'provider', 'model'],
-} as const;
-const V4_KNOWN = {
-  '': ['llm', 'topics', 'generation', 'output'],
-  llm: ['provider', 'model', 'temperature'],
-  topics: ['prompt', 'mode', 'system_prompt', 'depth', 'degree', 'max_tokens', 'prompt_style', 'llm'],
-  'topics.llm': ['provider', 'model', 'temperature'],
-  generation: ['system_prompt', 'instructions', 'conversation', 'max_retries', 'max_tokens', 'llm'],
-  'generation.conversation': ['type', 'reasoning_style'],
-  'generation.llm': ['provider', 'model', 'temperature'],
-  output: ['system_prompt', 'include_system_message', 'num_samples', 'batch_size'],
-} as const;
 
 /**
  * Translates a DeepFabric config (v3 `topic_tree|topic_graph / data_engine / dataset`, or v4
  * `llm / topics / generation / output`) and the `deepfabric generate` overrides into a
- * topics → generate (→ export) pipeline. Every setting is either mapped, listed as ignored, or a
- * 400 naming it.
+ * topics → generate pipeline (its records carry the system message, so the export link adds none).
+ * Every setting is either mapped, listed as ignored with a note, or a 400 naming it.
  */
 export function fromDeepFabric(yamlText: string, overrides: DeepFabricOverrides): Translation {
   const bytes = Buffer.byteLength(yamlText);
@@ -190,32 +70,56 @@ export function fromDeepFabric(yamlText: string, overrides: DeepFabricOverrides)
   if (!isV4 && !isV3) throw new AppError('validation_failed', 'not a DeepFabric config: expected topics/generation/output (v4) or topic_tree/data_engine/dataset (v3)', [{ field: 'body', message: 'unknown layout' }]);
   const reader = new Reader(isV4 ? V4_KNOWN : V3_KNOWN);
   reader.section(d, '');
-  const spec = isV4 ? v4(d, reader) : v3(d, reader);
+  const { system, ...spec } = isV4 ? v4(d, reader) : v3(d, reader);
   if (reader.details.length) throw new AppError('validation_failed', reader.details.map((x) => `${x.field}: ${x.message}`).join('; '), reader.details);
-  applyOverrides(spec, overrides);
-  return { spec: prune(spec) as PipelineSpec, layout: isV4 ? 'v4' : 'v3', ignored: reader.ignored };
+  applyOverrides(spec, overrides, reader);
+  systemMessage(spec.generate, system, overrides.sys_msg, reader);
+  return { spec: prune(spec) as PipelineSpec, layout: isV4 ? 'v4' : 'v3', ignored: reader.ignored, notes: reader.notes, origins: reader.origins };
 }
 
-function applyOverrides(spec: PipelineSpec, o: DeepFabricOverrides) {
-  const t = spec.topics!;
-  const g = spec.generate!;
+/**
+ * DeepFabric's sys_msg: the records start with the dataset system prompt, or carry none. The
+ * generation instruction never stands in for it (DeepFabric copies it when no dataset prompt is
+ * set; the report says where that differs), and no export link adds one back.
+ */
+function systemMessage(generate: Translated['generate'], system: SystemMessage, override: boolean | undefined, r: Reader) {
+  const include = override ?? system.include;
+  if (include && system.prompt !== undefined) {
+    generate.dataset_system_prompt = system.prompt;
+    generate.include_system_message = r.from('generate.include_system_message', override === undefined ? system.promptPath : 'sys_msg', true);
+    return;
+  }
+  generate.include_system_message = false;
+  if (include) r.notes[system.promptPath] = `not set, so the records have no system message (DeepFabric would copy ${system.fallbackPath}, the instruction to the teacher, into every record)`;
+}
+
+function applyOverrides(spec: Translated, o: DeepFabricOverrides, r: Reader) {
+  const t = spec.topics;
+  const g = spec.generate;
   if (o.num_samples !== undefined && o.num_steps !== undefined) {
     throw new AppError('validation_failed', 'num_samples and num_steps both set the sample count', [{ field: 'num_steps', message: 'give num_samples or num_steps, not both' }]);
   }
-  for (const stage of [t, g]) {
-    if (o.provider !== undefined || o.model !== undefined || o.temperature !== undefined) {
-      stage.llm = { ...stage.llm, ...(o.provider !== undefined ? { provider: o.provider } : {}), ...(o.model !== undefined ? { model: o.model } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) };
+  for (const [stage, name] of [[t, 'topics'], [g, 'generate']] as const) {
+    for (const key of ['provider', 'model', 'temperature'] as const) {
+      if (o[key] !== undefined) stage.llm = { ...stage.llm, [key]: r.from(`${name}.llm.${key}`, key, o[key]) };
     }
   }
-  if (o.mode !== undefined) t.mode = o.mode;
+  if (o.mode !== undefined) t.mode = r.from('topics.mode', 'mode', o.mode);
   if (t.mode === 'tree') delete t.prompt_style;
-  if (o.degree !== undefined) t.degree = o.degree;
-  if (o.depth !== undefined) t.depth = o.depth;
-  if (o.sys_msg !== undefined) g.include_system_message = o.sys_msg;
+  if (o.degree !== undefined) t.degree = r.from('topics.degree', 'degree', o.degree);
+  if (o.depth !== undefined) t.depth = r.from('topics.depth', 'depth', o.depth);
   if (o.num_samples !== undefined && o.num_samples.endsWith('%')) samplePercent(o.num_samples);
-  if (o.num_samples !== undefined) g.num_samples = /^\d+$/.test(o.num_samples) ? Number(o.num_samples) : (o.num_samples as never);
-  if (o.num_steps !== undefined) g.num_samples = o.num_steps * (o.batch_size ?? g.batch_size ?? 1);
-  if (o.batch_size !== undefined) g.batch_size = o.batch_size;
+  if (o.num_samples !== undefined && /^\d+$/.test(o.num_samples)) {
+    const count = Number(o.num_samples);
+    if (count < 1 || count > LIMITS.numSamples) throw tooLarge('num_samples', `must be a whole number from 1 to ${LIMITS.numSamples.toLocaleString('en-US')}, "auto" or "N%"`);
+    g.num_samples = r.from('generate.num_samples', 'num_samples', count);
+  } else if (o.num_samples !== undefined) g.num_samples = r.from('generate.num_samples', 'num_samples', o.num_samples);
+  if (o.num_steps !== undefined) {
+    const count = o.num_steps * (o.batch_size ?? g.batch_size ?? 1);
+    if (count > LIMITS.numSamples) throw tooLarge('num_steps', `num_steps × batch_size is ${count.toLocaleString('en-US')} samples; at most ${LIMITS.numSamples.toLocaleString('en-US')} per run`);
+    g.num_samples = r.from('generate.num_samples', 'num_steps', count);
+  }
+  if (o.batch_size !== undefined) g.batch_size = r.from('generate.batch_size', 'batch_size', o.batch_size);
 }
 
 /** Drops undefined fields so the translated spec validates like one a client wrote. */

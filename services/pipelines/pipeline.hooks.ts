@@ -20,7 +20,7 @@ async function stageEnded(tx: Tx, run: HookedRun, outcome: 'succeeded' | 'failed
   if (!parent || !['queued', 'running'].includes(parent.status)) return;
   const stage = run.stage ?? 0;
   const produced = await stageOutput(tx, run.id);
-  const summary = { stage, kind: run.kind, run_id: run.id, dataset_id: produced.dataset_id, rows_out: produced.records };
+  const summary = { stage, kind: run.kind, run_id: run.id, dataset_id: produced.dataset_id, rows_out: produced.records, usage: produced.usage };
   if (outcome === 'succeeded') {
     const next = stage + 1;
     // The pipeline's total counts every advance, so the last one (`finish`) is stage count + 1.
@@ -28,10 +28,19 @@ async function stageEnded(tx: Tx, run: HookedRun, outcome: 'succeeded' | 'failed
     await queueTask(tx, parent.id, advanceTask.plan(key, { stage: next, previous_run_id: run.id }));
     await appendEvents(tx, parent.id, [{ type: 'stage.completed', data: summary }]);
   } else {
-    const error = { category: 'stage_failed', message: `stage ${stage} (${run.kind}, run ${run.id}) ${outcome}; the datasets of earlier stages are intact. POST /v1/runs/${parent.id}/retry resumes it.` };
+    // The stage's own error says why (a fatal teacher error, tasks that failed, with the first one's); a cancel has none.
+    const cause = {
+      ...(produced.error ?? { category: 'canceled', message: `stage run ${run.id} was canceled` }),
+      ...(produced.first_failure ? { first_failure: produced.first_failure } : {}),
+    };
+    const error = {
+      category: 'stage_failed',
+      message: `stage ${stage} (${run.kind}, run ${run.id}) ${outcome} (${cause.category}); the datasets of earlier stages are intact. POST /v1/runs/${parent.id}/retry resumes it.`,
+      cause,
+    };
     await failRun(tx, parent.id, error);
     await appendEvents(tx, parent.id, [
-      { type: 'stage.failed', data: { ...summary, outcome } },
+      { type: 'stage.failed', data: { ...summary, outcome, error: cause } },
       { type: 'run.failed', data: { error } },
     ]);
   }

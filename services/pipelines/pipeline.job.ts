@@ -1,11 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { JobModule } from '../jobs/job-module.js';
 import { endpoint } from '../jobs/job-module.js';
+import { deepfabricExamples, pipelineExamples } from './pipeline.examples.js';
 import { pipelineHooks } from './pipeline.hooks.js';
+import { previewPipeline } from './pipeline.preview.js';
 import { pipelineReport } from './pipeline.report.js';
-import { DeepFabricOverridesQuery, planDeepFabric, planPipeline } from './pipeline.service.js';
+import { DeepFabricOverridesQuery, planDeepFabric } from './deepfabric.plan.js';
+import { planPipeline } from './pipeline.service.js';
 import { PipelineSpec } from './pipeline.spec.js';
 import { advanceTask } from './pipeline.task.js';
+
+const DeepFabricYaml = Type.String({ minLength: 1, description: 'A DeepFabric config (v3 or v4 layout); also taken as application/x-yaml or text/yaml' });
 
 /** Stages as runs of their own, chained by advance tasks; each stage is another module's `stage`. */
 export const pipelineJob: JobModule = {
@@ -21,13 +26,15 @@ export const pipelineJob: JobModule = {
       'earlier datasets intact; POST /v1/runs/{id}/retry resumes from the failed tasks of the stage that stopped. ' +
       'A DeepFabric config (Content-Type application/yaml, v3 or v4 layout) runs as a topics → generate (→ export) pipeline; the ' +
       '`deepfabric generate` overrides go in the query string.',
-    body: Type.Union([PipelineSpec, Type.String({ description: 'A DeepFabric config (v3 or v4 layout), sent as application/yaml' })]),
-    consumes: ['application/json', 'application/yaml'],
+    body: Type.Union([PipelineSpec, DeepFabricYaml]),
+    media: { 'application/json': PipelineSpec, 'application/yaml': DeepFabricYaml },
+    examples: { 'application/json': pipelineExamples, 'application/yaml': deepfabricExamples },
     querystring: DeepFabricOverridesQuery,
     plan: (deps, { spec, query, ...input }) =>
       typeof spec === 'string' ? planDeepFabric(deps, { ...input, yaml: spec, overrides: query }) : planPipeline(deps, { ...input, spec, overrides: query }),
   }),
   tasks: [advanceTask],
+  preview: previewPipeline,
   hooks: pipelineHooks,
   report: (deps, run) => pipelineReport(deps.database, run.id),
 };

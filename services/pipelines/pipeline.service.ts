@@ -10,11 +10,7 @@ import { sampleCount } from '../generate/from-topics.js';
 import { LIMITS } from '../limits.js';
 import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
-import { Type } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { variantErrors } from '../../src/discriminated-union.js';
-import { fromDeepFabric, type DeepFabricOverrides } from './deepfabric.js';
-import { PipelineSpec, stagesOf } from './pipeline.spec.js';
+import { type PipelineSpec, stagesOf } from './pipeline.spec.js';
 
 /**
  * Plans a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
@@ -33,6 +29,9 @@ export async function planPipeline(
   if ((spec.generate || spec.topics) && spec.dataset_id) details.push({ field: 'dataset_id', message: 'generate reads its own source; dataset_id is the input only when topics and generate are skipped' });
   if (!spec.generate && !spec.topics && stages.length > 0 && !spec.dataset_id) details.push({ field: 'dataset_id', message: `is required when the pipeline starts with ${stages[0]}` });
   if (spec.topics && (spec.enrich || spec.curate) && !spec.generate) details.push({ field: 'generate', message: 'enrich and curate need records: add a generate stage after topics' });
+  if (spec.topics && !spec.generate && spec.export) {
+    details.push({ field: 'export', message: 'a topics-only pipeline makes a topic tree or graph, not training records: add a generate stage, or download the topics (GET /v1/topics/{id}?format=jsonl or graph)' });
+  }
   if (spec.topics && spec.generate) {
     for (const source of ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const) {
       if (spec.generate[source] !== undefined) details.push({ field: `generate.${source}`, message: 'after a topics stage, generate samples from those topics' });
@@ -86,47 +85,4 @@ export async function planPipeline(
     total: stages.length + 1,
     report: { stages: stages, ...(input.report ?? {}) },
   };
-}
-
-export const DeepFabricOverridesQuery = Type.Object(
-  {
-    provider: Type.Optional(Type.String({ minLength: 1 })),
-    model: Type.Optional(Type.String({ minLength: 1 })),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-    degree: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
-    depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
-    num_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.numSamples, description: `Steps of batch_size samples; at most ${LIMITS.numSamples.toLocaleString('en-US')} samples in all` })),
-    num_samples: Type.Optional(
-      Type.String({
-        pattern: '^([0-9]+|auto|[0-9]+(\\.[0-9]+)?%)$',
-        maxLength: 16,
-        description: `integer, auto or N% (at most ${LIMITS.samplePercent}%); at most ${LIMITS.numSamples.toLocaleString('en-US')} samples, checked against the most topics the config can build`,
-      }),
-    ),
-    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    sys_msg: Type.Optional(Type.Boolean()),
-    mode: Type.Optional(Type.Union([Type.Literal('tree'), Type.Literal('graph')])),
-  },
-  { additionalProperties: false, description: 'DeepFabric YAML only: the overrides of `deepfabric generate`' },
-);
-
-const checkPipeline = TypeCompiler.Compile(PipelineSpec);
-
-/** A DeepFabric config, translated and validated like a JSON pipeline, then planned as one; the report says what was ignored. */
-export async function planDeepFabric(deps: Pick<JobDeps, 'database' | 'providers'>, input: { owner: string; yaml: string; overrides: DeepFabricOverrides }) {
-  const { spec, layout, ignored } = fromDeepFabric(input.yaml, input.overrides);
-  // A sample count set in the query string is named as the caller wrote it.
-  const countOverride = input.overrides.num_samples !== undefined ? 'num_samples' : input.overrides.num_steps !== undefined ? 'num_steps' : undefined;
-  const named = (field: string) => (countOverride && field === 'generate.num_samples' ? countOverride : field);
-  const errors = [...variantErrors(checkPipeline.Errors(spec))];
-  if (errors.length) {
-    const details = errors.slice(0, 20).map((e) => ({ field: named(e.path.slice(1).replace(/\//g, '.')), message: e.message }));
-    throw new AppError('validation_failed', `the translated config is invalid: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
-  }
-  try {
-    return await planPipeline(deps, { owner: input.owner, spec, report: { deepfabric: { layout, ignored } } });
-  } catch (err) {
-    if (!(err instanceof AppError) || !countOverride) throw err;
-    throw new AppError(err.code, err.message.replace('generate.num_samples', countOverride), err.details.map((d) => ({ ...d, field: d.field && named(d.field) })));
-  }
 }

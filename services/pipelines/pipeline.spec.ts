@@ -4,15 +4,16 @@ import { EnrichSpec } from '../enrich/enrich.spec.js';
 import { EXPORT_FORMATS } from '../export/formats.js';
 import { GenerateStageSpec } from '../generate/generate.spec.js';
 import { TopicsSpec } from '../topics/topics.spec.js';
+import { dryRun } from '../jobs/job-options.js';
 
 const withoutInput = <T extends typeof EnrichSpec | typeof CurateSpec>(spec: T, description: string) =>
-  Type.Omit(spec, ['dataset_id', 'records'], { additionalProperties: false, description });
+  Type.Omit(spec, ['dataset_id', 'records', 'dry_run'], { additionalProperties: false, description });
 
 export const PipelineSpec = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     dataset_id: Type.Optional(Type.String({ pattern: '^ds_[0-9a-f]{24}$', description: 'Input of the first stage when generate is skipped' })),
-    topics: Type.Optional({ ...TopicsSpec, description: 'Stage 0: build a topic tree or graph; the generate stage then samples from it' }),
+    topics: Type.Optional(Type.Omit(TopicsSpec, ['dry_run'], { additionalProperties: false, description: 'Stage 0: build a topic tree or graph; the generate stage then samples from it' })),
     generate: Type.Optional({ ...GenerateStageSpec, description: 'Stage 1: the generate spec, with its own source and llm (after a topics stage, its source is those topics)' }),
     enrich: Type.Optional(withoutInput(EnrichSpec, 'Stage 2: enrich the previous stage’s dataset (its own llm)')),
     curate: Type.Optional(withoutInput(CurateSpec, 'Stage 3: judge and filter the previous stage’s dataset (its own llm, e.g. a stronger judge)')),
@@ -22,6 +23,7 @@ export const PipelineSpec = Type.Object(
         { additionalProperties: false, description: 'Stage 4: the format of the final download (links.export)' },
       ),
     ),
+    ...dryRun,
   },
   { additionalProperties: false },
 );

@@ -39,6 +39,8 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
   if (p.stage >= stages.length) {
     const topicsRun = spec.topics ? (await stageRuns(deps.database.db, pipeline.id)).find((r) => r.kind === 'topics') : undefined;
     const topicsId = topicsRun ? outputOf(topicsRun.output).topics_id : undefined;
+    // A pipeline that ends with its topics stage made a tree or graph, not training records: its output is the topics alone.
+    if (stages.at(-1) === 'topics') return { datasetId: '', records: [], output: { topics_id: topicsId } };
     return { datasetId: '', records: [], output: { dataset_id: input, ...(topicsId ? { topics_id: topicsId } : {}), ...(spec.export ? { export: spec.export } : {}) } };
   }
   const name = stages[p.stage];

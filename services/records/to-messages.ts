@@ -39,12 +39,49 @@ function pairTurns(question: string, answer: string, steps: string, separateReas
   return [{ role: 'user', content: question }, assistant];
 }
 
+/**
+ * A conversation's reasoning as DeepFabric writes it (`reasoning: { style, content }`, content free
+ * text or steps `{ step_number, thought }`), as text: steps one a line as DeepFabric's training guide
+ * renders them (`Step 1: …`); '' when there is none. Other `reasoning` values (a judge's verdict
+ * text) are not a conversation's reasoning.
+ */
+export function conversationReasoning(reasoning: unknown): string {
+  if (!reasoning || typeof reasoning !== 'object' || Array.isArray(reasoning)) return '';
+  const content = (reasoning as { content?: unknown }).content;
+  if (typeof content === 'string') return content.trim();
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((s, i) => {
+      const step: { step_number?: unknown; thought?: unknown } = s && typeof s === 'object' ? s : { thought: s };
+      const thought = typeof step.thought === 'string' ? step.thought.trim() : '';
+      return thought ? `Step ${typeof step.step_number === 'number' ? step.step_number : i + 1}: ${thought}` : '';
+    })
+    .filter(Boolean)
+    .join('\n');
+}
+
+/**
+ * A conversation with its reasoning put to the answer it leads to (the last assistant turn with
+ * text): in `reasoning_content`, or before the answer in a `<thinking>` block, the form DeepFabric's
+ * training guide gives (docs/training/chat-templates.md, "Including Reasoning").
+ */
+function withReasoning(messages: ChatMessage[], reasoning: string, separateReasoning: boolean): ChatMessage[] {
+  let at = messages.length - 1;
+  while (at >= 0 && !(messages[at].role === 'assistant' && typeof messages[at].content === 'string' && messages[at].content !== '')) at--;
+  if (!reasoning || at < 0) return messages;
+  const answer = messages[at];
+  messages[at] = separateReasoning ? { ...answer, reasoning_content: reasoning } : { ...answer, content: `<thinking>${reasoning}</thinking>\n${answer.content}` };
+  return messages;
+}
+
 // Each case reads a record `chatProblem` has just checked against its shape's schema.
 function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean): ChatMessage[] {
   switch (shape) {
     case 'conversation':
-    case 'tool_conversation':
-      return (record as RecordOf<'conversation'>).messages.map((m) => ({ ...m }));
+    case 'tool_conversation': {
+      const messages: ChatMessage[] = (record as RecordOf<'conversation'>).messages.map((m) => ({ ...m }));
+      return withReasoning(messages, conversationReasoning(record.reasoning), separateReasoning);
+    }
     case 'qa':
     case 'cot': {
       const r = record as RecordOf<'qa'>;

@@ -6,10 +6,13 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
   const output = row.output as { dataset_id?: string; rejected_dataset_id?: string; topics_id?: string; export?: { format: string; system_prompt?: string }; report?: Record<string, unknown> };
   const exportQuery = new URLSearchParams({ format: output.export?.format ?? 'chatml', ...(output.export?.system_prompt ? { system_prompt: output.export.system_prompt } : {}) });
   const self = `/v1/runs/${row.id}`;
+  const status = row.status as 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+  // A topics run's dataset holds the nodes of its tree or graph, which no training format renders: links.topics downloads them.
+  const exportable = row.kind !== 'topics';
   return {
     id: row.id,
     kind: row.kind,
-    status: row.status as 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled',
+    status,
     spec: row.spec,
     progress: progressOf({
       total: row.total,
@@ -20,6 +23,7 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       output_tokens: row.outputTokens,
       cost_usd: row.costUsd,
       started_at: row.startedAt,
+      ended: TERMINAL_STATUSES.has(status),
     }),
     usage: { requests: row.requests, input_tokens: row.inputTokens, output_tokens: row.outputTokens, cost_usd: row.costUsd },
     output: { ...output, ...(extra.report ? { report: { ...output.report, ...extra.report } } : {}) },
@@ -31,7 +35,8 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       self,
       events: `${self}/events`,
       ws: `${self}/ws`,
-      ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}`, export: `/v1/datasets/${output.dataset_id}/export?${exportQuery}` } : {}),
+      ...(output.dataset_id ? { dataset: `/v1/datasets/${output.dataset_id}` } : {}),
+      ...(output.dataset_id && exportable ? { export: `/v1/datasets/${output.dataset_id}/export?${exportQuery}` } : {}),
       ...(output.rejected_dataset_id ? { rejected: `/v1/datasets/${output.rejected_dataset_id}` } : {}),
       ...(output.topics_id ? { topics: `/v1/topics/${output.topics_id}` } : {}),
     },

@@ -1,5 +1,6 @@
 import { AppError } from '../../src/errors.js';
 import { pacer } from '../../src/pacer.js';
+import { findRefusal, refusalError } from '../../src/safe-input.js';
 import { LIMITS } from '../limits.js';
 import { topicHash, treeNodeIds, type TopicNode } from './topic-structure.js';
 
@@ -35,6 +36,9 @@ export async function fromTreeJsonl(text: string, pace = pacer()): Promise<Topic
     } catch (err) {
       throw bad(field, `not JSON: ${(err as Error).message}`);
     }
+    // The edge guards read only the lines that could hide a refused string or key; nesting is checked here.
+    const refusal = findRefusal(parsed, field);
+    if (refusal) throw refusalError(refusal);
     const path = (parsed as { path?: unknown })?.path;
     if (!Array.isArray(path) || path.length === 0) throw bad(field, 'needs "path": a non-empty array of topic strings');
     if (path.length > LIMITS.importPathLength) throw bad(field, `the path has ${fmt(path.length)} topics; at most ${LIMITS.importPathLength}`);

@@ -1,5 +1,6 @@
 import type { JobModule } from '../jobs/job-module.js';
 import { endpoint } from '../jobs/job-module.js';
+import { topicsEstimates } from './topics.estimate.js';
 import { TopicsSpec } from './topics.spec.js';
 import { planTopics } from './topics.service.js';
 import { expandTask } from './topics.task.js';
@@ -17,9 +18,16 @@ export const topicsJob: JobModule = {
       'it expands), giving it several parents. A node whose expansion fails after retries is reported in the run and in a record.failed event. ' +
       'The result is GET /v1/topics/{output.topics_id}.',
     body: TopicsSpec,
+    examples: {
+      'application/json': {
+        tree: { summary: 'A topic tree: 3 subtopics per node, 2 levels (9 paths)', value: { prompt: 'Running Postgres in production', degree: 3, depth: 2 } },
+        graph: { summary: 'A topic graph: nodes may have several parents', value: { prompt: 'Kubernetes operations', mode: 'graph', degree: 2, depth: 2 } },
+      },
+    },
     plan: (deps, input) => planTopics(deps, input),
   }),
   tasks: [expandTask],
+  estimates: topicsEstimates,
   stage: {
     name: 'topics',
     plan(deps, stage) {

@@ -37,15 +37,20 @@ const jaccard = (a: Set<string>, b: Set<string>) => {
   return shared / (a.size + b.size - shared || 1);
 };
 
-const cache = new Map<string, TSchema>();
-const schemaFor = (degree: number, links: boolean) => {
-  const key = `${degree}:${links}`;
-  if (!cache.has(key)) {
-    const item = links ? Type.Object({ topic: Type.String({ minLength: 1 }), connections: Type.Array(Type.String()) }) : Type.String({ minLength: 1 });
-    // At least `degree`: extra subtopics are cut to `degree`, too few are sent back.
-    cache.set(key, Type.Object({ subtopics: Type.Array(item, { minItems: degree }) }));
+const cache = new Map<number, TSchema>();
+/**
+ * At least `degree` subtopics: extra ones are cut to `degree`, too few are sent back. With `related`
+ * node ids, each subtopic may name the ones it is also about, from an enum of those ids, so even a
+ * teacher that only follows the schema links to real nodes (ids outside it are dropped too, for
+ * providers that ignore schemas).
+ */
+export const subtopicsSchema = (degree: number, related: string[]) => {
+  if (related.length > 0) {
+    const item = Type.Object({ topic: Type.String({ minLength: 1 }), connections: Type.Array(Type.String({ enum: related })) });
+    return Type.Object({ subtopics: Type.Array(item, { minItems: degree }) });
   }
-  return cache.get(key) as ReturnType<typeof Type.Object<{ subtopics: ReturnType<typeof Type.Array<TSchema>> }>>;
+  if (!cache.has(degree)) cache.set(degree, Type.Object({ subtopics: Type.Array(Type.String({ minLength: 1 }), { minItems: degree }) }));
+  return cache.get(degree) as ReturnType<typeof Type.Object<{ subtopics: ReturnType<typeof Type.Array<TSchema>> }>>;
 };
 
 /**
@@ -82,11 +87,11 @@ export const expandTask: TypedTask<typeof ExpandPayload> = defineTask('topics.ex
     } else if (p.mode === 'graph' && p.prompt_style === 'anchored') {
       context = `\nStay within the root topic "${p.trail[0]}"; every subtopic must be clearly part of the path above.\n`;
     }
-    const shape = links
+    const shape = known.size > 0
       ? 'Return JSON: {"subtopics": [{"topic": "...", "connections": ["id of an existing topic it is also about", ...]}]}; connections may be empty.'
       : 'Return JSON: {"subtopics": ["...", "..."]}.';
     const { value } = await llm.structured({
-      llm: p.llm, system: p.system_prompt ?? prompt.system, schemaName: 'subtopics', schema: schemaFor(p.degree, links), signal, usage,
+      llm: p.llm, system: p.system_prompt ?? prompt.system, schemaName: 'subtopics', schema: subtopicsSchema(p.degree, [...known]), signal, usage,
       prompt: render(prompt.user, { path: p.trail.join(' → '), topic: p.node.topic, degree: p.degree, context, shape }),
     });
     const subtopics = (value.subtopics as Array<string | { topic: string; connections: string[] }>).slice(0, p.degree);

@@ -1,6 +1,6 @@
 // Anthropic messages wire format: tool_use blocks carry tool calls and, when forced, the structured answer.
 import { collectPrompt, estimateTokens } from './prompt-text.js';
-import { brokenJson, textAnswer, type ValueContext } from './schema-value.js';
+import { brokenJson, misalign, textAnswer, type ValueContext } from './schema-value.js';
 import { pickTools, toolArguments, type Choice, type OfferedTool } from './tools.js';
 import { REFUSAL, type ReplyInput, type WireProvider } from './types.js';
 
@@ -19,8 +19,8 @@ export const anthropicWire: WireProvider = {
 
   error: (type, message) => ({ type: 'error', error: { type, message } }),
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill' };
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly }: ReplyInput) {
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly };
     const last = body.messages.at(-1);
     const afterResults = last?.role === 'user' && Array.isArray(last.content) && last.content.some((b: any) => b?.type === 'tool_result');
     const toCall = pickTools(offered(body), choiceOf(body.tool_choice), afterResults, knobs, body.tool_choice?.type === 'any');
@@ -31,7 +31,7 @@ export const anthropicWire: WireProvider = {
     if (fault === 'refusal') {
       [content, stop] = [[text(REFUSAL)], 'refusal'];
     } else if (toCall.length > 0) {
-      const args = toolArguments(toCall, ctx, fault === 'schema');
+      const args = toolArguments(toCall, ctx, fault === 'schema').map((a) => (fault === 'misalign' ? misalign(a) : a));
       const use = (k: number, input: unknown): Block => ({ type: 'tool_use', id: `toolu_${id}_${k}`, name: toCall[k].name, input });
       if (fault === 'malformed') {
         // Tool input arrives already parsed, so broken JSON can only show up as text.

@@ -8,6 +8,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     latency: { type: 'string' },
     label: { type: 'string' },
+    'schema-only': { type: 'boolean' },
   },
 });
 
@@ -23,6 +24,7 @@ const fake = await startFakeLlm({
   port: Number(values.port ?? process.env.FAKE_LLM_PORT ?? 0),
   latencyMs: parseLatency(values.latency ?? process.env.FAKE_LLM_LATENCY_MS),
   label: values.label ?? process.env.FAKE_LLM_LABEL,
+  schemaOnly: values['schema-only'] ?? process.env.FAKE_LLM_SCHEMA_ONLY === '1',
 });
 console.log(`fake-llm listening on ${fake.url}`);
 

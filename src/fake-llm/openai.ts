@@ -1,6 +1,6 @@
 // OpenAI chat-completions wire format: request validation, answers, tool calls and error bodies.
 import { collectPrompt, estimateTokens } from './prompt-text.js';
-import { brokenJson, textAnswer, valueFromSchema, violateSchema, type ValueContext } from './schema-value.js';
+import { brokenJson, misalign, textAnswer, valueFromSchema, violateSchema, type ValueContext } from './schema-value.js';
 import { pickTools, toolArguments, type Choice, type OfferedTool } from './tools.js';
 import { REFUSAL, type ReplyInput, type WireProvider } from './types.js';
 
@@ -19,8 +19,8 @@ export const openaiWire: WireProvider = {
     return { error: { message, type, param: null, code: type === 'rate_limit_error' ? 'rate_limit_exceeded' : null } };
   },
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill' };
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly }: ReplyInput) {
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly };
     const afterResults = body.messages.at(-1)?.role === 'tool';
     const toCall = fault === 'refusal' ? [] : pickTools(offered(body), choiceOf(body.tool_choice), afterResults, knobs);
     let content: string | null = null;
@@ -29,14 +29,15 @@ export const openaiWire: WireProvider = {
     let finish = 'stop';
 
     if (toCall.length > 0) {
-      const args = toolArguments(toCall, ctx, fault === 'schema').map((a) => JSON.stringify(a));
+      const args = toolArguments(toCall, ctx, fault === 'schema').map((a) => JSON.stringify(fault === 'misalign' ? misalign(a) : a));
       const broken = (text: string) => (fault === 'malformed' ? brokenJson(text) : fault === 'truncate' ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text);
       toolCalls = toCall.map((t, k) => ({ id: `call_${id}_${k}`, type: 'function', function: { name: t.name, arguments: broken(args[k]) } }));
       finish = fault === 'truncate' ? 'length' : 'tool_calls';
     } else {
       const format = body.response_format;
       const wantsJson = format?.type === 'json_schema' || format?.type === 'json_object';
-      content = wantsJson ? JSON.stringify(jsonAnswer(format?.json_schema?.schema, ctx, fault === 'schema')) : fault === 'schema' ? '{}' : textAnswer(ctx);
+      const json = () => jsonAnswer(format?.json_schema?.schema, ctx, fault === 'schema');
+      content = wantsJson ? JSON.stringify(fault === 'misalign' ? misalign(json()) : json()) : fault === 'schema' ? '{}' : textAnswer(ctx);
       if (fault === 'malformed') content = brokenJson(wantsJson ? content : JSON.stringify({ answer: content }));
       if (fault === 'truncate') {
         content = content.slice(0, Math.max(1, Math.floor(content.length / 2)));

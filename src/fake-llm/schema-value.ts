@@ -1,6 +1,9 @@
 // Builds values that validate against a JSON Schema, with strings lifted from the prompt so the
-// output looks like an answer about the caller's text rather than lorem ipsum.
+// output looks like an answer about the caller's text rather than lorem ipsum (or, in schema-only
+// mode, random values that only the schema constrains: schema-random.ts).
 import { hash, phrases, sentences } from './prompt-text.js';
+import { randomText, randomValue } from './schema-random.js';
+import { FORMATS, fitLength, isObj, num, resolve, typeOf, type Schema } from './schema-walk.js';
 
 export interface ValueContext {
   /** Text the strings are drawn from (usually the last user message). */
@@ -13,9 +16,9 @@ export interface ValueContext {
   seed: number;
   /** Prefixed to every generated free-text string, e.g. "[offline placeholder] ". */
   label?: string;
+  /** Obey the schema and nothing else: random schema-valid values, nothing drawn from the prompt (schema-random.ts). */
+  schemaOnly?: boolean;
 }
-
-type Schema = Record<string, any>;
 
 // Past this nesting depth only required properties and minItems are produced, so recursive
 // $ref schemas (trees, linked lists) terminate.
@@ -26,23 +29,33 @@ const QUESTION_TEMPLATES = [
   (p: string) => `How does the text explain ${p}?`,
   (p: string) => `Why does the text mention ${p}?`,
 ];
-const FORMATS: Record<string, (h: number) => string> = {
-  'date-time': () => '2024-01-01T00:00:00Z',
-  date: () => '2024-01-01',
-  time: () => '12:00:00',
-  email: () => 'fake@example.com',
-  uri: () => 'https://example.com/fake',
-  url: () => 'https://example.com/fake',
-  uuid: (h) => `00000000-0000-4000-8000-${h.toString(16).padStart(12, '0').slice(-12)}`,
-};
+const LABEL_LINE = /^\[([\w.-]{1,40})\]\s*$/;
 
-const isObj = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** Text a value is drawn from, with its sentences and (lazily) phrases. */
+interface Source {
+  text: string;
+  sents: string[];
+  phr?: string[];
+}
+const sourceOf = (text: string): Source => ({ text, sents: sentences(text) });
+
+/** Each labelled item of the prompt (`[p1]` on a line of its own) and its text, up to a blank line or the next label. */
+function labelledItems(text: string): Map<string, Source> {
+  const items = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of text.split('\n')) {
+    const label = LABEL_LINE.exec(line)?.[1];
+    if (label) current = items.has(label) ? undefined : (items.set(label, []), items.get(label));
+    else if (!line.trim()) current = undefined;
+    else current?.push(line);
+  }
+  return new Map([...items].filter(([, lines]) => lines.length > 0).map(([label, lines]) => [label, sourceOf(lines.join('\n'))]));
+}
 
 export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
+  if (ctx.schemaOnly) return randomValue(schema);
   const root = isObj(schema) ? schema : {};
-  const sents = sentences(ctx.source);
-  let phr: string[] | undefined;
+  const main = sourceOf(ctx.source);
   const label = ctx.label ?? '';
   // `slot` folds array indices in, so sibling items get different sentences while the rest of
   // the path (without indices) keeps each field's pick stable.
@@ -55,22 +68,25 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
   // `id` field, as a real teacher asked to echo ids does.
   // Deduplicated: a feedback turn may quote the labels again.
   const labels = [...new Set([...(ctx.all ?? ctx.source).matchAll(/^\[([\w.-]{1,40})\]\s*$/gm)].map((m) => m[1]))];
+  // A property named like a label (`{"p1": {...}}`) answers that item, from that item's text.
+  const items = labelledItems(ctx.all ?? ctx.source);
 
-  const text = (key: string, path: string, slot: number): string => {
+  const text = (key: string, path: string, slot: number, src: Source): string => {
     // `id` echoes an item's label; `connections` (topic graphs) name labelled nodes of the prompt.
     if ((key === 'id' || key === 'connections') && labels.length > 0) return labels[slot % labels.length];
     if (QUESTION_KEY.test(key)) {
-      phr ??= phrases(ctx.source);
+      const phr = (src.phr ??= phrases(src.text));
       const { item } = pick(phr, path, slot);
       const template = QUESTION_TEMPLATES[(hash(`${ctx.seed}:${path}#q`) + slot) % QUESTION_TEMPLATES.length];
       return label + template(item);
     }
+    const { sents } = src;
     const { i, item } = pick(sents, path, slot);
     const two = sents.length > 1 && hash(`${ctx.seed}:${path}#2`) % 2 === 1;
     return label + (two ? `${item} ${sents[(i + 1) % sents.length]}` : item);
   };
 
-  const build = (raw: unknown, key: string, path: string, slot: number, depth: number): unknown => {
+  const build = (raw: unknown, key: string, path: string, slot: number, depth: number, src: Source): unknown => {
     const s = resolve(raw, root);
     const type = typeOf(s);
     const h = hash(`${ctx.seed}:${path}`) + slot;
@@ -91,7 +107,7 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
         const length = Math.max(0, Math.min(min + (ctx.overfill && depth === 1 ? 2 : 0), num(s.maxItems) ?? Infinity));
         const tuple = Array.isArray(s.prefixItems) ? s.prefixItems : Array.isArray(s.items) ? s.items : undefined;
         return Array.from({ length }, (_, k) =>
-          build(tuple ? (tuple[k] ?? s.additionalItems ?? {}) : s.items, key, `${path}[]`, slot * 31 + k, depth + 1),
+          build(tuple ? (tuple[k] ?? s.additionalItems ?? {}) : s.items, key, `${path}[]`, slot * 31 + k, depth + 1, src),
         );
       }
       case 'object': {
@@ -99,19 +115,27 @@ export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
         const required: string[] = Array.isArray(s.required) ? s.required : [];
         for (const [name, sub] of Object.entries(isObj(s.properties) ? s.properties : {})) {
           if (depth >= MAX_DEPTH && !required.includes(name)) continue;
-          out[name] = build(sub, name, `${path}.${name}`, slot, depth + 1);
+          out[name] = build(sub, name, `${path}.${name}`, slot, depth + 1, items.get(name) ?? src);
         }
         return out;
       }
       default: {
         const format = typeof s.format === 'string' ? FORMATS[s.format] : undefined;
         if (format) return format(h);
-        return fitLength(text(key, path, slot), num(s.minLength), num(s.maxLength));
+        return fitLength(text(key, path, slot, src), num(s.minLength), num(s.maxLength));
       }
     }
   };
 
-  return build(root, '', '$', 0, 0);
+  return build(root, '', '$', 0, 0, main);
+}
+
+/** A teacher that ignores the schema's keys: the last one skipped, an unknown `item` key instead, the rest in reverse order. */
+export function misalign(value: unknown): unknown {
+  if (!isObj(value)) return value;
+  const entries = Object.entries(value);
+  const last = entries.pop();
+  return Object.fromEntries([...entries.reverse(), ...(last ? [['item', last[1]]] : [])]);
 }
 
 /** Valid JSON that breaks the schema: first required field missing, every other field the wrong type. */
@@ -129,6 +153,7 @@ export function violateSchema(schema: unknown): unknown {
 
 /** A few consecutive sentences of the source, for answers without a schema. */
 export function textAnswer(ctx: ValueContext, count = 3): string {
+  if (ctx.schemaOnly) return randomText();
   const sents = sentences(ctx.source);
   const start = ctx.seed % sents.length;
   const picked = Array.from({ length: Math.min(count, sents.length) }, (_, k) => sents[(start + k) % sents.length]);
@@ -155,16 +180,6 @@ function wrongValue(s: Schema): unknown {
   }
 }
 
-function fitLength(value: string, min?: number, max?: number): string {
-  let out = value || 'text';
-  while (min !== undefined && out.length < min) out = `${out} ${value}`;
-  if (max !== undefined && out.length > max) {
-    // Keep a question recognisable as one after trimming.
-    out = out.endsWith('?') && max > 1 ? `${out.slice(0, max - 1).trimEnd()}?` : out.slice(0, max);
-  }
-  return out;
-}
-
 function numberFor(s: Schema, integer: boolean, h: number): number {
   const step = integer ? 1 : 0.01;
   let lo = num(s.minimum);
@@ -188,57 +203,6 @@ function numberFor(s: Schema, integer: boolean, h: number): number {
   }
   const value = Math.round((lo + ((h % 1000) / 1000) * (hi - lo)) * 100) / 100;
   return Math.min(hi, Math.max(lo, value));
-}
-
-function typeOf(s: Schema): string {
-  if ('const' in s) return 'const';
-  if (Array.isArray(s.enum) && s.enum.length) return 'enum';
-  if (Array.isArray(s.type)) return s.type.find((t: unknown) => t !== 'null') ?? 'null';
-  if (typeof s.type === 'string') return s.type;
-  if (isObj(s.properties) || Array.isArray(s.required)) return 'object';
-  if ('items' in s || 'prefixItems' in s) return 'array';
-  return 'string';
-}
-
-/** Follows $ref, merges allOf and picks the first non-null anyOf/oneOf branch until a plain schema remains. */
-function resolve(raw: unknown, root: Schema, hops = 0): Schema {
-  if (!isObj(raw) || hops > 32) return {};
-  const { $ref, allOf, anyOf, oneOf, ...rest } = raw;
-  if (typeof $ref === 'string') {
-    // Siblings of $ref (descriptions, extra constraints) apply on top of the target.
-    const merged: Schema = { ...deref(root, $ref), ...rest };
-    for (const [k, v] of Object.entries({ allOf, anyOf, oneOf })) if (v !== undefined) merged[k] = v;
-    return resolve(merged, root, hops + 1);
-  }
-  const branches = Array.isArray(anyOf) ? anyOf : Array.isArray(oneOf) ? oneOf : undefined;
-  if (branches) {
-    const options = branches.map((b: unknown) => resolve(b, root, hops + 1));
-    const chosen = options.find((o: Schema) => typeOf(o) !== 'null') ?? options[0] ?? {};
-    return resolve(allOf ? { ...rest, ...chosen, allOf } : { ...rest, ...chosen }, root, hops + 1);
-  }
-  if (Array.isArray(allOf)) {
-    return allOf.map((part: unknown) => resolve(part, root, hops + 1)).reduce(mergeSchemas, rest);
-  }
-  return rest;
-}
-
-function mergeSchemas(a: Schema, b: Schema): Schema {
-  return {
-    ...a,
-    ...b,
-    ...(a.properties || b.properties ? { properties: { ...a.properties, ...b.properties } } : {}),
-    ...(a.required || b.required ? { required: [...(a.required ?? []), ...(b.required ?? [])] } : {}),
-  };
-}
-
-function deref(root: Schema, ref: string): Schema {
-  if (!ref.startsWith('#')) return {};
-  let node: unknown = root;
-  for (const token of ref.slice(1).split('/').filter(Boolean)) {
-    const key = decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~');
-    node = isObj(node) || Array.isArray(node) ? (node as any)[key] : undefined;
-  }
-  return isObj(node) ? node : {};
 }
 
 /** Syntactically invalid JSON that still looks like the start of the real answer. */

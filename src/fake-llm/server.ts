@@ -23,6 +23,12 @@ export interface FakeLlmOptions {
   autoToolCalls?: boolean;
   /** Tool calls per tool-calling turn (default 1). */
   toolCallsPerTurn?: number;
+  /**
+   * Obey the request's JSON Schema and nothing else, as constrained decoding on a small model does:
+   * random schema-valid values (random key order, array lengths, enum picks), nothing echoed from
+   * the prompt — no item labels, no passage text (default false; reset() leaves it as it is).
+   */
+  schemaOnly?: boolean;
 }
 
 export interface FakeLlmStats {
@@ -42,6 +48,8 @@ export interface RecordedRequest {
   path: string;
   body: unknown;
   at: number;
+  /** The 200 answer a completion request got (absent for faults answered with an error status). */
+  response?: unknown;
 }
 
 export interface FakeLlm {
@@ -56,13 +64,14 @@ export interface FakeLlm {
   close(): Promise<void>;
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema', 'overfill']);
+const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema', 'overfill', 'misalign']);
 const MAX_RECORDED = 1000;
 const WIRES: Record<string, WireProvider> = { '/v1/chat/completions': openaiWire, '/v1/messages': anthropicWire };
 
 export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
   let latency: number | [number, number] = 0;
   let label = '';
+  let schemaOnly = false;
   let faults: FaultRule[] = [];
   const tools: ToolKnobs = { autoToolCalls: false, toolCallsPerTurn: 1 };
   let counters = { requests: 0, completions: 0, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
@@ -79,6 +88,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   const configure = (o: Partial<FakeLlmOptions>) => {
     if (o.latencyMs !== undefined) latency = checkLatency(o.latencyMs);
     if (o.label !== undefined) label = String(o.label);
+    if (o.schemaOnly !== undefined) schemaOnly = o.schemaOnly === true;
     if (o.faults !== undefined) faults = checkFaults(o.faults);
     if (o.autoToolCalls !== undefined) tools.autoToolCalls = o.autoToolCalls === true;
     if (o.toolCallsPerTurn !== undefined) tools.toolCallsPerTurn = checkCount(o.toolCallsPerTurn);
@@ -100,7 +110,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (ms > 0) await sleep(ms, undefined, { signal: closing.signal }).catch(() => undefined);
   };
 
-  const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>) => {
+  const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>, entry: RecordedRequest) => {
     const invalid = wire.validate(body);
     if (invalid) return send(res, 400, wire.error('invalid_request_error', invalid));
     const prompt = wire.prompt(body);
@@ -114,7 +124,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
     if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)'));
     const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
-    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools } });
+    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly });
+    entry.response = answer;
     if (send(res, 200, answer)) counters.completions++;
   };
 
@@ -140,13 +151,14 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       const wire = WIRES[path] ?? (isAnthropic ? anthropicWire : openaiWire);
       return send(res, 400, wire.error('invalid_request_error', 'request body is not valid JSON'));
     }
-    recorded.push({ method, path, body, at: Date.now() });
+    const entry: RecordedRequest = { method, path, body, at: Date.now() };
+    recorded.push(entry);
     if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
 
     const wire = WIRES[path];
     if (method === 'POST' && wire) {
       if (!isObject(body)) return send(res, 400, wire.error('invalid_request_error', 'request body must be a JSON object'));
-      return complete(res, wire, raw, body);
+      return complete(res, wire, raw, body, entry);
     }
     if (method === 'GET' && path === '/v1/models') return send(res, 200, modelList(isAnthropic));
     const notFound = (isAnthropic ? anthropicWire : openaiWire).error('not_found_error', `Unknown endpoint: ${method} ${path}`);
@@ -160,7 +172,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (method === 'POST' && path === '/_fake/config') {
       try {
         configure(raw ? JSON.parse(raw) : {});
-        return send(res, 200, { ok: true, latencyMs: latency, label, faults, ...tools });
+        return send(res, 200, { ok: true, latencyMs: latency, label, schemaOnly, faults, ...tools });
       } catch (err) {
         return send(res, 400, { error: { message: (err as Error).message, type: 'invalid_request_error' } });
       }

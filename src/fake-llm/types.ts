@@ -3,7 +3,7 @@
 /** Same wording for both providers so tests can assert on it. */
 export const REFUSAL = 'I can’t help with that.';
 
-export type FaultKind = '429' | '500' | 'malformed' | 'truncate' | 'hang' | 'refusal' | 'schema' | 'overfill';
+export type FaultKind = '429' | '500' | 'malformed' | 'truncate' | 'hang' | 'refusal' | 'schema' | 'overfill' | 'misalign';
 
 export interface FaultRule {
   kind: FaultKind;
@@ -16,7 +16,7 @@ export interface FaultRule {
 }
 
 /** Faults that still produce a 200 answer and so are shaped by the provider module. */
-export type AnswerFault = Extract<FaultKind, 'malformed' | 'schema' | 'truncate' | 'refusal' | 'overfill'>;
+export type AnswerFault = Extract<FaultKind, 'malformed' | 'schema' | 'truncate' | 'refusal' | 'overfill' | 'misalign'>;
 
 export interface PromptText {
   /** Every message (and system prompt) joined by newlines; what `match` is tested against. */
@@ -44,6 +44,8 @@ export interface ReplyInput {
   label: string;
   id: string;
   tools: ToolKnobs;
+  /** Answer with random schema-valid values only (FakeLlmOptions.schemaOnly). */
+  schemaOnly: boolean;
 }
 
 export interface WireProvider {

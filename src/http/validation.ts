@@ -9,7 +9,7 @@ const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const isDefined = <T>(v: T | undefined): v is T => v !== undefined;
 
 // Keys whose values are data, not schemas: nothing under them is rewritten.
-const DATA_KEYS = new Set(['const', 'enum', 'default', 'examples', 'example', 'required', 'discriminator']);
+const DATA_KEYS = new Set(['const', 'enum', 'default', 'examples', 'example', 'x-examples', 'required', 'discriminator']);
 
 /** `{ const: x }` (a TypeBox Literal) or `{ enum: [x] }` (the same in OpenAPI 3.0), with nothing else that constrains. */
 const literalOf = (s: unknown): { value: unknown; type?: string } | undefined => {

@@ -38,6 +38,8 @@ export interface Provider {
   timeoutMs: number;
   maxRetries: number;
   pricing: { input_per_mtok: number; output_per_mtok: number };
+  /** Whether `pricing` was configured (PROVIDERS_FILE); without it usage counts cost 0 and a dry run says null. */
+  priced?: boolean;
 }
 
 export interface ProviderRegistry {
@@ -49,6 +51,18 @@ export interface ProviderRegistry {
 const FREE = { input_per_mtok: 0, output_per_mtok: 0 };
 
 /**
+ * Providers a default install has once their usual key variable is set (the names DeepFabric
+ * configs use); Gemini and OpenRouter are reached through their OpenAI-compatible endpoints. The
+ * base URL variable overrides the endpoint (a proxy, a local gateway, the fake teacher).
+ */
+export const KEY_PROVIDERS = [
+  { name: 'openai', kind: 'openai', keyEnv: 'OPENAI_API_KEY', baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', concurrency: 64 },
+  { name: 'anthropic', kind: 'anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'https://api.anthropic.com', model: 'claude-sonnet-4-5', concurrency: 32 },
+  { name: 'gemini', kind: 'openai', keyEnv: 'GEMINI_API_KEY', baseUrlEnv: 'GEMINI_BASE_URL', baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai/', model: 'gemini-2.5-flash', concurrency: 32 },
+  { name: 'openrouter', kind: 'openai', keyEnv: 'OPENROUTER_API_KEY', baseUrlEnv: 'OPENROUTER_BASE_URL', baseUrl: 'https://openrouter.ai/api/v1', model: 'openai/gpt-4o-mini', concurrency: 32 },
+] as const satisfies ReadonlyArray<{ name: keyof Config; kind: Provider['kind']; keyEnv: string; baseUrlEnv: string; baseUrl: string; model: string; concurrency: number }>;
+
+/**
  * Providers come from PROVIDERS_FILE plus the env shortcuts. Ollama is always present so a fresh
  * install has a teacher to point at, and is the default unless something else is named.
  */
@@ -56,29 +70,19 @@ export function loadProviders(config: Config): ProviderRegistry {
   const providers = new Map<string, Provider>();
   const base = { maxConcurrency: 16, timeoutMs: 120_000, maxRetries: 4, pricing: FREE };
   providers.set('ollama', { ...base, name: 'ollama', kind: 'openai', baseUrl: config.ollamaBaseUrl, apiKey: 'ollama', defaultModel: 'qwen3:8b', maxRetries: 2 });
-  if (config.openai.apiKey || config.openai.baseUrl) {
-    providers.set('openai', {
+  for (const shortcut of KEY_PROVIDERS) {
+    const { apiKey, baseUrl } = config[shortcut.name];
+    if (!apiKey && !baseUrl) continue;
+    providers.set(shortcut.name, {
       ...base,
-      name: 'openai',
-      kind: 'openai',
-      baseUrl: config.openai.baseUrl ?? 'https://api.openai.com/v1',
-      apiKey: config.openai.apiKey ?? 'none',
-      apiKeyEnv: 'OPENAI_API_KEY',
-      defaultModel: 'gpt-4o-mini',
+      name: shortcut.name,
+      kind: shortcut.kind,
+      baseUrl: baseUrl ?? shortcut.baseUrl,
+      apiKey: apiKey ?? 'none',
+      apiKeyEnv: shortcut.keyEnv,
+      defaultModel: shortcut.model,
       // The shortcut providers never throttle below the worker: WORKER_CONCURRENCY is the knob.
-      maxConcurrency: Math.max(64, config.workerConcurrency),
-    });
-  }
-  if (config.anthropic.apiKey || config.anthropic.baseUrl) {
-    providers.set('anthropic', {
-      ...base,
-      name: 'anthropic',
-      kind: 'anthropic',
-      baseUrl: config.anthropic.baseUrl ?? 'https://api.anthropic.com',
-      apiKey: config.anthropic.apiKey ?? 'none',
-      apiKeyEnv: 'ANTHROPIC_API_KEY',
-      defaultModel: 'claude-sonnet-4-5',
-      maxConcurrency: Math.max(32, config.workerConcurrency),
+      maxConcurrency: Math.max(shortcut.concurrency, config.workerConcurrency),
     });
   }
   let fileDefault: string | undefined;
@@ -100,6 +104,7 @@ export function loadProviders(config: Config): ProviderRegistry {
         timeoutMs: p.timeout_ms ?? base.timeoutMs,
         maxRetries: p.max_retries ?? base.maxRetries,
         pricing: p.pricing ?? FREE,
+        priced: p.pricing !== undefined,
       });
     }
   }
@@ -119,6 +124,3 @@ function readProvidersFile(path: string): Static<typeof ProvidersFile> {
   if (errors.length > 0) throw new ConfigError(`PROVIDERS_FILE ${path}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
   return parsed as Static<typeof ProvidersFile>;
 }
-
-/** What may be shown about a provider: everything but the secret. */
-export const publicProvider = (p: Provider) => ({ name: p.name, kind: p.kind, base_url: p.baseUrl, default_model: p.defaultModel, max_concurrency: p.maxConcurrency });

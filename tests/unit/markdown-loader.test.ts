@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { DEFAULT_CHUNK_OPTIONS, fileStem, slugify, splitMarkdown, type Chunk } from '../../services/generate/markdown-loader.js';
+import { openFence } from '../support/markdown-fences.js';
 
 const sentence = (i: number) => `Sentence number ${i} talks about topic ${i % 7} in some detail.`;
 const paragraph = (p: number, n = 3) => Array.from({ length: n }, (_, i) => sentence(p * 10 + i)).join(' ');
@@ -9,8 +10,8 @@ describe('splitMarkdown: headers', () => {
   const text = ['# Install', 'Intro to install.', '## Linux', 'apt stuff.', '### Debian', 'deb stuff.',
     '## macOS', 'brew stuff.', '# Usage', 'run it.'].join('\n');
 
-  it('splits on H1-H3 and records the section path', () => {
-    const chunks = split(text);
+  it('splits on H1-H3 and records the section path (sections above min_chunk_size stay apart)', () => {
+    const chunks = split(text, { minChunkSize: 1, overlap: 0 });
     expect(chunks.map((c) => c.header)).toEqual(['Install', 'Linux', 'Debian', 'macOS', 'Usage']);
     expect(chunks.map((c) => c.section_path)).toEqual([
       ['Install'], ['Install', 'Linux'], ['Install', 'Linux', 'Debian'], ['Install', 'macOS'], ['Usage'],
@@ -22,14 +23,15 @@ describe('splitMarkdown: headers', () => {
   });
 
   it('keeps H4 and deeper in the body, and honours headerLevels', () => {
-    const chunks = split('## A\ntext\n#### Deep\nmore\n##### Deeper\nx');
+    const chunks = split('## A\ntext\n#### Deep\nmore\n##### Deeper\nx', { minChunkSize: 1, overlap: 0 });
     expect(chunks).toHaveLength(1);
     expect(chunks[0].content).toContain('#### Deep\nmore');
-    expect(split('# A\na\n## B\nb', { headerLevels: [1] }).map((c) => c.header)).toEqual(['A']);
+    expect(split('# A\na\n## B\nb', { headerLevels: [1], minChunkSize: 1, overlap: 0 }).map((c) => c.header)).toEqual(['A']);
+    expect(split('# A\na\n## B\nb', { headerLevels: [2], minChunkSize: 1, overlap: 0 }).map((c) => c.header)).toEqual(['Introduction', 'B']);
   });
 
   it('ignores headers inside ``` and ~~~ fences, including an unclosed one', () => {
-    const chunks = split('# A\n```bash\n# not a header\n```\n~~~\n## also not\n~~~\n# B\nx\n````\n```\n# inner\n```\n````\n# C\ny\n```\n# swallowed');
+    const chunks = split('# A\n```bash\n# not a header\n```\n~~~\n## also not\n~~~\n# B\nx\n````\n```\n# inner\n```\n````\n# C\ny\n```\n# swallowed', { minChunkSize: 1, overlap: 0 });
     expect(chunks.map((c) => c.header)).toEqual(['A', 'B', 'C']);
     expect(chunks[0].content).toContain('# not a header');
     expect(chunks[1].content).toContain('# inner');
@@ -39,23 +41,25 @@ describe('splitMarkdown: headers', () => {
   it('requires a space after the #s and strips closing #s', () => {
     expect(split('#hashtag\ntext').map((c) => c.header)).toEqual(['']);
     expect(split('# Title ##\nbody')[0].header).toBe('Title');
+    // The parser's headers: setext ones count, and a title is the text a reader sees.
+    expect(split('Install\n=======\n\nbody\n\nUse **it** [now](http://x)\n---\n\nmore', { minChunkSize: 1, overlap: 0 }).map((c) => c.header)).toEqual(['Install', 'Use it now']);
   });
 
   it('puts text before the first header in an Introduction section, only if non-blank', () => {
-    const chunks = split('Some preface.\n\n# A\nbody');
+    const chunks = split('Some preface.\n\n# A\nbody', { minChunkSize: 1, overlap: 0 });
     expect(chunks[0]).toMatchObject({ header: 'Introduction', section_path: [], chunk_id: 'guide_introduction', content: 'Some preface.' });
-    expect(split('  \n\n# A\nbody').map((c) => c.header)).toEqual(['A']);
+    expect(split('  \n\n# A\nbody', { minChunkSize: 1, overlap: 0 }).map((c) => c.header)).toEqual(['A']);
   });
 
-  it('merges header-only sections into the next one and keeps a trailing one', () => {
-    const [only] = split('# Title\n## Sub\ntext');
-    expect(only).toMatchObject({ content: '# Title\n## Sub\ntext', header: 'Sub', section_path: ['Title', 'Sub'] });
-    expect(split('# A\nbody\n\n# End\n\n').map((c) => c.content)).toEqual(['# A\nbody', '# End']);
+  it('merges header-only sections into the next one; a trailing one joins the one before', () => {
+    const [only] = split('# Title\n## Sub\ntext', { minChunkSize: 1, overlap: 0 });
+    expect(only).toMatchObject({ content: '# Title\n## Sub\ntext', header: 'Title', section_path: ['Title'] });
+    expect(split('# A\nbody\n\n# End\n\n', { minChunkSize: 1, overlap: 0 }).map((c) => c.content)).toEqual(['# A\nbody\n\n# End']);
   });
 
   it('makes chunk ids unique for repeated headers, also when split', () => {
     const long = paragraph(1, 8);
-    const ids = split(`# FAQ\na\n# FAQ\n${long}\n# FAQ\nc`, { minChunkSize: 50, maxChunkSize: 200, overlap: 10 }).map((c) => c.chunk_id);
+    const ids = split(`# FAQ\n${paragraph(7)}\n# FAQ\n${long}\n# FAQ\n${paragraph(8)}`, { minChunkSize: 50, maxChunkSize: 200, overlap: 10 }).map((c) => c.chunk_id);
     expect(ids[0]).toBe('guide_faq');
     expect(ids[1]).toBe('guide_faq_2_part1');
     expect(ids.at(-1)).toBe('guide_faq_3');
@@ -81,7 +85,7 @@ describe('splitMarkdown: size splitting', () => {
     for (const c of chunks.slice(0, -1)) expect(text).toContain(`${c.content}\n\n`);
   });
 
-  it('overlaps consecutive pieces by exactly `overlap` original characters', () => expectOverlap(text, chunks, opts.overlap));
+  it('overlaps consecutive pieces by at most `overlap` characters, starting at a word', () => expectOverlap(text, chunks, opts.overlap));
 
   it('falls back to sentence ends, then whitespace, then a hard cut', () => {
     const o = { minChunkSize: 50, maxChunkSize: 150, overlap: 20 };
@@ -95,10 +99,11 @@ describe('splitMarkdown: size splitting', () => {
     for (const c of byWord.slice(0, -1)) expect(words).toContain(`${c.content} `);
     expectOverlap(words, byWord, o.overlap);
 
+    // No space to break at or to start an overlap at: hard cuts, and no overlap rather than half a word.
     const blob = 'abcdefghij'.repeat(50);
     const hard = split(blob, o).map((c) => c.content);
     expect(hard.slice(0, -1).every((c) => c.length === o.maxChunkSize)).toBe(true);
-    expect(hard[1].startsWith(hard[0].slice(-o.overlap))).toBe(true);
+    expect(hard.join('')).toBe(blob);
   });
 
   it('resumes after a whitespace run too wide to break in, instead of repeating tiny pieces', () => {
@@ -109,7 +114,7 @@ describe('splitMarkdown: size splitting', () => {
     expect(parts.slice(1, -1).every((c) => c.length >= 100)).toBe(true);
   });
 
-  it('avoids cutting inside a fenced code block when a break outside exists', () => {
+  it('never cuts inside a fenced code block; one longer than max_chunk_size is its own chunk, still fenced', () => {
     const prose = paragraph(1);
     const code = Array.from({ length: 8 }, (_, i) => `line_${i} = compute(${i})  # step ${i}`).join('\n\n');
     const doc = `# Code\n\n${prose}\n\n\`\`\`python\n${code}\n\`\`\`\n\nAfter the block. ${paragraph(2)}`;
@@ -117,10 +122,11 @@ describe('splitMarkdown: size splitting', () => {
     expect(parts[0]).toBe(`# Code\n\n${prose}`);
     expect(parts[1]).toContain(`\`\`\`python\n${code}\n\`\`\``);
     expect(parts[1].endsWith('\n```')).toBe(true); // right after the closing fence is outside the block
-    // With no break outside the fence available, it still splits within bounds.
-    const big = split(`# Big\n\`\`\`\n${code}\n${code}\n\`\`\``, { minChunkSize: 50, maxChunkSize: 200, overlap: 10 });
-    expect(big.length).toBeGreaterThan(1);
-    expect(big.every((c) => c.content.length <= 200)).toBe(true);
+    // A block longer than max_chunk_size stays whole, with its header, and the prose after it is a chunk of its own.
+    const block = `\`\`\`yaml\n${code}\n${code}\n\`\`\``;
+    const big = split(`# Big\n\n${block}\n\n${paragraph(4)}`, { minChunkSize: 50, maxChunkSize: 200, overlap: 10 }).map((c) => c.content);
+    expect(big[0]).toBe(`# Big\n\n${block}`);
+    expect(big.slice(1).every((c) => !c.includes('```') && c.length <= 200)).toBe(true);
   });
 });
 
@@ -168,15 +174,21 @@ describe('splitMarkdown: documents without headers, CRLF, options', () => {
   });
 });
 
+/** Parts of one section after the first start at a word, share at most `overlap` characters with the part before, and tile the text in order. */
 function expectOverlap(text: string, chunks: Chunk[], overlap: number) {
+  let at = 0;
   for (let i = 1; i < chunks.length; i++) {
     const a = chunks[i - 1].content, b = chunks[i].content;
-    const shared = a.slice(a.length - overlap).trimStart();
-    expect(b.startsWith(shared)).toBe(true);
-    // …and not by more: b starts exactly `overlap` characters (less skipped whitespace) before a ends.
-    expect(text.indexOf(a) + a.length - text.indexOf(b)).toBe(shared.length);
+    const aAt = text.indexOf(a, at);
+    const bAt = text.indexOf(b, aAt + 1);
+    expect(bAt).toBeGreaterThan(aAt);
+    expect(/\s/.test(text[bAt - 1])).toBe(true);
+    expect(aAt + a.length - bAt).toBeLessThanOrEqual(overlap);
+    at = aAt;
   }
 }
+
+const fenced = (text: string) => /^[ \t>]*(`{3,}|~{3,})/m.test(text);
 
 function mulberry32(seed: number) {
   return () => {
@@ -202,6 +214,7 @@ describe('splitMarkdown: property test', () => {
       () => `${pick(['```', '~~~', '````'])}js\n# fake ${word()}\n${sentence()}\n\n${sentence()}${int(5) ? `\n${pick(['```', '~~~', '````'])}` : ''}`,
       () => blob(),
       () => `   ${sentence()}  `,
+      () => `- ${sentence()}\n- ${sentence()}\n  \`\`\`\n  ${sentence()}\n\n  ${sentence()}\n  \`\`\``,
     ];
     for (let n = 0; n < 300; n++) {
       const minChunkSize = 20 + int(80);
@@ -216,8 +229,11 @@ describe('splitMarkdown: property test', () => {
         expect(c.index).toBe(i);
         expect(c.content.length).toBeGreaterThan(0);
         expect(c.content).toBe(c.content.trim());
-        expect(c.content.length).toBeLessThanOrEqual(opts.maxChunkSize);
+        // Longer than max only to keep a fenced block whole (or not to leave a scrap under min after it).
+        if (!fenced(c.content)) expect(c.content.length).toBeLessThan(opts.maxChunkSize + opts.minChunkSize);
         expect(normalized).toContain(c.content);
+        // A fence the document never closes runs to its end; any other fence closes in the chunk that opens it.
+        if (!openFence(normalized) || c !== chunks.at(-1)) expect(openFence(c.content)).toBe(false);
         expect(c.method === 'size').toBe(/_part\d+$/.test(c.chunk_id));
       });
       // Walk the chunks in order over the whitespace-free input: each must start within what is
@@ -233,6 +249,8 @@ describe('splitMarkdown: property test', () => {
         prev = at;
       }
       expect(covered).toBe(all.length);
+      // Nothing under min_chunk_size unless the whole document is (where max leaves room for two pieces of min and an overlap).
+      if (strip(doc).length >= opts.minChunkSize && opts.maxChunkSize >= 3 * opts.minChunkSize) expect(chunks.filter((c) => c.content.length < opts.minChunkSize).map((c) => c.content)).toEqual([]);
     }
   });
 });

@@ -114,8 +114,14 @@ describe('toMessages', () => {
 
   it('passes conversations through as stored, and replaces their system turns when asked', () => {
     expect(toMessages(chunkConversationRecord)).toEqual(chunkConversationRecord.messages);
-    expect(toMessages(topicConversationRecord, { system: 'Be terse.' })).toEqual([{ role: 'system', content: 'Be terse.' }, ...topicConversationRecord.messages.slice(1)]);
-    expect(toMessages(topicConversationRecord, { system: '' })).toEqual(topicConversationRecord.messages);
+    const [system, user, answer] = topicConversationRecord.messages;
+    // DeepFabric's reasoning goes to the answer: before it in a <thinking> block, or beside it.
+    const thought = { ...answer, content: `<thinking>Step 1: Gluten tightens when kneaded.</thinking>\n${answer.content}` };
+    expect(toMessages(topicConversationRecord, { system: 'Be terse.' })).toEqual([{ role: 'system', content: 'Be terse.' }, user, thought]);
+    expect(toMessages(topicConversationRecord, { system: '' })).toEqual([system, user, thought]);
+    expect(toMessages(topicConversationRecord, { separateReasoning: true })).toEqual([system, user, { ...answer, reasoning_content: 'Step 1: Gluten tightens when kneaded.' }]);
+    // A `reasoning` that is not DeepFabric's (a judge's verdict text) is left alone.
+    expect(toMessages({ ...topicConversationRecord, reasoning: 'clear and correct' })).toEqual(topicConversationRecord.messages);
   });
 
   it('keeps tool calls and tool results in OpenAI form', () => {

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { providerView } from '../src/llm/provider-view.js';
+import type { ProviderRegistry } from '../src/llm/providers.js';
+import { errors } from './schemas.js';
+
+const ProviderView = Type.Object({
+  name: Type.String({ description: 'What `llm.provider` names' }),
+  kind: Type.Union([Type.Literal('openai'), Type.Literal('anthropic')], { description: 'openai: OpenAI and every OpenAI-compatible server; anthropic: Claude' }),
+  default: Type.Boolean({ description: 'Used when a request names no provider' }),
+  base_url: Type.String({ description: 'Without credentials or query string' }),
+  default_model: Type.String({ description: 'Used when a request names no model' }),
+  models: Type.Array(Type.String(), { description: 'Further models configured by name (metrics label them); any other model may be named too' }),
+  api_key_env: Type.Union([Type.String(), Type.Null()], { description: 'The environment variable the key is read from (the key itself is never shown)' }),
+  limits: Type.Object({
+    max_concurrency: Type.Integer({ description: 'Teacher calls in flight at once, per worker process' }),
+    timeout_ms: Type.Integer({ description: 'Per attempt' }),
+    max_retries: Type.Integer({ description: 'SDK retries of 429/5xx/connection errors, honouring Retry-After' }),
+  }),
+  pricing: Type.Object({ input_per_mtok: Type.Number(), output_per_mtok: Type.Number() }, { description: 'USD per million tokens, for usage.cost_usd (0 when not configured)' }),
+});
+
+export function providersRoutes(deps: { providers: ProviderRegistry }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/v1/providers',
+      {
+        schema: {
+          operationId: 'listProviders',
+          tags: ['providers'],
+          summary: 'The configured teachers',
+          description:
+            'Every provider a request may name in `llm.provider` (PROVIDERS_FILE, the OPENAI_/ANTHROPIC_ shortcuts, and Ollama, always defined), ' +
+            'with its kind, base URL, default model and limits. Keys are never shown.',
+          response: { 200: Type.Object({ default: Type.String({ description: 'The default provider’s name' }), providers: Type.Array(ProviderView) }), ...errors(401) },
+        },
+      },
+      async () => ({ default: deps.providers.defaultName, providers: deps.providers.list().map((p) => providerView(p, deps.providers.defaultName)) }),
+    );
+  };
+}
