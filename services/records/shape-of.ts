@@ -32,13 +32,27 @@ function callsTools(messages: unknown): boolean {
 const hasReasoning = (r: unknown) => (typeof r === 'string' && r !== '') || (Array.isArray(r) && r.length > 0);
 
 /**
+ * A pair's chain of thought. Curate writes its judge's verdict as a flat `reasoning` too (Generator's
+ * field, beside `curation.reasoning`); that copy is the judge's, not the pair's, and is read as none.
+ */
+export const pairReasoning = (record: Rec): unknown =>
+  isObject(record.curation) && typeof record.reasoning === 'string' && record.reasoning === record.curation.reasoning ? undefined : record.reasoning;
+
+/** The record as a pair's readers see it: without a judge's `reasoning` copy. */
+const asPair = (record: Rec): Rec => {
+  if (pairReasoning(record) !== undefined || !Object.hasOwn(record, 'reasoning')) return record;
+  const { reasoning: _judge, ...rest } = record;
+  return rest;
+};
+
+/**
  * A record's shape is decided by the first of these keys it has, then by what is beside it: so
  * `{ messages: 5, question: "q", answer: "a" }` is a broken conversation, not a pair, and every
  * reader (export, curate, enrich) takes a record for the same thing.
  */
 const CLAIMS: Array<[key: string, pick: (r: Rec) => ShapeName]> = [
   ['messages', (r) => (callsTools(r.messages) ? 'tool_conversation' : 'conversation')],
-  ['question', (r) => (!Object.hasOwn(r, 'answer') && Object.hasOwn(r, 'response') ? 'knowledge' : hasReasoning(r.reasoning) ? 'cot' : 'qa')],
+  ['question', (r) => (!Object.hasOwn(r, 'answer') && Object.hasOwn(r, 'response') ? 'knowledge' : hasReasoning(pairReasoning(r)) ? 'cot' : 'qa')],
   ['instruction', () => 'alpaca'],
   ['conversations', () => 'sharegpt'],
   ['turns', () => 'turns'],
@@ -92,7 +106,8 @@ function toolConversationProblem(record: Rec): RecordProblem | undefined {
 
 /** Why `record` does not fit `shape`, or undefined when it does. */
 export function shapeProblem(record: Rec, shape: ShapeName): RecordProblem | undefined {
-  return shape === 'tool_conversation' ? toolConversationProblem(record) : firstError(CHECKS[shape], record);
+  if (shape === 'tool_conversation') return toolConversationProblem(record);
+  return firstError(CHECKS[shape], shape === 'qa' || shape === 'cot' ? asPair(record) : record);
 }
 
 /** The record's shape, or undefined when it claims none or does not fit the one it claims. */

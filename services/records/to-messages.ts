@@ -1,5 +1,5 @@
 import type { ChatShape, RecordOf, ToolCall, ToolDefinition } from './record-shapes.js';
-import { chatProblem, claimedShape, UnrenderableRecord } from './shape-of.js';
+import { chatProblem, claimedShape, pairReasoning, UnrenderableRecord } from './shape-of.js';
 
 type Rec = Record<string, unknown>;
 
@@ -22,6 +22,24 @@ export interface ToMessagesOptions {
   system?: string;
   /** A CoT record's reasoning goes into `reasoning_content` instead of before the answer. */
   separateReasoning?: boolean;
+  /**
+   * A knowledge record's user turn as Red Hat's Step 04 (knowledge mixing) writes it: `document`
+   * puts the outline and the document before the question, `outline` asks "In <outline>, <question>".
+   */
+  knowledgeContext?: KnowledgeContext;
+}
+
+export const KNOWLEDGE_CONTEXTS = ['none', 'document', 'outline'] as const;
+export type KnowledgeContext = (typeof KNOWLEDGE_CONTEXTS)[number];
+
+/** The user turn of a knowledge record under `context` (Step 04's `keep_document_in_context` and its no-document form). */
+function knowledgeQuestion(r: RecordOf<'knowledge'>, context: KnowledgeContext): string {
+  const outline = r.document_outline ?? '';
+  if (context === 'outline') return outline ? `In ${outline}, ${r.question}` : r.question;
+  if (context === 'none') return r.question;
+  const document = r.document ?? r.summarized_document ?? r.raw_document ?? '';
+  const head = [outline, document].filter(Boolean).join('\n');
+  return head ? `${head}\n\n${r.question}` : r.question;
 }
 
 const SHAREGPT_ROLES = new Map(Object.entries({ human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', system: 'system', tool: 'tool', observation: 'tool' }));
@@ -75,7 +93,7 @@ function withReasoning(messages: ChatMessage[], reasoning: string, separateReaso
 }
 
 // Each case reads a record `chatProblem` has just checked against its shape's schema.
-function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean): ChatMessage[] {
+function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean, knowledgeContext: KnowledgeContext): ChatMessage[] {
   switch (shape) {
     case 'conversation':
     case 'tool_conversation': {
@@ -85,11 +103,11 @@ function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean): 
     case 'qa':
     case 'cot': {
       const r = record as RecordOf<'qa'>;
-      return pairTurns(r.question, r.answer, reasoningText(r.reasoning), separateReasoning);
+      return pairTurns(r.question, r.answer, reasoningText(pairReasoning(record)), separateReasoning);
     }
     case 'knowledge': {
       const r = record as RecordOf<'knowledge'>;
-      return pairTurns(r.question, r.response, '', separateReasoning);
+      return pairTurns(knowledgeQuestion(r, knowledgeContext), r.response, '', separateReasoning);
     }
     case 'alpaca': {
       const r = record as RecordOf<'alpaca'>;
@@ -112,7 +130,7 @@ function messagesOf(record: Rec, shape: ChatShape, separateReasoning: boolean): 
 export function toMessages(record: Rec, options: ToMessagesOptions = {}): ChatMessage[] {
   const problem = chatProblem(record);
   if (problem) throw new UnrenderableRecord(problem.path, problem.message);
-  const messages = messagesOf(record, claimedShape(record) as ChatShape, options.separateReasoning ?? false);
+  const messages = messagesOf(record, claimedShape(record) as ChatShape, options.separateReasoning ?? false, options.knowledgeContext ?? 'none');
   if (options.system === undefined || options.system === '') return messages;
   return [{ role: 'system', content: options.system }, ...messages.filter((m) => m.role !== 'system')];
 }

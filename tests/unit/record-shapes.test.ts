@@ -81,6 +81,15 @@ describe('ambiguous and malformed records', () => {
     expect(() => toMessages(record)).toThrow(UnrenderableRecord);
   });
 
+  it('reads a curated pair’s flat reasoning (the judge’s verdict, as Generator writes it) as no chain of thought', () => {
+    const judged = { question: 'q?', answer: 'a.', reasoning: 'Clear and grounded.', curation: { rating: 8, reasoning: 'Clear and grounded.' } };
+    expect(shapeOf(judged)).toBe('qa');
+    expect(toMessages(judged)).toEqual([{ role: 'user', content: 'q?' }, { role: 'assistant', content: 'a.' }]);
+    // Reasoning of its own (different from the verdict) is still the pair's chain of thought.
+    expect(shapeOf({ ...judged, reasoning: 'First, the cause.' })).toBe('cot');
+    expect(shapeOf({ ...judged, reasoning: ['one', 'two'] })).toBe('cot');
+  });
+
   it('takes a pair with both answer and response as a pair', () => {
     expect(shapeOf({ question: 'q', answer: 'a', response: 'r' })).toBe('qa');
   });
