@@ -6,6 +6,7 @@ import type { ImportLimits } from '../services/datasets/import-batches.js';
 import { exportDataset } from '../services/export/export.service.js';
 import { createRenderChecks } from '../services/export/render-check.js';
 import { EXPORT_FORMATS } from '../services/export/formats.js';
+import { KNOWLEDGE_CONTEXTS } from '../services/records/to-messages.js';
 import type { Database } from '../db/client.js';
 import { datasetImportRoute } from './dataset-import.routes.js';
 import { Dataset, DatasetParams, errors } from './schemas.js';
@@ -101,15 +102,20 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
           description:
             'chatml: {"messages":[system?, user, assistant]} (CoT reasoning written before the answer); messages: the same, with CoT reasoning as the assistant\'s reasoning_content; alpaca: {"instruction","input","output","system"?}; ' +
             'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored; ' +
-            'fairforge: a JSON array of Fair-Forge evaluation datasets, one per chunk ({session_id, assistant_id, language, context, conversation: [{qa_id, query, assistant, ground_truth_assistant}]}). ' +
-            '`system_prompt` adds (or replaces) the system message. Every record is checked against the format\'s input contract before the first byte: ' +
+            'fairforge: a JSON array holding one Fair-Forge evaluation dataset, as Fair-Forge groups them (a sequential run writes one dataset, a random-sampling run one per sample): ' +
+            '{session_id (the dataset id), assistant_id, context (the chunks\' text, each once, joined by a blank line), language, conversation: [{qa_id ({chunk}_q{i} or {chunk}_t{n}), query, assistant: "", ground_truth_assistant, observation, agentic, ground_truth_agentic, logprobs, weight}]}; an empty dataset is []. ' +
+            '`system_prompt` adds (or replaces) the system message. `context` (knowledge records, as Red Hat\'s Step 04 knowledge mixing writes them): `none` (default) makes the question the user turn; ' +
+            '`document` puts the outline and the document the question was asked about (`document_outline`, `document`) before it, separated by a blank line; `outline` asks "In <document_outline>, <question>". Every record is checked against the format\'s input contract before the first byte: ' +
             'a record that cannot be rendered is a 422 naming it and the field (`records.<key>.<field>`); jsonl renders anything.',
           params: DatasetParams,
           querystring: Type.Object({
             format: Type.Union([...EXPORT_FORMATS, 'fairforge' as const].map((f) => Type.Literal(f)), { default: 'jsonl' }),
             system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
+            context: Type.Optional(
+              Type.Union(KNOWLEDGE_CONTEXTS.map((c) => Type.Literal(c)), { default: 'none', description: 'chat formats, knowledge records: what goes into the user turn besides the question (Step 04 knowledge mixing)' }),
+            ),
             assistant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'fairforge: the assistant under evaluation (default "assistant")' })),
-            language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'fairforge: dataset language when records do not carry one (default "english")' })),
+            language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'fairforge: the language when neither the run that generated the dataset (or its source) set one nor its records carry one (default "english")' })),
           }),
           response: {
             200: { description: 'JSON Lines (a JSON array for fairforge)', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'array', items: { type: 'object' } } } } },
@@ -121,6 +127,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
         const { query } = request;
         const { stream, filename, contentType } = await exportDataset({ ...deps, checks, log: request.log }, request.owner, request.params.id, query.format, {
           systemPrompt: query.system_prompt,
+          knowledgeContext: query.context,
           fairforge: { assistantId: query.assistant_id ?? 'assistant', language: query.language ?? 'english' },
         });
         return reply.type(contentType).header('content-disposition', `attachment; filename="${filename}"`).send(stream);

@@ -94,8 +94,11 @@ describe.each(DATABASES)('"dry_run": true plans every job kind and queues nothin
     expect(dedupOnly).toMatchObject({ teacher_calls: 0, estimated_input_tokens: 0, estimated_cost_usd: 0 });
     const seed = (i: number) => ({ document: `Document ${i}. ${'It says something specific. '.repeat(20)}` });
     const knowledge = (await post('/v1/generate', { task: 'knowledge', seed_records: [seed(1), seed(2)], flows: ['document_qa', 'key_facts'], facts_per_document: 4 }).expect(200)).body.plan;
-    // Per seed: document Q&A is questions, answers, judge (3); key facts is 1 call then, per fact, pairs and judge (1 + 4 × 2).
-    expect(knowledge).toMatchObject({ kind: 'generate', tasks: 4, teacher_calls: 2 * (3 + 1 + 4 * 2) });
+    // Per seed: document Q&A is questions, answers, judge (3); key facts is 1 call then, per fact, the pairs (1 + 4; unjudged, as in sdg_hub).
+    expect(knowledge).toMatchObject({ kind: 'generate', tasks: 4, teacher_calls: 2 * (3 + 1 + 4) });
+    const judged = (await post('/v1/generate', { task: 'knowledge', seed_records: [seed(1)], flows: ['key_facts', 'extractive_summary'], facts_per_document: 4, summaries_per_document: 5, summaries_per_call: 2, judge_key_facts: true }).expect(200)).body.plan;
+    // Key facts judged: 1 + 4 × 2; summaries two at a time: 3 calls, then per summary questions, answers, judge (5 × 3).
+    expect(judged).toMatchObject({ teacher_calls: 1 + 4 * 2 + 3 + 5 * 3 });
     expect(await storedCounts(h)).toEqual(before);
   });
 

@@ -44,7 +44,9 @@ describe.each(DATABASES)('generate → stream → export (%s)', (db) => {
     const page = await request(h.url).get(`/v1/datasets/${datasetId}/records?limit=100`).expect(200);
     expect(page.body.records).toHaveLength(12);
     const first = page.body.records[0].data;
-    expect(Object.keys(first)).toEqual(['question', 'answer', 'chunk_id', 'source', 'model']);
+    // The first pair of a chunk also carries the chunk's text (Fair-Forge's context), once per chunk.
+    expect(Object.keys(first)).toEqual(['question', 'answer', 'chunk_id', 'source', 'model', 'context']);
+    expect(page.body.records.filter((r: any) => typeof r.data.context === 'string')).toHaveLength(4);
     expect(first.source).toBe('guide.md');
     expect(first.chunk_id).toBe('guide_section-1');
     expect(first.question).toMatch(/\?$/);

@@ -21,7 +21,7 @@ describe('generate tasks: cot and conversation', () => {
     const sent = h.fake.requests().at(-1)!.body as any;
     expect(sent.response_format.json_schema.schema.properties.items.items.properties.reasoning).toMatchObject({ type: 'array', minItems: 2, maxItems: 5 });
     const [first] = await records(run.output.dataset_id);
-    expect(Object.keys(first)).toEqual(['question', 'reasoning', 'answer', 'chunk_id', 'source', 'model']);
+    expect(Object.keys(first)).toEqual(['question', 'reasoning', 'answer', 'chunk_id', 'source', 'model', 'context']);
     expect(first.reasoning.length).toBeGreaterThanOrEqual(2);
 
     const [chatml] = await exportLines(run.output.dataset_id, 'chatml');
@@ -98,34 +98,44 @@ describe('fairforge export', () => {
   });
   afterAll(() => h?.close());
 
-  it('exports question-only conversations as Fair-Forge evaluation datasets, one per chunk', async () => {
+  // Grouping, context, language and qa_ids against Fair-Forge's schema: tests/fairforge.export.test.ts.
+  it('exports question-only conversations as one Fair-Forge evaluation dataset', async () => {
     const run = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [markdownDoc('ff.md', 3)], task: 'conversation', answers: false, turns: 2 }).expect(200)).body.run;
     const res = await request(h.url).get(`/v1/datasets/${run.output.dataset_id}/export?format=fairforge&assistant_id=bot-7&language=spanish`).expect(200);
     expect(res.headers['content-type']).toContain('application/json');
     const datasets = JSON.parse(res.text);
-    expect(datasets).toHaveLength(3);
-    const first = datasets.find((d: any) => d.session_id === 'ff_section-1');
-    expect(first).toMatchObject({ assistant_id: 'bot-7', language: 'spanish' });
-    expect(first.context).toContain('fact0_0');
-    expect(first.conversation).toEqual([
+    expect(datasets).toHaveLength(1);
+    const [d] = datasets;
+    expect(d).toMatchObject({ session_id: run.output.dataset_id, assistant_id: 'bot-7', language: 'spanish' });
+    expect(d.context).toContain('fact0_0');
+    expect(d.context).toContain('fact2_0');
+    expect(d.conversation.filter((b: any) => b.qa_id.startsWith('ff_section-1_'))).toMatchObject([
       { qa_id: 'ff_section-1_t1', query: expect.any(String), assistant: '', ground_truth_assistant: '' },
-      { qa_id: 'ff_section-1_t2', query: expect.any(String), assistant: '', ground_truth_assistant: '' },
+      { qa_id: 'ff_section-1_t2', query: expect.any(String), assistant: '', ground_truth_assistant: '', agentic: { builds_on: 'ff_section-1_t1' } },
     ]);
   });
 
-  it('groups the QA pairs of a chunk into one dataset with ground truths', async () => {
+  it('numbers the QA pairs of each chunk and keeps their answers as ground truths', async () => {
     const run = (await request(h.url).post('/v1/generate').set('Prefer', 'wait=20').send({ documents: [markdownDoc('qa.md', 2)], n_pairs: 3 }).expect(200)).body.run;
     const datasets = JSON.parse((await request(h.url).get(`/v1/datasets/${run.output.dataset_id}/export?format=fairforge`).expect(200)).text);
-    expect(datasets.map((d: any) => d.conversation.length)).toEqual([3, 3]);
+    expect(datasets.map((d: any) => d.conversation.length)).toEqual([6]);
     expect(datasets[0]).toMatchObject({ assistant_id: 'assistant', language: 'english' });
-    expect(datasets[0].conversation[2].qa_id).toBe(`${datasets[0].session_id}_q3`);
+    expect(datasets[0].conversation.map((b: any) => b.qa_id).sort()).toEqual(['qa_section-1_q1', 'qa_section-1_q2', 'qa_section-1_q3', 'qa_section-2_q1', 'qa_section-2_q2', 'qa_section-2_q3']);
     expect(datasets[0].conversation[0].ground_truth_assistant.length).toBeGreaterThan(0);
   });
 
-  it('turns an imported pair without a chunk into a dataset keyed by the record', async () => {
+  it('numbers an imported pair without a chunk under its record key', async () => {
     const imported = (await request(h.url).post('/v1/datasets').send([{ question: 'q?', answer: 'a' }]).expect(201)).body.dataset.id;
     const datasets = JSON.parse((await request(h.url).get(`/v1/datasets/${imported}/export?format=fairforge`).expect(200)).text);
-    expect(datasets).toEqual([{ session_id: 'import#0', assistant_id: 'assistant', language: 'english', context: '', conversation: [{ qa_id: 'import#0_q1', query: 'q?', assistant: '', ground_truth_assistant: 'a' }] }]);
+    expect(datasets).toEqual([
+      {
+        session_id: imported,
+        assistant_id: 'assistant',
+        context: '',
+        language: 'english',
+        conversation: [{ qa_id: 'import#0_q1', query: 'q?', assistant: '', ground_truth_assistant: 'a', observation: null, agentic: {}, ground_truth_agentic: {}, logprobs: {}, weight: null }],
+      },
+    ]);
   });
 });
 

@@ -44,7 +44,8 @@ describe.each(TEACHER_MODES)('generate task knowledge: the four knowledge-tuning
 
   it('runs every flow into its own dataset, spawning steps as it goes, and the judge really drops unfaithful answers', async () => {
     h.fake.reset();
-    const body = { seed_records: [seed(1), seed(2)], summaries_per_document: 2, questions_per_context: 2, facts_per_document: 3, pairs_per_fact: 2 };
+    // Key-fact answers judged too (sdg_hub does not judge them; knowledge.export.test.ts covers the default).
+    const body = { seed_records: [seed(1), seed(2)], summaries_per_document: 2, questions_per_context: 2, facts_per_document: 3, pairs_per_fact: 2, judge_key_facts: true };
     const queued = (await generate(body).expect(202)).body.run;
     expect(queued.progress.total).toBe(8);
     expect(Object.keys(queued.output.datasets).sort()).toEqual(['detailed_summary', 'document_qa', 'extractive_summary', 'key_facts']);
@@ -80,7 +81,7 @@ describe.each(TEACHER_MODES)('generate task knowledge: the four knowledge-tuning
 
     // Each record shape, on the flows that kept some answers (all of them, with the teacher that reads the prompt).
     if (!fake.schemaOnly) for (const flow of [extractive, detailed, keyFacts, documentQa]) expect(flow.length).toBeGreaterThan(0);
-    if (extractive[0]) expect(Object.keys(extractive[0])).toEqual(['summarized_document', 'question', 'response', 'raw_document', 'domain', 'faithfulness_judgment', 'faithfulness_explanation']);
+    if (extractive[0]) expect(Object.keys(extractive[0])).toEqual(['summarized_document', 'document', 'raw_document', 'document_outline', 'domain', 'icl_document', 'icl_query_1', 'icl_query_2', 'icl_query_3', 'question', 'response', 'faithfulness_judgment', 'faithfulness_explanation']);
     if (keyFacts[0]) expect(keyFacts[0]).toMatchObject({ key_fact: expect.any(String), raw_document: expect.stringContaining('Lease recovery') });
     if (documentQa[0]) expect(documentQa[0]).not.toHaveProperty('summarized_document');
 

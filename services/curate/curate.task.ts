@@ -4,6 +4,7 @@ import { render, requirePrompt } from '../../src/prompts.js';
 import { LlmSettings } from '../jobs/job-options.js';
 import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { judgeText } from './record-text.js';
+import { generatorFields } from './generator-fields.js';
 
 const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
 
@@ -94,9 +95,10 @@ export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask(
             : p.topic && s.topic_relevant === false
               ? { reason: 'off_topic', detail: `not about "${p.topic}"` }
               : undefined;
+        const flat = generatorFields(r.data, curation);
         return rejection
-          ? { key: r.key, data: { ...r.data, curation, rejection }, datasetId: p.rejected_dataset_id }
-          : { key: r.key, data: { ...r.data, curation } };
+          ? { key: r.key, data: { ...r.data, ...flat, curation, rejection }, datasetId: p.rejected_dataset_id }
+          : { key: r.key, data: { ...r.data, ...flat, curation } };
       }),
     };
   };

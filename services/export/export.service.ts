@@ -7,6 +7,7 @@ import { UnrenderableRecord } from './render-contract.js';
 import type { FairForgeOptions } from './fairforge.js';
 import { fairForgeStream } from './fairforge.stream.js';
 import { render, type ExportFormat } from './formats.js';
+import type { KnowledgeContext } from '../records/to-messages.js';
 
 const PAGE = 500;
 
@@ -23,7 +24,7 @@ export async function exportDataset(
   owner: string,
   id: string,
   format: ExportFormat | 'fairforge',
-  options: { systemPrompt?: string; fairforge?: FairForgeOptions } = {},
+  options: { systemPrompt?: string; knowledgeContext?: KnowledgeContext; fairforge?: FairForgeOptions } = {},
 ) {
   const dataset = await findDataset(deps.database.db, id, owner);
   if (!dataset) throw notFound('dataset', id);
@@ -42,7 +43,7 @@ export async function exportDataset(
       let out = '';
       for (const r of page) {
         at = r.key;
-        out += `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options.systemPrompt))}\n`;
+        out += `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options.systemPrompt, options.knowledgeContext))}\n`;
       }
       yield out;
     }

@@ -1,5 +1,5 @@
 import { claimedShape } from '../records/shape-of.js';
-import { toMessages, toolsOf, type ChatMessage } from '../records/to-messages.js';
+import { toMessages, toolsOf, type ChatMessage, type KnowledgeContext } from '../records/to-messages.js';
 import { ALPACA_NO_TOOLS, UnrenderableRecord } from './render-contract.js';
 
 /** Training formats. Every chat format is built from the record's chat messages (`toMessages`). */
@@ -42,11 +42,14 @@ function shareGptTurns(turns: ChatMessage[]) {
   return out;
 }
 
-/** Renders one stored record in the requested format (one JSONL line, without the newline). */
-export function render(format: ExportFormat, record: Rec, systemPrompt?: string): Rec {
+/**
+ * Renders one stored record in the requested format (one JSONL line, without the newline);
+ * `knowledgeContext` puts a knowledge record's document (or outline) into its user turn.
+ */
+export function render(format: ExportFormat, record: Rec, systemPrompt?: string, knowledgeContext?: KnowledgeContext): Rec {
   if (format === 'jsonl') return record;
   if (format === 'alpaca' && claimedShape(record) === 'tool_conversation') throw new UnrenderableRecord('', ALPACA_NO_TOOLS);
-  const messages = toMessages(record, { system: systemPrompt, separateReasoning: format === 'messages' });
+  const messages = toMessages(record, { system: systemPrompt, separateReasoning: format === 'messages', knowledgeContext });
   const tools = toolsOf(record);
   if (format === 'chatml' || format === 'messages') return tools ? { messages, tools } : { messages };
   const system = messages.find((m) => m.role === 'system')?.content;

@@ -23,10 +23,11 @@ function qa(p: Record<string, unknown>, context: number, doc: number): TaskEstim
   );
 }
 
-/** knowledge.fact_qa: pairs about one fact, then the judge. */
+/** knowledge.fact_qa: pairs about one fact, then the judge when key facts are judged. */
 function factQa(p: Record<string, unknown>, doc: number): TaskEstimate {
   const n = est.int(p.pairs_per_fact, 5);
-  return add({ calls: 1, inputChars: PROMPT_CHARS + doc + (est.chars(p.fact) || TOKENS.fact * CHARS), outputTokens: n * (TOKENS.question + TOKENS.answer) }, judge(doc, n));
+  const pairs = { calls: 1, inputChars: PROMPT_CHARS + doc + (est.chars(p.fact) || TOKENS.fact * CHARS), outputTokens: n * (TOKENS.question + TOKENS.answer) };
+  return p.judge_key_facts === true ? add(pairs, judge(doc, n)) : pairs;
 }
 
 const docOf = (p: Record<string, unknown>) => est.chars(est.field(p.seed, 'document'));
@@ -35,8 +36,9 @@ const docOf = (p: Record<string, unknown>) => est.chars(est.field(p.seed, 'docum
 export const knowledgeEstimates: Record<string, TaskEstimator> = {
   'knowledge.summarize': (p) => {
     const n = est.int(p.summaries, 3);
+    const calls = Math.ceil(n / Math.min(est.int(p.summaries_per_call, 1), n));
     const doc = docOf(p);
-    return add({ calls: 1, inputChars: PROMPT_CHARS + doc, outputTokens: n * TOKENS.summary }, times(n, qa(p, TOKENS.summary * CHARS, doc)));
+    return add({ calls, inputChars: calls * (PROMPT_CHARS + doc), outputTokens: n * TOKENS.summary }, times(n, qa(p, TOKENS.summary * CHARS, doc)));
   },
   'knowledge.qa': (p) => qa(p, est.chars(p.context) || docOf(p), docOf(p)),
   'knowledge.key_facts': (p) => {

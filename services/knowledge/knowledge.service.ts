@@ -51,6 +51,9 @@ export async function planKnowledge(deps: Pick<JobDeps, 'database'>, input: Plan
         questions: spec.questions_per_context ?? 3,
         facts: spec.facts_per_document ?? 10,
         pairs_per_fact: spec.pairs_per_fact ?? 5,
+        summaries_per_call: spec.summaries_per_call ?? 1,
+        judge_against: spec.judge_against ?? 'context',
+        judge_key_facts: spec.judge_key_facts ?? false,
       };
       tasks.push(FIRST_TASK[flow].plan(`${flow}/s${i}`, payload, spec.max_attempts));
     }

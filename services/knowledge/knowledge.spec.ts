@@ -37,4 +37,13 @@ export const knowledgeFields = {
   questions_per_context: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'knowledge: ICL-guided questions per summary or document (default 3)' })),
   facts_per_document: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'knowledge: key facts per document at most (default 10)' })),
   pairs_per_fact: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'knowledge: question–answer pairs per key fact (default 5)' })),
+  summaries_per_call: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 10, description: 'knowledge: summaries asked for in one teacher call (default 1: one call per summary, as sdg_hub asks n completions of one prompt)' }),
+  ),
+  judge_against: Type.Optional(
+    Type.Union([Type.Literal('context'), Type.Literal('raw_document')], {
+      description: 'knowledge: what the faithfulness judge checks answers against: the text the questions were asked about (a summary, or the document for document_qa; the sdg_hub default) or always the raw document',
+    }),
+  ),
+  judge_key_facts: Type.Optional(Type.Boolean({ description: 'knowledge: judge the key-fact answers for faithfulness too (default false: sdg_hub keeps every key-fact pair)' })),
 };

@@ -24,6 +24,10 @@ export const KnowledgePayload = Type.Object({
   questions: Type.Integer({ minimum: 1 }),
   facts: Type.Integer({ minimum: 1 }),
   pairs_per_fact: Type.Integer({ minimum: 1 }),
+  /** Summaries asked for per teacher call; what the judge checks; whether key-fact pairs are judged (absent on tasks queued before: 1, context, false). */
+  summaries_per_call: Type.Optional(Type.Integer({ minimum: 1 })),
+  judge_against: Type.Optional(Type.Union([Type.Literal('context'), Type.Literal('raw_document')])),
+  judge_key_facts: Type.Optional(Type.Boolean()),
   /** knowledge.qa: the text the questions come from (a summary, or the document itself). */
   context: Type.Optional(Type.String()),
   /** knowledge.fact_qa */
@@ -45,6 +49,21 @@ const strings = (name: string, min: number, max: number) => Type.Object({ [name]
 /** One answer under its question's label (`q1`, …); one faithfulness verdict under its pair's label (`a1`, …). */
 export const Answer = Type.Object({ answer: Type.String({ minLength: 1 }) });
 export const Verdict = Type.Object({ faithful: Type.Boolean(), explanation: Type.String() });
+
+/** The text the questions were asked about: the summary, or the document itself. */
+const contextOf = (p: KnowledgePayload) => p.context ?? p.seed.document;
+/** What the judge checks answers against: the question's context (sdg_hub), or the raw document. */
+const judgedText = (p: KnowledgePayload) => (p.judge_against === 'raw_document' ? p.seed.document : contextOf(p));
+
+/** The seed's columns every record carries, as sdg_hub writes them and Red Hat's Step 04 reads them ('' when the seed lacks one). */
+const seedColumns = (seed: SeedRecord) => ({
+  document_outline: seed.document_outline ?? '',
+  domain: seed.domain ?? '',
+  icl_document: seed.icl_document ?? '',
+  icl_query_1: seed.icl_query_1 ?? '',
+  icl_query_2: seed.icl_query_2 ?? '',
+  icl_query_3: seed.icl_query_3 ?? '',
+});
 
 const seedVars = (seed: SeedRecord) => ({ domain: seed.domain ?? '(general)', outline: seed.document_outline ?? '(none)', document: seed.document });
 
@@ -69,28 +88,31 @@ async function verdicts(call: Call, prompt: PromptTemplate, pairs: Pair[]) {
   const labels = itemLabels('a', pairs.length);
   const { value } = await call.llm.structured({
     llm: call.p.llm, system: prompt.system, schemaName: 'faithfulness', schema: labelledSchema(Verdict, labels), signal: call.signal, usage: call.usage,
-    prompt: render(prompt.user, { document: call.p.seed.document, pairs: pairs.map((q, i) => `[${labels[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n'), labels: labels.join(', ') }),
+    prompt: render(prompt.user, { document: judgedText(call.p), pairs: pairs.map((q, i) => `[${labels[i]}]\nQuestion: ${q.question}\nAnswer: ${q.answer}`).join('\n\n'), labels: labels.join(', ') }),
   });
   return byLabel(value, labels);
 }
 
 /**
  * Faithful pairs go to the flow's dataset; the others to the rejected set, so a NO verdict really
- * drops a record but loses nothing.
+ * drops a record but loses nothing. Unjudged pairs (key facts, by default) all go to the dataset.
+ * Every record has sdg_hub's columns: `document` (the text the question was asked about),
+ * `raw_document`, the seed's outline, domain and ICL fields, `question`, `response`.
  */
-function judgedRecords(call: Call, keys: string[], pairs: Pair[], judged: Array<{ faithful: boolean; explanation: string }>): TaskResult['records'] {
+function judgedRecords(call: Call, keys: string[], pairs: Pair[], judged?: Array<{ faithful: boolean; explanation: string }>): TaskResult['records'] {
   const { p } = call;
   return pairs.map((q, i) => {
+    const verdict = judged?.[i];
     const data = {
       ...q.extra,
+      document: contextOf(p),
+      raw_document: p.seed.document,
+      ...seedColumns(p.seed),
       question: q.question,
       response: q.answer,
-      raw_document: p.seed.document,
-      ...(p.seed.domain ? { domain: p.seed.domain } : {}),
-      faithfulness_judgment: judged[i].faithful ? 'YES' : 'NO',
-      faithfulness_explanation: judged[i].explanation,
+      ...(verdict ? { faithfulness_judgment: verdict.faithful ? 'YES' : 'NO', faithfulness_explanation: verdict.explanation } : {}),
     };
-    return judged[i].faithful
+    return !verdict || verdict.faithful
       ? { key: keys[i], data, datasetId: p.flow_dataset_id }
       : { key: keys[i], data: { ...data, flow: p.flow, rejection: { reason: 'unfaithful' } }, datasetId: p.rejected_dataset_id };
   });
@@ -110,17 +132,28 @@ async function judgeOrSplit(call: Call, prompt: PromptTemplate, keys: string[], 
   return { datasetId: call.p.dataset_id, records: judgedRecords(call, keys, pairs, judged) };
 }
 
-/** N summaries of the document, each becoming its own knowledge.qa task. */
+/** Summary calls of one task in flight at once (the provider's own limit still applies across tasks). */
+const SUMMARY_CALLS_AT_ONCE = 4;
+
+/** N summaries of the document, `summaries_per_call` to a teacher call (a few calls side by side), each becoming its own knowledge.qa task. */
 export const summarizeTask = defineTask('knowledge.summarize', KnowledgePayload, ({ prompts }) => {
   const summaryPrompts = { extractive_summary: requirePrompt(prompts, 'knowledge-summary-extractive'), detailed_summary: requirePrompt(prompts, 'knowledge-summary-detailed') };
   return async ({ task, llm, signal, usage, payload: p }) => {
     const prompt = summaryPrompts[p.flow === 'detailed_summary' ? 'detailed_summary' : 'extractive_summary'];
-    const { value } = await llm.structured({
-      llm: p.llm, system: prompt.system, schemaName: 'summaries', signal, usage,
-      schema: memo(`summaries:${p.summaries}`, () => strings('summaries', p.summaries, p.summaries)),
-      prompt: render(prompt.user, { ...seedVars(p.seed), n: p.summaries }),
-    });
-    const summaries = value.summaries as string[];
+    const per = Math.min(p.summaries_per_call ?? 1, p.summaries);
+    const sizes = Array.from({ length: Math.ceil(p.summaries / per) }, (_, i) => Math.min(per, p.summaries - i * per));
+    const ask = async (n: number, i: number) => {
+      const { value } = await llm.structured({
+        llm: p.llm, system: prompt.system, schemaName: 'summaries', signal, usage,
+        schema: memo(`summaries:${n}`, () => strings('summaries', n, n)),
+        prompt: render(prompt.user, { ...seedVars(p.seed), n, part: i + 1, parts: sizes.length }),
+      });
+      return value.summaries as string[];
+    };
+    const summaries: string[] = [];
+    for (let i = 0; i < sizes.length; i += SUMMARY_CALLS_AT_ONCE) {
+      summaries.push(...(await Promise.all(sizes.slice(i, i + SUMMARY_CALLS_AT_ONCE).map((n, j) => ask(n, i + j)))).flat());
+    }
     return { datasetId: p.dataset_id, records: [], spawn: summaries.map((context, j) => qaTask.plan(`${task.key}/sum${j + 1}`, { ...p, context })) };
   };
 });
@@ -132,7 +165,7 @@ export const qaTask = defineTask('knowledge.qa', KnowledgePayload, ({ prompts })
   const judgePrompt = requirePrompt(prompts, 'knowledge-faithfulness');
   return async ({ task, llm, signal, usage, log, payload: p }) => {
     const call = { task, llm, signal, usage, log, p };
-    const context = p.context ?? p.seed.document;
+    const context = contextOf(p);
     const asked = await llm.structured({
       llm: p.llm, system: questions.system, schemaName: 'questions', signal, usage,
       schema: memo(`questions:${p.questions}`, () => strings('questions', p.questions, p.questions)),
@@ -173,6 +206,7 @@ export const factQaTask = defineTask('knowledge.fact_qa', KnowledgePayload, ({ p
       prompt: render(factQa.user, { fact: p.fact ?? '', document: p.seed.document, n }),
     });
     const pairs = (value.pairs as Array<{ question: string; answer: string }>).map((q) => ({ ...q, extra: { key_fact: p.fact } }));
+    if (!p.judge_key_facts) return { datasetId: p.dataset_id, records: judgedRecords({ task, llm, signal, usage, log, p }, pairs.map((_, i) => `${task.key}#${i}`), pairs) };
     return judgeOrSplit({ task, llm, signal, usage, log, p }, judgePrompt, pairs.map((_, i) => `${task.key}#${i}`), pairs);
   };
 });
@@ -188,7 +222,7 @@ export const itemTask: TypedTask<typeof KnowledgePayload> = defineTask('knowledg
   return async ({ task, llm, signal, usage, log, payload: p }) => {
     if (!p.item) throw new LlmError('api', `task knowledge.item ${task.key} has no item`);
     const call = { task, llm, signal, usage, log, p };
-    const answer = p.item.answer ?? (await answers(call, answerPrompt, p.context ?? p.seed.document, [p.item.question]))[0];
+    const answer = p.item.answer ?? (await answers(call, answerPrompt, contextOf(p), [p.item.question]))[0];
     const pair = { question: p.item.question, answer, extra: p.item.extra };
     return { datasetId: p.dataset_id, records: judgedRecords(call, [p.item.key], [pair], await verdicts(call, judgePrompt, [pair])) };
   };

@@ -54,10 +54,12 @@ export const RECORD_SHAPES = {
     messages: Type.Array(Type.Union(Object.values(TOOL_TURNS)), { minItems: 1 }),
     tools: Type.Optional(Type.Array(ToolDefinition)),
   }),
-  /** The knowledge flows: a question, the `response` grounded in `raw_document`, the faithfulness verdict. */
+  /** The knowledge flows: a question about `document` (a summary, or `raw_document` itself), the `response`, the faithfulness verdict. */
   knowledge: Type.Object({
     question: Text,
     response: Text,
+    document: Type.Optional(Text),
+    document_outline: Type.Optional(Text),
     raw_document: Type.Optional(Text),
     domain: Type.Optional(Text),
     summarized_document: Type.Optional(Text),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
@@ -126,6 +127,9 @@ export function createWorker(opts: WorkerOptions) {
 
   function execute(task: ClaimedTask) {
     const controller = new AbortController();
+    // Each teacher call of the task listens on its signal (the SDK and the retry race, a few each),
+    // and a task may have several calls in flight (knowledge summaries): not a leak.
+    setMaxListeners(100, controller.signal);
     const entry = { task, controller } as InFlight;
     inFlight.set(task.id, entry);
     entry.done = runTask(task, controller).finally(() => {

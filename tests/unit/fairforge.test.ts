@@ -58,7 +58,7 @@ describe('Generator fields', () => {
   });
   it('keeps a record’s own fields and replaces what an earlier curation wrote', () => {
     const pair = { question: 'q', answer: 'a', difficulty: 'hard' };
-    const once = { ...pair, ...generatorFields(pair, curation), curation };
+    const once: Record<string, unknown> = { ...pair, ...generatorFields(pair, curation), curation };
     expect(once.difficulty).toBe('hard');
     expect(once.reasoning).toBe('clear');
     const again = generatorFields(once, { ...curation, rating: 5, clarity: 0, topic_relevant: false, reasoning: 'vague' });
