@@ -1,12 +1,13 @@
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, rows, type Database } from '../db/client.js';
+import { rows, type Database } from '../db/client.js';
 import { appendEvents, type StoredEvent } from '../db/events.repository.js';
 import { EVENTS_CHANNEL } from '../db/queue.repository.js';
 import { insertRun } from '../db/runs.repository.js';
 import { createEventHub, type EventHub } from '../src/events/event-hub.js';
-import { createPostgresDatabase, DATABASES } from './support/databases.js';
+import { DATABASES } from './support/databases.js';
+import { openQueueDatabase } from './support/queue-db.js';
 
 // The hub on its own, against a real database: what one read per run, coalesced NOTIFYs and the
 // head it has numbered mean for its subscribers.
@@ -43,23 +44,19 @@ function recorder() {
 describe.each(DATABASES)('event hub on %s', (kind) => {
   let database: Database;
   let hub: EventHub;
-  let drop: (() => Promise<void>) | undefined;
+  let q: Awaited<ReturnType<typeof openQueueDatabase>> | undefined;
   let n = 0;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      drop = pg.drop;
-      database = await openDatabase({ databaseUrl: pg.url, poolSize: 4 });
-    } else database = await openDatabase({ dataDir: 'memory://' });
+    q = await openQueueDatabase(kind, 4);
+    database = q.sut;
     // A long backstop, so only NOTIFYs drive delivery here.
     hub = createEventHub({ database, log: pino({ level: 'silent' }), backstopMs: 60_000 });
     await hub.start();
   });
   afterAll(async () => {
     await hub?.stop();
-    await database?.close();
-    await drop?.();
+    await q?.close();
   });
 
   /** A run, and the number of events its creation wrote (they come before the ones a test commits). */

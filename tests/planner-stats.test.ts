@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, rows, type Database } from '../db/client.js';
+import { rows, type Database } from '../db/client.js';
 import { createDataset, createDatasetFrom, type ImportBatch } from '../db/datasets.repository.js';
 import { analyzeStale, startAutoAnalyze } from '../db/maintenance.js';
-import { createPostgresDatabase, DATABASES } from './support/databases.js';
+import { DATABASES } from './support/databases.js';
+import { openQueueDatabase } from './support/queue-db.js';
 
 // A dataset's pages are read by index only while the planner knows the records table's size: with
 // the statistics of an empty table it reads and sorts every later record for each page. A big
@@ -44,17 +45,13 @@ const tableStats = (database: Database) =>
 
 describe.each(DATABASES)('planner statistics on %s', (kind) => {
   let database: Database;
-  let drop: (() => Promise<void>) | undefined;
+  let q: Awaited<ReturnType<typeof openQueueDatabase>> | undefined;
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      const pg = await createPostgresDatabase();
-      drop = pg.drop;
-      database = await openDatabase({ databaseUrl: pg.url, poolSize: 2 });
-    } else database = await openDatabase({ dataDir: 'memory://' });
+    q = await openQueueDatabase(kind, 2);
+    database = q.sut;
   });
   afterAll(async () => {
-    await database?.close();
-    await drop?.();
+    await q?.close();
   });
 
   it('a big import leaves the records table analyzed: its pages are read by index, not sorted', async () => {
