@@ -8,7 +8,7 @@ export interface WireEvent {
 }
 
 /** Reads an SSE stream to its end with fetch (a real socket), parsing `id:`/`event:`/`data:` frames. */
-export async function readSse(url: string, headers: Record<string, string> = {}, options: { stopAfter?: number; onEvent?: (e: WireEvent) => void } = {}) {
+export async function readSse(url: string, headers: Record<string, string> = {}, options: { stopAfter?: number; until?: (e: WireEvent) => boolean; onEvent?: (e: WireEvent) => void } = {}) {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   const events: Array<WireEvent & { id: string; event: string }> = [];
@@ -31,7 +31,7 @@ export async function readSse(url: string, headers: Record<string, string> = {},
         }
         if (fields.data) events.push({ ...JSON.parse(fields.data), id: fields.id, event: fields.event });
         if (fields.data) options.onEvent?.(events[events.length - 1]);
-        if (options.stopAfter && events.length >= options.stopAfter) {
+        if ((options.stopAfter && events.length >= options.stopAfter) || (fields.data && options.until?.(events[events.length - 1]))) {
           controller.abort();
           return { status: res.status, events, comments, contentType: res.headers.get('content-type') };
         }
