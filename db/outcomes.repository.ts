@@ -44,8 +44,14 @@ export async function commitOutcomes(
     const runIds = [...new Set(outcomes.map((o) => o.task.run_id))].sort();
     const runs = await shareRuns(tx, runIds);
     const settle: RunToSettle[] = [];
-    for (const run of runs) {
-      if (await commitRunIsolated(tx, run, writer, outcomes.filter((o) => o.task.run_id === run.id), hooks)) settle.push({ id: run.id });
+    // A stage's fatal failure fails its pipeline inside this commit: a pipeline later in the batch
+    // is read again, or its outcomes would land (and stream) after its terminal event.
+    let stale = false;
+    for (const read of runs) {
+      const run = stale ? ((await shareRuns(tx, [read.id]))[0] ?? read) : read;
+      const result = await commitRunIsolated(tx, run, writer, outcomes.filter((o) => o.task.run_id === run.id), hooks);
+      if (result === 'settle') settle.push({ id: run.id });
+      if (result === 'failed' && run.parent_run_id !== null) stale = true;
     }
     await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, r) from unnest(${sql.param(runIds)}::text[]) as r`);
     return settle;
@@ -68,21 +74,21 @@ async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
  * failure are the run's outcomes tried one by one, and those that still fail fail their task with
  * category `storage`.
  */
-async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<boolean> {
+async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<CommitResult> {
   try {
-    return (await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, outcomes, hooks))) === 'settle';
+    return await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, outcomes, hooks));
   } catch (err) {
     // A lost connection or a deadlock says nothing about the data: the whole batch is tried again.
     if (isTransientStorageError(err)) throw err;
   }
   const gone = await missingDatasets(tx, outcomes);
-  let settle = false;
+  let ended: CommitResult;
   for (const o of outcomes) {
     const commit = async (outcome: Outcome) => {
       const result = await tx.transaction((sp) => commitRunOutcomes(sp, run, writer, [outcome], hooks));
       // Once the run has failed, the rest are dropped with it, as a cancel would.
       if (result === 'failed') run = { ...run, status: 'failed' };
-      settle ||= result === 'settle';
+      if (result !== undefined && ended !== 'failed') ended = result;
     };
     const lost = o.type === 'succeeded' ? targetDatasets([o]).find((id) => gone.has(id)) : undefined;
     if (lost) {
@@ -97,7 +103,7 @@ async function commitRunIsolated(tx: Tx, run: SharedRun, writer: string, outcome
       await commit(storageFailure(o, `the task's outcome could not be stored: ${describeStorageError(err)}`, false));
     }
   }
-  return settle;
+  return ended;
 }
 
 function storageFailure(o: Outcome, message: string, fatal: boolean): Outcome {
@@ -119,8 +125,10 @@ async function missingDatasets(tx: Tx, outcomes: Outcome[]): Promise<Set<string>
   return new Set(wanted.filter((id) => !found.has(id)));
 }
 
-/** Returns 'failed' when a fatal failure ended the run, 'settle' when nothing of it is queued any more (it may be done). */
-async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<'failed' | 'settle' | undefined> {
+/** 'failed' when a fatal failure ended the run, 'settle' when nothing of it is queued any more (it may be done). */
+type CommitResult = 'failed' | 'settle' | undefined;
+
+async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcomes: Outcome[], hooks: CommitHooks): Promise<CommitResult> {
   const live = run.status === 'running' || run.status === 'queued';
   // A task reaped from under this worker was queued again for someone else: its outcome is dropped, not doubled.
   const owned = await finishTasks(tx, writer, outcomes, live);

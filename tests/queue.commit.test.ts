@@ -6,6 +6,7 @@ import { commitOutcomes } from '../db/outcomes.repository.js';
 import { claimTasks, reapExpired, type ClaimedTask, type Outcome } from '../db/queue.repository.js';
 import type { CommitHooks, HookedRun } from '../db/run-hooks.js';
 import { cancelRun, markRunsStarted } from '../db/runs.repository.js';
+import { pipelineHooks } from '../services/pipelines/pipeline.hooks.js';
 import { DATABASES } from './support/databases.js';
 import { eventTypes, openQueueDatabase, planRun, runRow, succeeded, tasksOf, usage } from './support/queue-db.js';
 
@@ -175,5 +176,20 @@ describe.each(DATABASES)('committing outcomes (%s)', (db) => {
     ]));
     const hooked = await rows<{ id: string }>(sut.db, sql`select id from runs where output->>'hooked' = 'true' order by id`);
     expect(hooked.map((r) => r.id)).toEqual([ok.id, bad.id, canceled.id].sort());
+  });
+
+  it('a stage that fails its pipeline in the same batch as the pipeline’s own outcome: nothing of the pipeline lands after its run.failed', async () => {
+    // The batch commits runs in id order: the stage must come first for the pipeline's row, read at
+    // the start of the commit, to be stale when the pipeline's outcome is committed.
+    const pipeline = await planRun(sut, 'key-a', 2, { kind: 'pipeline' });
+    let stage = await planRun(sut, 'key-a', 1, { parent: { runId: pipeline.id, stage: 0 } });
+    while (stage.id > pipeline.id) stage = await planRun(sut, 'key-a', 1, { parent: { runId: pipeline.id, stage: 0 } });
+    const of = await claimAll();
+    const advance: Outcome = { ...succeeded(of(pipeline.id)[0], pipeline.datasetId, 0), events: [{ type: 'stage.started', data: { stage: 0 } }] };
+    await commitOutcomes(sut.db, 'w1', [advance, failed(of(stage.id)[0], 'provider "dead" is down', 'fatal')], pipelineHooks);
+    const types = await eventTypes(sut, pipeline.id);
+    expect(types.at(-1)).toBe('run.failed');
+    expect(types).not.toContain('stage.started');
+    expect((await runRow(sut, pipeline.id)).status).toBe('failed');
   });
 });
