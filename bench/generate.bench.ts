@@ -6,7 +6,8 @@
 // peak RSS is the service's own.
 //
 //   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--probe-ms 100 (0: no probe)] [--timeout-s 600] [--cpu-prof]
-//   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S; BENCH_DATABASE_URL)
+//     [--case all|generate|tools (default all: generate, then the pipeline, then tool use)] [--tool-examples 1000]
+//   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S, BENCH_CASE, BENCH_TOOL_EXAMPLES; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { loadConfig } from '../src/config.js';
 import { loadProviders } from '../src/llm/providers.js';
 import { ask, cpuMs, machineBusyMs, peakRssBytes, startFake, startService, stopChild } from './procs.js';
 import { crowd } from './sse-clients.js';
+import { benchTools } from './tools.bench-case.js';
 
 const TARGET = 0.9;
 /** Service + Postgres CPU per teacher call at steady state (issue 9). */
@@ -25,9 +27,9 @@ const cores = availableParallelism();
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, 'cpu-prof': { type: 'boolean' } },
 });
-function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms', fallback: number, min = 1): number {
+function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms' | 'tool-examples', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a positive integer (got ${raw})`);
@@ -46,6 +48,10 @@ const sseClients = knob('sse-clients', 0, 0);
 // A GET /v1/runs/{id} every this many ms while the run goes (0: none). It is work of its own: at a
 // slow teacher's few calls per second it outweighs the spine in the CPU per call.
 const PROBE_EVERY_MS = knob('probe-ms', 100, 0);
+// The tool-use case: this many examples of the HDF5 fixture (~6 teacher calls each: ~6,000 calls, as above).
+const toolExamples = knob('tool-examples', 1000);
+const benchCase = flags.case ?? process.env.BENCH_CASE ?? 'all';
+if (!['all', 'generate', 'tools'].includes(benchCase)) throw new Error(`--case must be all, generate or tools (got ${benchCase})`);
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const cpuProfDir = flags['cpu-prof'] ? `${tmpdir()}/quarry-bench-profiles` : undefined;
 
@@ -136,96 +142,105 @@ try {
   const base = service.url;
   const svc = service.child;
 
-  const xacts = async () => Number((await admin<{ n: string }[]>`select xact_commit + xact_rollback as n from pg_stat_database where datname = ${dbName}`)[0]?.n ?? 0);
-  const xact0 = await xacts();
-  const cpu0 = { service: cpuMs(svc.pid), fake: cpuMs(fake.child.pid), bench: process.cpuUsage(), machine: machineBusyMs() };
-  const posted = performance.now();
-  const body = JSON.stringify({ documents: [document], n_pairs: pairs, max_chunks: chunks });
-  const res = await bounded(fetch(`${base}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
-  if (res.status !== 202) throw new Error(`POST /v1/generate answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-  const postMs = performance.now() - posted;
-  const runId: string = ((await res.json()) as any).run.id;
-  svc.send('reset-lag'); // the lag figures are about the run, not the boot
+  const verdicts: string[] = [];
+  if (benchCase !== 'tools') {
+    const xacts = async () => Number((await admin<{ n: string }[]>`select xact_commit + xact_rollback as n from pg_stat_database where datname = ${dbName}`)[0]?.n ?? 0);
+    const xact0 = await xacts();
+    const cpu0 = { service: cpuMs(svc.pid), fake: cpuMs(fake.child.pid), bench: process.cpuUsage(), machine: machineBusyMs() };
+    const posted = performance.now();
+    const body = JSON.stringify({ documents: [document], n_pairs: pairs, max_chunks: chunks });
+    const res = await bounded(fetch(`${base}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    if (res.status !== 202) throw new Error(`POST /v1/generate answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+    const postMs = performance.now() - posted;
+    const runId: string = ((await res.json()) as any).run.id;
+    svc.send('reset-lag'); // the lag figures are about the run, not the boot
 
-  const delays: number[] = [];
-  let terminal = '';
-  const runEnded = new AbortController();
-  const probed = { ms: [] as number[], errors: 0, bytes: 0 };
-  const probing = probe(`${base}/v1/runs/${runId}`, runEnded.signal, probed);
-  const watchers = crowd(`${base}/v1/runs/${runId}/events`, sseClients, deadline.signal);
-  await bounded(
-    readSse(`${base}/v1/runs/${runId}/events`, (e, at) => {
-      if (e.type === 'record.created') delays.push(at - e.data.ts);
-      if (/^run\.(succeeded|failed|canceled)$/.test(e.type)) terminal = e.type;
-    }),
-  );
-  const endToEndS = (performance.now() - posted) / 1000;
-  runEnded.abort();
-  await probing;
-  await bounded(watchers.done);
-  if (!terminal) throw new Error('the event stream ended without a terminal event');
+    const delays: number[] = [];
+    let terminal = '';
+    const runEnded = new AbortController();
+    const probed = { ms: [] as number[], errors: 0, bytes: 0 };
+    const probing = probe(`${base}/v1/runs/${runId}`, runEnded.signal, probed);
+    const watchers = crowd(`${base}/v1/runs/${runId}/events`, sseClients, deadline.signal);
+    await bounded(
+      readSse(`${base}/v1/runs/${runId}/events`, (e, at) => {
+        if (e.type === 'record.created') delays.push(at - e.data.ts);
+        if (/^run\.(succeeded|failed|canceled)$/.test(e.type)) terminal = e.type;
+      }),
+    );
+    const endToEndS = (performance.now() - posted) / 1000;
+    runEnded.abort();
+    await probing;
+    await bounded(watchers.done);
+    if (!terminal) throw new Error('the event stream ended without a terminal event');
 
-  const run = ((await (await fetch(`${base}/v1/runs/${runId}`)).json()) as any).run;
-  const fakeStats = (await (await fetch(`${fake.url}/_fake/stats`)).json()) as { requests: number };
-  const own = await ask(svc, 'stats');
-  // The pool's backends live from the service's start, so their lifetime CPU is (nearly all) run CPU.
-  await sleep(1200); // backends flush their statistics at most once a second
-  const xactsPerCall = ((await xacts()) - xact0) / run.usage.requests;
-  const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
-  const benchCpu = process.cpuUsage(cpu0.bench);
-  const cpu = {
-    service: cpuMs(svc.pid) - cpu0.service, postgres: backends.reduce((sum, b) => sum + cpuMs(b.pid), 0),
-    fake: cpuMs(fake.child.pid) - cpu0.fake, bench: (benchCpu.user + benchCpu.system) / 1000, machine: machineBusyMs() - cpu0.machine,
-  };
-  const other = Math.max(0, cpu.machine - cpu.service - cpu.postgres - cpu.fake - cpu.bench);
+    const run = ((await (await fetch(`${base}/v1/runs/${runId}`)).json()) as any).run;
+    const fakeStats = (await (await fetch(`${fake.url}/_fake/stats`)).json()) as { requests: number };
+    const own = await ask(svc, 'stats');
+    // The pool's backends live from the service's start, so their lifetime CPU is (nearly all) run CPU.
+    await sleep(1200); // backends flush their statistics at most once a second
+    const xactsPerCall = ((await xacts()) - xact0) / run.usage.requests;
+    const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${dbName}`;
+    const benchCpu = process.cpuUsage(cpu0.bench);
+    const cpu = {
+      service: cpuMs(svc.pid) - cpu0.service, postgres: backends.reduce((sum, b) => sum + cpuMs(b.pid), 0),
+      fake: cpuMs(fake.child.pid) - cpu0.fake, bench: (benchCpu.user + benchCpu.system) / 1000, machine: machineBusyMs() - cpu0.machine,
+    };
+    const other = Math.max(0, cpu.machine - cpu.service - cpu.postgres - cpu.fake - cpu.bench);
 
-  const wallS = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
-  const callsPerS = run.usage.requests / wallS;
-  const idealPerS = concurrency / (latencyMs / 1000);
-  const ratio = callsPerS / idealPerS;
-  const peakRss = peakRssBytes(svc.pid) ?? own?.maxRssBytes;
-  const verdict = run.status === 'succeeded' && ratio >= TARGET ? 'PASS' : 'BELOW TARGET';
-  const f = {
-    bench: 'generate', concurrency, latency_ms: latencyMs, chunks, pairs, provider_cap: providerCap,
-    status: run.status, tasks_done: run.progress.done, tasks_failed: run.progress.failed, records: run.progress.records,
-    llm_calls: run.usage.requests, fake_requests: fakeStats.requests, post_ms: r(postMs), wall_s: r(wallS, 3), end_to_end_s: r(endToEndS, 3),
-    llm_calls_per_s: r(callsPerS), records_per_s: r(run.progress.records / wallS), ideal_calls_per_s: r(idealPerS), ratio: r(ratio, 3),
-    event_delay_ms: stats3(delays), api_probe_ms: { ...stats3(probed.ms), errors: probed.errors, response_bytes: probed.bytes },
-    service_loop_lag_ms: own?.lag ?? null, service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null,
-    cpu_s: Object.fromEntries(Object.entries({ ...cpu, other }).map(([k, v]) => [k, r(v / 1000, 2)])),
-    postgres_transactions_per_call: r(xactsPerCall, 2), service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), postgres_cpu_ms_per_call: r(cpu.postgres / run.usage.requests, 2),
-    sse_clients: { n: sseClients, complete: watchers.stats.complete, events: watchers.stats.events, delay_ms: stats3(watchers.stats.delays), problems: watchers.stats.problems },
-    verdict,
-  };
-  const ms3 = (s: { p50: number | null; p99: number | null; max: number | null }) => `${s.p50} / ${s.p99} / ${s.max} ms`;
-  const rows: Array<[string, string]> = [
-    ['run', `${f.status}: ${f.tasks_done}/${chunks} tasks done, ${f.tasks_failed} failed, ${f.records} records (POST took ${f.post_ms} ms)`],
-    ['wall (started→finished)', `${f.wall_s} s   (POST→terminal event received: ${f.end_to_end_s} s)`],
-    ['LLM calls/s', `${f.llm_calls_per_s}   (${f.llm_calls} calls in run usage, fake counted ${f.fake_requests})`],
-    ['records/s', `${f.records_per_s}`],
-    ['ideal bound', `${f.ideal_calls_per_s} calls/s   (concurrency ${concurrency} ÷ ${latencyMs} ms; provider cap ${providerCap})`],
-    ['ratio to bound', `${f.ratio}   (target ≥ ${TARGET})`],
-    ['event delay p50/p99/max', `${ms3(f.event_delay_ms)}   (record.created received − data.ts, n=${delays.length})`],
-    ['API probe p50/p99/max', `${ms3(f.api_probe_ms)}   (GET /v1/runs/{id} every ${PROBE_EVERY_MS} ms, n=${probed.ms.length}, ${probed.errors} errors, ${r(probed.bytes / 1024)} KiB each)`],
-    ['service loop lag p50/p99/max', own ? ms3(own.lag) : 'n/a'],
-    ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
-    ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres} (${f.postgres_cpu_ms_per_call} ms/call), fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
-    ['CPU per call, service+postgres', `${r(f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!, 2)} ms   (target ≤ ${CPU_TARGET_MS} ms: ratio ${r((f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!) / CPU_TARGET_MS, 2)})`],
-    ['outcomes per commit', own?.worker?.committed ? `${r(own.worker.committed.outcomes / own.worker.committed.commits)}   (${own.worker.committed.commits} commits; commit delay now ${own.worker.committed.delay_ms} ms)` : 'n/a'],
-    ['Postgres transactions per call', `${f.postgres_transactions_per_call}   (statements outside a transaction count one each)`],
-    ['machine load', `${r(cpu.machine / 1000 / (endToEndS * cores), 2)} of ${cores} cores busy POST→end`],
-  ];
-  if (sseClients > 0) {
-    rows.push(['extra SSE clients', `${sseClients}: ${f.sse_clients.complete} got every event in order, ${f.sse_clients.events} events, delay ${ms3(f.sse_clients.delay_ms)}${f.sse_clients.problems.length ? `; problems: ${f.sse_clients.problems.slice(0, 3).join('; ')}` : ''}`]);
+    const wallS = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
+    const callsPerS = run.usage.requests / wallS;
+    const idealPerS = concurrency / (latencyMs / 1000);
+    const ratio = callsPerS / idealPerS;
+    const peakRss = peakRssBytes(svc.pid) ?? own?.maxRssBytes;
+    const verdict = run.status === 'succeeded' && ratio >= TARGET ? 'PASS' : 'BELOW TARGET';
+    const f = {
+      bench: 'generate', concurrency, latency_ms: latencyMs, chunks, pairs, provider_cap: providerCap,
+      status: run.status, tasks_done: run.progress.done, tasks_failed: run.progress.failed, records: run.progress.records,
+      llm_calls: run.usage.requests, fake_requests: fakeStats.requests, post_ms: r(postMs), wall_s: r(wallS, 3), end_to_end_s: r(endToEndS, 3),
+      llm_calls_per_s: r(callsPerS), records_per_s: r(run.progress.records / wallS), ideal_calls_per_s: r(idealPerS), ratio: r(ratio, 3),
+      event_delay_ms: stats3(delays), api_probe_ms: { ...stats3(probed.ms), errors: probed.errors, response_bytes: probed.bytes },
+      service_loop_lag_ms: own?.lag ?? null, service_peak_rss_mib: peakRss ? r(peakRss / 2 ** 20) : null,
+      cpu_s: Object.fromEntries(Object.entries({ ...cpu, other }).map(([k, v]) => [k, r(v / 1000, 2)])),
+      postgres_transactions_per_call: r(xactsPerCall, 2), service_cpu_ms_per_call: r(cpu.service / run.usage.requests, 2), postgres_cpu_ms_per_call: r(cpu.postgres / run.usage.requests, 2),
+      sse_clients: { n: sseClients, complete: watchers.stats.complete, events: watchers.stats.events, delay_ms: stats3(watchers.stats.delays), problems: watchers.stats.problems },
+      verdict,
+    };
+    const ms3 = (s: { p50: number | null; p99: number | null; max: number | null }) => `${s.p50} / ${s.p99} / ${s.max} ms`;
+    const rows: Array<[string, string]> = [
+      ['run', `${f.status}: ${f.tasks_done}/${chunks} tasks done, ${f.tasks_failed} failed, ${f.records} records (POST took ${f.post_ms} ms)`],
+      ['wall (started→finished)', `${f.wall_s} s   (POST→terminal event received: ${f.end_to_end_s} s)`],
+      ['LLM calls/s', `${f.llm_calls_per_s}   (${f.llm_calls} calls in run usage, fake counted ${f.fake_requests})`],
+      ['records/s', `${f.records_per_s}`],
+      ['ideal bound', `${f.ideal_calls_per_s} calls/s   (concurrency ${concurrency} ÷ ${latencyMs} ms; provider cap ${providerCap})`],
+      ['ratio to bound', `${f.ratio}   (target ≥ ${TARGET})`],
+      ['event delay p50/p99/max', `${ms3(f.event_delay_ms)}   (record.created received − data.ts, n=${delays.length})`],
+      ['API probe p50/p99/max', `${ms3(f.api_probe_ms)}   (GET /v1/runs/{id} every ${PROBE_EVERY_MS} ms, n=${probed.ms.length}, ${probed.errors} errors, ${r(probed.bytes / 1024)} KiB each)`],
+      ['service loop lag p50/p99/max', own ? ms3(own.lag) : 'n/a'],
+      ['service peak RSS', `${f.service_peak_rss_mib} MiB`],
+      ['CPU s, POST→end', `service ${f.cpu_s.service} (${f.service_cpu_ms_per_call} ms/call), postgres ${f.cpu_s.postgres} (${f.postgres_cpu_ms_per_call} ms/call), fake ${f.cpu_s.fake}, bench ${f.cpu_s.bench}, other ${f.cpu_s.other}`],
+      ['CPU per call, service+postgres', `${r(f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!, 2)} ms   (target ≤ ${CPU_TARGET_MS} ms: ratio ${r((f.service_cpu_ms_per_call! + f.postgres_cpu_ms_per_call!) / CPU_TARGET_MS, 2)})`],
+      ['outcomes per commit', own?.worker?.committed ? `${r(own.worker.committed.outcomes / own.worker.committed.commits)}   (${own.worker.committed.commits} commits; commit delay now ${own.worker.committed.delay_ms} ms)` : 'n/a'],
+      ['Postgres transactions per call', `${f.postgres_transactions_per_call}   (statements outside a transaction count one each)`],
+      ['machine load', `${r(cpu.machine / 1000 / (endToEndS * cores), 2)} of ${cores} cores busy POST→end`],
+    ];
+    if (sseClients > 0) {
+      rows.push(['extra SSE clients', `${sseClients}: ${f.sse_clients.complete} got every event in order, ${f.sse_clients.events} events, delay ${ms3(f.sse_clients.delay_ms)}${f.sse_clients.problems.length ? `; problems: ${f.sse_clients.problems.slice(0, 3).join('; ')}` : ''}`]);
+    }
+    console.log(`\nQuarry generate bench: concurrency ${concurrency}, teacher latency ${latencyMs} ms, ${chunks} chunks × ${pairs} pair(s)`);
+    for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
+    // Two cores are shared by everything; CPU taken by unrelated processes makes the ratio say little.
+    if (other > 0.1 * cpu.machine) console.log(`  note: other processes used ${f.cpu_s.other} of ${f.cpu_s.machine} busy CPU s during the run: noisy figures`);
+    if (providerCap < concurrency) console.log(`  note: the openai provider allows ${providerCap} calls in flight, below WORKER_CONCURRENCY ${concurrency}`);
+    if (cpuProfDir) console.log(`  CPU profile of the service: ${cpuProfDir} (written when it exits)`);
+    console.log(JSON.stringify(f));
+    await benchPipeline(base);
+    verdicts.push(verdict);
   }
-  console.log(`\nQuarry generate bench: concurrency ${concurrency}, teacher latency ${latencyMs} ms, ${chunks} chunks × ${pairs} pair(s)`);
-  for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
-  // Two cores are shared by everything; CPU taken by unrelated processes makes the ratio say little.
-  if (other > 0.1 * cpu.machine) console.log(`  note: other processes used ${f.cpu_s.other} of ${f.cpu_s.machine} busy CPU s during the run: noisy figures`);
-  if (providerCap < concurrency) console.log(`  note: the openai provider allows ${providerCap} calls in flight, below WORKER_CONCURRENCY ${concurrency}`);
-  if (cpuProfDir) console.log(`  CPU profile of the service: ${cpuProfDir} (written when it exits)`);
-  console.log(JSON.stringify(f));
-  await benchPipeline(base);
+  if (benchCase !== 'generate') {
+    const ctx = { base, fakeUrl: fake.url, svc, fakePid: fake.child.pid, admin, dbName, concurrency, latencyMs, examples: toolExamples, cores, target: TARGET, bounded };
+    verdicts.push(await benchTools(ctx));
+  }
+  const verdict = verdicts.every((v) => v === 'PASS') ? 'PASS' : 'BELOW TARGET';
   console.log(verdict);
   exitCode = verdict === 'PASS' ? 0 : 1;
 } catch (err) {

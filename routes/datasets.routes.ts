@@ -6,6 +6,7 @@ import type { ImportLimits } from '../services/datasets/import-batches.js';
 import { exportDataset } from '../services/export/export.service.js';
 import { createRenderChecks } from '../services/export/render-check.js';
 import { EXPORT_FORMATS } from '../services/export/formats.js';
+import { TOOLS_STRATEGIES } from '../services/export/tool-formats.js';
 import { KNOWLEDGE_CONTEXTS } from '../services/records/to-messages.js';
 import type { Database } from '../db/client.js';
 import { datasetImportRoute } from './dataset-import.routes.js';
@@ -101,7 +102,10 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
           summary: 'Stream a dataset in a training format (JSONL)',
           description:
             'chatml: {"messages":[system?, user, assistant]} (CoT reasoning written before the answer); messages: the same, with CoT reasoning as the assistant\'s reasoning_content; alpaca: {"instruction","input","output","system"?}; ' +
-            'sharegpt: {"conversations":[{"from":"human"|"gpt","value"}],"system"?}; jsonl: the records as stored; ' +
+            'sharegpt: {"conversations":[{"from":"human"|"gpt"|"function_call"|"observation","value"}],"system"?,"tools"?: JSON text} (LLaMA-Factory); ' +
+            'openai: OpenAI fine-tuning, {"messages","tools"?,"parallel_tool_calls"?}, assistant tool_calls with arguments as JSON text, tool turns keyed by tool_call_id, CoT reasoning before the answer; ' +
+            'trl: HF TRL / axolotl, {"messages","tools"?}, arguments as an object, tool turns carry the function\'s name; ' +
+            'xlam: APIGen\'s {"query","tools","answers"} (tools and answers JSON text), tool-call conversations only; jsonl: the records as stored; ' +
             'fairforge: a JSON array holding one Fair-Forge evaluation dataset, as Fair-Forge groups them (a sequential run writes one dataset, a random-sampling run one per sample): ' +
             '{session_id (the dataset id), assistant_id, context (the chunks\' text, each once, joined by a blank line), language, conversation: [{qa_id ({chunk}_q{i} or {chunk}_t{n}), query, assistant: "", ground_truth_assistant, observation, agentic, ground_truth_agentic, logprobs, weight}]}; an empty dataset is []. ' +
             '`system_prompt` adds (or replaces) the system message. `context` (knowledge records, as Red Hat\'s Step 04 knowledge mixing writes them): `none` (default) makes the question the user turn; ' +
@@ -113,6 +117,12 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
             system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
             context: Type.Optional(
               Type.Union(KNOWLEDGE_CONTEXTS.map((c) => Type.Literal(c)), { default: 'none', description: 'chat formats, knowledge records: what goes into the user turn besides the question (Step 04 knowledge mixing)' }),
+            ),
+            tools_strategy: Type.Optional(
+              Type.Union(TOOLS_STRATEGIES.map((t) => Type.Literal(t)), {
+                default: 'all',
+                description: 'tool-call conversations, every format but jsonl: `all` lists every tool the example was offered, `used_only` only the tools it calls (DeepFabric\'s trimming)',
+              }),
             ),
             assistant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'fairforge: the assistant under evaluation (default "assistant")' })),
             language: Type.Optional(Type.String({ minLength: 2, maxLength: 50, description: 'fairforge: the language when neither the run that generated the dataset (or its source) set one nor its records carry one (default "english")' })),
@@ -128,6 +138,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
         const { stream, filename, contentType } = await exportDataset({ ...deps, checks, log: request.log }, request.owner, request.params.id, query.format, {
           systemPrompt: query.system_prompt,
           knowledgeContext: query.context,
+          toolsStrategy: query.tools_strategy,
           fairforge: { assistantId: query.assistant_id ?? 'assistant', language: query.language ?? 'english' },
         });
         return reply.type(contentType).header('content-disposition', `attachment; filename="${filename}"`).send(stream);

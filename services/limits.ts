@@ -47,6 +47,27 @@ export const LIMITS = {
   yamlBytes: 64 * 1024,
   yamlTokens: 5_000,
   yamlAliases: 100,
+  /** Tools one tool set (POST /v1/tools, a job's inline `tools`) may hold: far more than a model is offered at once. */
+  toolsPerSet: 1_000,
+  /** Serialised size of one tool definition document (JSON, or OpenAPI YAML text). */
+  toolDefinitionBytes: 4 * 2 ** 20,
+  /**
+   * YAML tokens of a definition sent as YAML text: YAML parses about 100 times slower than JSON
+   * (4 MiB took 4–10 s), so YAML is bounded by what its parse costs. 250,000 tokens is about 1 MB
+   * of a typical OpenAPI document and parses in about half a second.
+   */
+  toolYamlTokens: 250_000,
+  /**
+   * JSON nodes of one set's schemas once OpenAPI `$ref`s are inlined: a few refs used many times
+   * over can expand a small document exponentially (the billion-laughs shape, with refs).
+   */
+  toolSchemaNodes: 500_000,
+  /** POST /v1/tools/generate: `per_tool` and `min_per_tool` at most, steps of a chain at most, `seed_examples` at most. */
+  toolExamplesPerTool: 1_000,
+  toolMaxSteps: 10,
+  toolSeedExamples: 10,
+  /** Curate's turn filter: steps of one tool-use example it rates (each step is an item of a judge call). */
+  curateToolSteps: 20,
 } as const;
 
 const fmt = (n: number) => n.toLocaleString('en-US');

@@ -11,12 +11,13 @@ import { knowledgeJob } from './knowledge/knowledge.job.js';
 import { pipelineJob } from './pipelines/pipeline.job.js';
 import { rejectedReport } from './runs/runs.service.js';
 import { topicsJob } from './topics/topics.job.js';
+import { toolsGenerateJob } from './tools/generate/tools-generate.job.js';
 
 /**
  * Every job kind Quarry runs, one module each (services/README.md says how to add one). Routes,
  * the worker's handler table, run reports and pipeline stages are derived from this list only.
  */
-export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, pipelineJob];
+export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, toolsGenerateJob, pipelineJob];
 
 /** The job endpoints, in the order the contract lists them. */
 export const jobEndpoints = (): JobEndpoint[] => JOB_MODULES.flatMap((m) => (m.endpoint ? [m.endpoint] : []));

@@ -12,6 +12,7 @@ import { jobsRoutes } from '../routes/jobs.routes.js';
 import { providersRoutes } from '../routes/providers.routes.js';
 import { runsRoutes } from '../routes/runs.routes.js';
 import { topicsRoutes } from '../routes/topics.routes.js';
+import { toolsRoutes } from '../routes/tools.routes.js';
 import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
 import { MAX_URL_BYTES, installEdgeGuards } from './http/edge-guards.js';
@@ -41,6 +42,9 @@ export interface AppDeps {
   importLimits?: ImportLimits;
   sseKeepAliveMs: number;
   lancedbRoots: string[];
+  /** TOOLS_HTTP_ALLOW and TOOLS_HTTP_TIMEOUT_MS, for tool jobs' real execution. */
+  toolsHttpAllow: string[];
+  toolsHttpTimeoutMs: number;
   /** GET /metrics needs this bearer token when set. */
   metricsToken?: string;
   /** Runs one key may have queued or running at once (0 = no limit); checked in Postgres, across API processes. */
@@ -101,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
         { name: 'runs', description: 'Run status, control and event streams' },
         { name: 'datasets', description: 'Datasets, records and export' },
         { name: 'topics', description: 'Topic trees and graphs' },
+        { name: 'tools', description: 'Tool definitions (Generator, OpenAI, MCP, OpenAPI) for tool-use data' },
         { name: 'providers', description: 'The configured teachers (LLM providers)' },
         { name: 'ops', description: 'Health and metrics' },
       ],
@@ -123,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(eventsRoutes({ ...deps, keepAliveMs: deps.sseKeepAliveMs, stallMs: deps.streamStallTimeoutMs }));
   for (const job of jobsRoutes(deps)) await app.register(job);
   await app.register(topicsRoutes(deps));
+  await app.register(toolsRoutes(deps));
   await app.register(datasetsRoutes(deps));
   await app.register(providersRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

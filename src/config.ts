@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { resolve } from 'node:path';
 import { DEFAULT_IMPORT_MAX_BYTES, MAX_IMPORT_RECORDS } from '../services/datasets/import-batches.js';
+import { allowEntryError } from '../services/tools/execute/allow-list.js';
 
 /**
  * The only place that reads process.env. Everything else receives a Config.
@@ -37,6 +38,8 @@ const EnvSchema = Type.Object({
   SSE_KEEPALIVE_MS: Type.Integer({ minimum: 10, default: 15000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000 }),
   LANCEDB_ROOTS: Type.Optional(Type.String()),
+  TOOLS_HTTP_ALLOW: Type.Optional(Type.String()),
+  TOOLS_HTTP_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 10_000 }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   MAX_RUNS_IN_FLIGHT_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
@@ -78,6 +81,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** Directories LanceDB sources may be read from; empty = LanceDB sources disabled. */
   lancedbRoots: string[];
+  /** Base URLs that `http` and `mcp` tool execution may call (TOOLS_HTTP_ALLOW); empty = both modes refused. */
+  toolsHttpAllow: string[];
+  /** How long one real tool call (`http`, `mcp`) may take, redirects and body included. */
+  toolsHttpTimeoutMs: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** Runs one key may have queued or running at once (a pipeline counts once); 0 = no limit. */
@@ -130,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS && `HTTP_HEADERS_TIMEOUT_MS (${c.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${c.HTTP_REQUEST_TIMEOUT_MS})`,
     c.HTTP_CONNECTION_TIMEOUT_MS > 0 && c.HTTP_CONNECTION_TIMEOUT_MS <= MAX_PREFER_WAIT_MS && `HTTP_CONNECTION_TIMEOUT_MS must be 0 or above ${MAX_PREFER_WAIT_MS} (a Prefer: wait request is silent that long), got ${c.HTTP_CONNECTION_TIMEOUT_MS}`,
     c.HTTP_CONNECTION_TIMEOUT_MS > 0 && c.SSE_KEEPALIVE_MS >= c.HTTP_CONNECTION_TIMEOUT_MS && `SSE_KEEPALIVE_MS (${c.SSE_KEEPALIVE_MS}) must be below HTTP_CONNECTION_TIMEOUT_MS (${c.HTTP_CONNECTION_TIMEOUT_MS}), or quiet streams are cut`,
+    ...toolsHttpAllow(c.TOOLS_HTTP_ALLOW).flatMap((entry) => allowEntryError(entry) ?? []).map((e) => `TOOLS_HTTP_ALLOW: ${e}`),
   ].filter((x): x is string => typeof x === 'string');
   if (conflicts.length > 0) throw new ConfigError(`Invalid environment:\n  ${conflicts.join('\n  ')}`);
   const apiKeys = (c.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
@@ -157,6 +165,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sseKeepAliveMs: c.SSE_KEEPALIVE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     lancedbRoots: (c.LANCEDB_ROOTS ?? '').split(',').map((r) => r.trim()).filter(Boolean).map((r) => resolve(r)),
+    toolsHttpAllow: toolsHttpAllow(c.TOOLS_HTTP_ALLOW),
+    toolsHttpTimeoutMs: c.TOOLS_HTTP_TIMEOUT_MS,
     metricsToken: c.METRICS_TOKEN,
     maxRunsInFlightPerKey: c.MAX_RUNS_IN_FLIGHT_PER_KEY,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
@@ -166,3 +176,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env,
   };
 }
+
+const toolsHttpAllow = (raw: string | undefined) => (raw ?? '').split(',').map((u) => u.trim()).filter(Boolean);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 
 export const ID_PATTERN = (prefix: string) => `^${prefix}_[0-9a-f]{24}$`;
 
-export const newId = (prefix: 'run' | 'ds' | 'tp') => `${prefix}_${randomBytes(12).toString('hex')}`;
+export const newId = (prefix: 'run' | 'ds' | 'tp' | 'tl') => `${prefix}_${randomBytes(12).toString('hex')}`;
 
 /** Stable hash for idempotency checks and keys; canonical JSON so key order does not matter. */
 export function hashOf(value: unknown): string {

@@ -48,7 +48,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const worker = runWorker
     ? createWorker({
         database,
-        handlers: taskHandlers({ prompts: loadPrompts(), database, hub, providers, lancedbRoots: config.lancedbRoots, maxRunsInFlight: config.maxRunsInFlightPerKey, reportOf: runReport, hooks: commitHooks }),
+        handlers: taskHandlers({ prompts: loadPrompts(), database, hub, providers, lancedbRoots: config.lancedbRoots, toolsHttpAllow: config.toolsHttpAllow, toolsHttpTimeoutMs: config.toolsHttpTimeoutMs, maxRunsInFlight: config.maxRunsInFlightPerKey, reportOf: runReport, hooks: commitHooks }),
         hooks: commitHooks,
         llm,
         log,
@@ -72,6 +72,8 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           importLimits: { maxRecords: config.importMaxRecords, maxBytes: config.importMaxBytes, maxRecordBytes: MAX_IMPORT_RECORD_BYTES },
           sseKeepAliveMs: config.sseKeepAliveMs,
           lancedbRoots: config.lancedbRoots,
+          toolsHttpAllow: config.toolsHttpAllow,
+          toolsHttpTimeoutMs: config.toolsHttpTimeoutMs,
           metricsToken: config.metricsToken,
           maxRunsInFlight: config.maxRunsInFlightPerKey,
           reportOf: runReport,

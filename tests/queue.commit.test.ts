@@ -185,7 +185,7 @@ describe.each(DATABASES)('committing outcomes (%s)', (db) => {
     let stage = await planRun(sut, 'key-a', 1, { parent: { runId: pipeline.id, stage: 0 } });
     while (stage.id > pipeline.id) stage = await planRun(sut, 'key-a', 1, { parent: { runId: pipeline.id, stage: 0 } });
     const of = await claimAll();
-    const advance: Outcome = { ...succeeded(of(pipeline.id)[0], pipeline.datasetId, 0), events: [{ type: 'stage.started', data: { stage: 0 } }] };
+    const advance: Outcome = { type: 'succeeded', task: of(pipeline.id)[0], datasetId: pipeline.datasetId, usage: usage(), records: [], events: [{ type: 'stage.started', data: { stage: 0 } }] };
     await commitOutcomes(sut.db, 'w1', [advance, failed(of(stage.id)[0], 'provider "dead" is down', 'fatal')], pipelineHooks);
     const types = await eventTypes(sut, pipeline.id);
     expect(types.at(-1)).toBe('run.failed');

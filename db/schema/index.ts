@@ -5,3 +5,4 @@ export { records } from './records.table.js';
 export { runEvents } from './run-events.table.js';
 export { topics } from './topics.table.js';
 export { runCounters, datasetCounts } from './counters.table.js';
+export { toolSets } from './tool-sets.table.js';

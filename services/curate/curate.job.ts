@@ -5,6 +5,8 @@ import { curateReport } from './curate.report.js';
 import { CurateSpec } from './curate.spec.js';
 import { planCurate } from './curate.service.js';
 import { curateJudgeTask, curatePassTask } from './curate.task.js';
+import { curateToolBalanceTask, curateToolJudgeTask } from './tool-curate.task.js';
+import { isToolCurate, toolCurateReport } from './tool-curate.report.js';
 
 /** LLM-as-judge filtering and deduplication: duplicates decided at plan time, survivors judged in batches. */
 export const curateJob: JobModule = {
@@ -17,7 +19,10 @@ export const curateJob: JobModule = {
       'Scores QA, CoT and conversation records (detected) on clarity 0–3, accuracy 0–3, usefulness 0–2 and difficulty 0–2; the rating is ' +
       'their sum (0–10). Records rated at least `threshold` (and topic-relevant, with `topic`) go to the output dataset with their ' +
       '`curation` scores; the others, and duplicates found by `dedup` (exact by normalised text, near by MinHash/LSH on the question), ' +
-      'go to `output.rejected_dataset_id` with a `rejection` reason. The run report gives counts in → kept, the rating histogram and rejections by reason.',
+      'go to `output.rejected_dataset_id` with a `rejection` reason. The run report gives counts in → kept, the rating histogram and rejections by reason. ' +
+      'Tool-use records (messages with tool calls, e.g. from `/v1/tools/generate`) go through Generator\'s `tool-curate` gates instead: failed `verification`, ' +
+      'the optional `turn_filter` (every step rated 0–1), the rubric tool_selection 0–3 + parameter_correctness 0–3 + reasoning_quality 0–2 + result_usefulness 0–2, ' +
+      'exact/near dedup of instructions, and the `difficulty_mix` balance; the report adds rejections by gate, difficulties before/after and per-tool coverage against `min_per_tool`.',
     body: CurateSpec,
     examples: {
       'application/json': {
@@ -37,9 +42,12 @@ export const curateJob: JobModule = {
     },
     plan: (deps, input) => planCurate(deps, input),
   }),
-  tasks: [curateJudgeTask, curatePassTask],
+  tasks: [curateJudgeTask, curatePassTask, curateToolJudgeTask, curateToolBalanceTask],
   estimates: curateEstimates,
-  report: (deps, run) => curateReport(deps.database, run.output as { dataset_id?: string; rejected_dataset_id?: string }),
+  report: async (deps, run) => ({
+    ...(await curateReport(deps.database, run.output as { dataset_id?: string; rejected_dataset_id?: string })),
+    ...(isToolCurate(run.output) ? await toolCurateReport(deps.database, run.output) : {}),
+  }),
   stage: {
     name: 'curate',
     plan: (deps, stage) =>

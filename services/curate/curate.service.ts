@@ -10,9 +10,12 @@ import type { CurateSpec } from './curate.spec.js';
 import { curateJudgeTask, curatePassTask } from './curate.task.js';
 import { findDuplicatesPaced } from './dedup.js';
 import { judgeable } from './record-text.js';
+import { planToolCurate } from './tool-curate.js';
+import { isToolRecord } from './tool-records.js';
 
 const MAX_RECORDS = LIMITS.datasetRecords;
 const PASS_BATCH = 500;
+const TOOL_ONLY = ['turn_filter', 'difficulty_mix', 'min_per_tool'] as const;
 
 /**
  * Plans a curate run. Deduplication is exact and cheap, so it happens here; duplicates are written
@@ -47,6 +50,14 @@ export async function planCurate(deps: Pick<JobDeps, 'database' | 'providers'>, 
       { field, message: 'records need question and answer (optionally reasoning), or messages' },
     ]);
   }
+  // Tool-use records alone go through the tool-use gates; mixed with others, every record is judged
+  // as a chat (a tool-call conversation with its calls in view), as before there were gates.
+  const tools = source.records.findIndex((r) => isToolRecord(r.data));
+  const other = source.records.findIndex((r) => !isToolRecord(r.data));
+  if (tools >= 0 && other < 0) return planToolCurate(input, source);
+  const alone = tools >= 0 ? ` alone: record ${source.records[other].key} does not call tools` : '';
+  for (const field of TOOL_ONLY) if (spec[field] !== undefined) details.push({ field, message: `only applies to tool-use records (messages with tool calls)${alone}` });
+  if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
 
   const pace = pacer();
   const duplicates = spec.dedup ? await findDuplicatesPaced(source.records, spec.dedup, pace) : [];

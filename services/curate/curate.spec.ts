@@ -21,6 +21,21 @@ export const CurateSpec = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    turn_filter: Type.Optional(
+      Type.Object(
+        { threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Keep an example only if every step is rated at least this (default 0.7)' })) },
+        { additionalProperties: false, description: `Tool-use records: rate each step 0–1 with the earlier steps as context (ToolMind; off by default, as Generator). At most ${LIMITS.curateToolSteps} steps per example` },
+      ),
+    ),
+    difficulty_mix: Type.Optional(
+      Type.Object(
+        { easy: Type.Number({ minimum: 0, maximum: 1 }), medium: Type.Number({ minimum: 0, maximum: 1 }), hard: Type.Number({ minimum: 0, maximum: 1 }) },
+        { additionalProperties: false, description: 'Tool-use records: shares of kept examples by `difficulty`, adding up to 1 (default easy 0.3, medium 0.5, hard 0.2); the best-rated are kept' },
+      ),
+    ),
+    min_per_tool: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: LIMITS.toolExamplesPerTool, description: 'Tool-use records: the report warns for each tool kept in fewer examples (default 10)' }),
+    ),
     ...jobOptions,
     ...dryRun,
   },

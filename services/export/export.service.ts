@@ -7,8 +7,7 @@ import { assertRenderable, type RenderChecks } from './render-check.js';
 import { UnrenderableRecord } from './render-contract.js';
 import type { FairForgeOptions } from './fairforge.js';
 import { fairForgeStream } from './fairforge.stream.js';
-import { render, type ExportFormat } from './formats.js';
-import type { KnowledgeContext } from '../records/to-messages.js';
+import { render, type ExportFormat, type RenderOptions } from './formats.js';
 
 const PAGE = 500;
 
@@ -25,7 +24,7 @@ export async function exportDataset(
   owner: string,
   id: string,
   format: ExportFormat | 'fairforge',
-  options: { systemPrompt?: string; knowledgeContext?: KnowledgeContext; fairforge?: FairForgeOptions } = {},
+  options: RenderOptions & { fairforge?: FairForgeOptions } = {},
 ) {
   const dataset = await findDataset(deps.database.db, id, owner);
   if (!dataset) throw notFound('dataset', id);
@@ -48,7 +47,7 @@ export async function exportDataset(
       let out = '';
       for (const r of page) {
         at = r.key;
-        out += `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options.systemPrompt, options.knowledgeContext))}\n`;
+        out += `${JSON.stringify(render(format as ExportFormat, r.data as Record<string, unknown>, options))}\n`;
       }
       yield out;
     }

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/client.js';
 import { datasetBeingWritten, recordsPage, refusedRecords, type DatasetRow } from '../../db/datasets.repository.js';
 import { AppError } from '../../src/errors.js';
-import { contractFor, type Contract } from './render-contract.js';
+import { contractFor, isTagged, type Contract } from './render-contract.js';
 
 /** Keyset page of the check: 500 read fastest on both PGlite and Postgres (2,000 took 4× longer). */
 const PAGE = 500;
@@ -66,7 +66,7 @@ export async function assertRenderable(deps: { database: Database; checks: Rende
   const contract = contractFor(format);
   if (!contract) return;
   const memo = `${dataset.id}:${contract.name}:${dataset.recordCount}`;
-  let verdict = dataset.tagged ? await taggedVerdict(deps.database, dataset.id, contract) : deps.checks.get(memo);
+  let verdict = dataset.tagged && isTagged(contract) ? await taggedVerdict(deps.database, dataset.id, contract) : deps.checks.get(memo);
   if (!verdict) {
     // A dataset still being written may gain records below the last id read: check it every time.
     const live = await datasetBeingWritten(deps.database.db, dataset.id);

@@ -2,6 +2,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ChatTurn, RECORD_SHAPES, type ChatShape } from '../records/record-shapes.js';
 import { chatProblem, claimedShape, isChatShape, type RecordProblem } from '../records/shape-of.js';
+import { toMessages } from '../records/to-messages.js';
+import { argumentsObject } from './tool-formats.js';
 
 export { UnrenderableRecord, type RecordProblem } from '../records/shape-of.js';
 
@@ -36,6 +38,59 @@ export const alpacaContract: Contract<ChatShape> = {
   name: 'alpaca',
   shapeOf: chatShapeOf,
   problem: (record) => chatProblem(record) ?? (claimedShape(record) === 'tool_conversation' ? { path: '', message: ALPACA_NO_TOOLS } : undefined),
+};
+
+const FUNCTION_CALLING_ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+
+/** Where the record holds its i-th chat message: conversations 1:1, ShareGPT after the system turn it adds. */
+function messagePath(record: Rec, messages: number, i: number): string {
+  const shape = claimedShape(record);
+  if (shape === 'conversation' || shape === 'tool_conversation') return `messages.${i}`;
+  if (shape === 'sharegpt' && Array.isArray(record.conversations)) return `conversations.${i - (messages - record.conversations.length)}`;
+  return '';
+}
+
+/**
+ * What a function-calling trainer reads from a chat: the four roles OpenAI and the chat templates
+ * know, tool results that answer a call (an imported ShareGPT `observation` answers none), and
+ * arguments that are a JSON object (TRL and xLAM write them as objects; OpenAI would train on text
+ * that is no call).
+ */
+function functionCallingProblem(record: Rec): RecordProblem | undefined {
+  const chat = chatProblem(record);
+  if (chat) return chat;
+  const messages = toMessages(record);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    const at = messagePath(record, messages.length, i);
+    if (!FUNCTION_CALLING_ROLES.has(m.role)) return { path: at ? `${at}.role` : '', message: `has role "${m.role}"; function-calling formats take system, user, assistant and tool` };
+    if (m.role === 'tool' && m.tool_call_id === undefined) return { path: at, message: 'is a tool result that answers no tool call' };
+    const calls = m.tool_calls ?? [];
+    for (let j = 0; j < calls.length; j++) {
+      if (!argumentsObject(calls[j])) return { path: `${at}.tool_calls.${j}.function.arguments`, message: 'is not a JSON object' };
+    }
+  }
+  return undefined;
+}
+
+/** openai and trl: every chat shape whose turns a function-calling trainer reads. */
+export const functionCallingContract: Contract<ChatShape> = { name: 'function_calling', shapeOf: chatShapeOf, problem: functionCallingProblem };
+
+export const XLAM_TOOLS_ONLY = 'is not a tool-call conversation, which is all xlam holds (a query, the tools, the calls); export it as openai, trl, chatml or messages';
+
+/** xLAM holds one query and the calls that answer it, so only tool-call conversations with one user turn and the tools listed. */
+export const xlamContract: Contract<ChatShape> = {
+  name: 'xlam',
+  shapeOf: chatShapeOf,
+  problem(record) {
+    const problem = functionCallingProblem(record);
+    if (problem) return problem;
+    if (claimedShape(record) !== 'tool_conversation') return { path: '', message: XLAM_TOOLS_ONLY };
+    const users = toMessages(record).filter((m) => m.role === 'user').length;
+    if (users !== 1) return { path: 'messages', message: `has ${users} user turns; xlam holds exactly one query` };
+    if (!Array.isArray(record.tools) || record.tools.length === 0) return { path: 'tools', message: 'lists no tools; xlam needs the tools offered' };
+    return undefined;
+  },
 };
 
 const OptionalText = Type.Optional(Type.Union([Type.String(), Type.Null()]));
@@ -78,10 +133,18 @@ export const fairForgeContract = keyedContract('fairforge', FAIRFORGE_SHAPES, 'h
 export function contractFor(format: string): Contract<string> | undefined {
   if (format === 'jsonl') return undefined;
   if (format === 'fairforge') return fairForgeContract;
+  if (format === 'openai' || format === 'trl') return functionCallingContract;
+  if (format === 'xlam') return xlamContract;
   return format === 'alpaca' ? alpacaContract : chatContract;
 }
 
+/**
+ * The contracts records are tagged with when written. The function-calling ones are not: records
+ * written before they existed carry no tag for them, so an export in those formats reads the
+ * dataset once (render-check.ts) instead of trusting tags that never asked.
+ */
 const CONTRACTS: Array<Contract<string>> = [chatContract, alpacaContract, fairForgeContract];
+export const isTagged = (contract: Contract<string>) => CONTRACTS.includes(contract);
 
 /**
  * The contracts that refuse `record`, as stored with it (`records.unrenderable`): `chat,alpaca`,

@@ -10,7 +10,7 @@ export interface RandomStrategy {
 }
 
 /** mulberry32: a tiny seeded PRNG, so the same seed draws the same samples on every machine. */
-function prng(seed: number) {
+export function prng(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

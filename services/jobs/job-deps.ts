@@ -13,6 +13,10 @@ export interface JobDeps extends RunsDeps {
   providers: ProviderRegistry;
   /** Directories LanceDB sources may be read from (LANCEDB_ROOTS). */
   lancedbRoots: string[];
+  /** Base URLs `http` and `mcp` tool execution may call (TOOLS_HTTP_ALLOW); empty = both modes refused. */
+  toolsHttpAllow: string[];
+  /** How long one real tool call may take (TOOLS_HTTP_TIMEOUT_MS). */
+  toolsHttpTimeoutMs: number;
 }
 
 /** What the worker's task handlers may use: the job's dependencies, the prompts, and the pipeline stages. */

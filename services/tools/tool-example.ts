@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RECORD_SHAPES } from '../records/record-shapes.js';
+import { EXECUTION_MODES } from './tool.js';
 
 /**
  * A tool-use example as `POST /v1/tools/generate` stores it. It is a `tool_conversation` record
@@ -44,7 +45,7 @@ export const ToolExample = Type.Composite([
     tools_used: Type.Array(Type.String()),
     verification: Type.Object({
       format: Verdict,
-      execution: Type.Composite([Verdict, Type.Object({ mode: Type.Union([Type.Literal('simulated'), Type.Literal('http'), Type.Literal('mcp')]) })]),
+      execution: Type.Composite([Verdict, Type.Object({ mode: Type.Union(EXECUTION_MODES.map((m) => Type.Literal(m))) })]),
       semantic: Type.Composite([
         Verdict,
         Type.Object({ confidence: Type.Number({ minimum: 0, maximum: 1 }), issues: Type.Array(Type.String()) }),

@@ -77,7 +77,11 @@ export type ExecutionResult =
   | { ok: false; reason: string; /** worth another try (a timeout, a 5xx), not a refusal or a 4xx */ retryable: boolean };
 
 /** Calls one tool with its arguments: simulated by the teacher, over HTTP (OpenAPI), or on an MCP server. */
+/** How an example's calls are executed: played by the teacher, over HTTP, on an MCP server, or on Quarry's in-memory VFS. */
+export const EXECUTION_MODES = ['simulated', 'http', 'mcp', 'vfs'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+
 export interface ToolExecutor {
-  readonly mode: 'simulated' | 'http' | 'mcp';
+  readonly mode: ExecutionMode;
   execute(tool: Tool, args: Record<string, unknown>, signal: AbortSignal): Promise<ExecutionResult>;
 }

@@ -85,7 +85,7 @@ const accepts = (schema: Schema, value: unknown, part: 'body' | 'querystring' | 
 export type Seeds = Record<'run' | 'ds' | 'tp', string>;
 
 const seededId = (pattern: string | undefined, seeds: Seeds) => {
-  const prefix = /^\^(run|ds|tp)_/.exec(pattern ?? '')?.[1] as keyof Seeds | undefined;
+  const prefix = /^\^([a-z]+)_/.exec(pattern ?? '')?.[1] as keyof Seeds | undefined;
   return prefix ? seeds[prefix] : undefined;
 };
 
@@ -309,7 +309,7 @@ export function pathCases(op: Operation, seeds: Seeds): Case[] {
   const body = op.body ? JSON.stringify(example(op.body.schema, seeds)) : undefined;
   const headers = op.body ? { 'content-type': 'application/json' } : undefined;
   for (const p of op.parameters.filter((x) => x.in === 'path')) {
-    const prefix = /^\^(run|ds|tp)_/.exec(p.schema.pattern ?? '')?.[1] ?? 'x';
+    const prefix = /^\^([a-z]+)_/.exec(p.schema.pattern ?? '')?.[1] ?? 'x';
     const other = prefix === 'ds' ? seeds.run : seeds.ds;
     const at = (raw: string) => op.path.replace(`{${p.name}}`, raw);
     const add = (label: string, raw: string, statuses: number[], fields: string[]) => cases.push({ family: 'ids', label: `${p.name} ${label}`, method: op.method, url: resolvePath(at(raw), seeds, op), headers, body, statuses, fields });

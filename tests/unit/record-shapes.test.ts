@@ -156,7 +156,7 @@ describe('export, curate and enrich read records through this module', () => {
     const record = toolConversation();
     expect(chatContract.problem(record)).toBeUndefined();
     expect(render('chatml', record)).toEqual({ messages: record.messages, tools: HDF5_TOOLS });
-    expect(render('messages', record, 'Answer in French.')).toEqual({ messages: [{ role: 'system', content: 'Answer in French.' }, ...record.messages.slice(1)], tools: HDF5_TOOLS });
+    expect(render('messages', record, { systemPrompt: 'Answer in French.' })).toEqual({ messages: [{ role: 'system', content: 'Answer in French.' }, ...record.messages.slice(1)], tools: HDF5_TOOLS });
   });
 
   it('export: ShareGPT gets function_call and observation turns, LLaMA-Factory style', () => {
@@ -166,7 +166,7 @@ describe('export, curate and enrich read records through this module', () => {
         { from: 'function_call', value: '{"name":"open_file","arguments":{"path":"/data/simulation.h5","mode":"r"}}' },
         { from: 'observation', value: 'Opened /data/simulation.h5 in mode r' },
         { from: 'function_call', value: '[{"name":"read_full_dataset","arguments":{"path":"/results/temperature"}},{"name":"read_full_dataset","arguments":{"path":"/results/time"}}]' },
-        { from: 'observation', value: '["[291.2, 291.8, 292.5]","[0, 1, 2]"]' },
+        { from: 'observation', value: '[291.2, 291.8, 292.5]\n</tool_response>\n<tool_response>\n[0, 1, 2]' },
         { from: 'gpt', value: 'The temperature rose from 291.2 K to 292.5 K over the first three steps.' },
       ],
       system: 'You can read HDF5 files with the tools given.',

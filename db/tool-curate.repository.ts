@@ -1,0 +1,32 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from './client.js';
+
+/**
+ * Tasks of `kind` in the run that have not succeeded (queued, running, failed or canceled). A tool curate
+ * run balances difficulties once every judge task is done: each judge task's commit queues a check,
+ * and the check that finds none left (it runs after the last judge commit) does the balance.
+ */
+export async function unfinishedTasks(ex: Executor, runId: string, kind: string): Promise<number> {
+  const [row] = await rows<{ n: number }>(ex, sql`select count(*)::int as n from tasks where run_id = ${runId} and kind = ${kind} and status <> 'succeeded'`);
+  return row?.n ?? 0;
+}
+
+/**
+ * A tool curate run's outcome, grouped in SQL: kept and rejected by difficulty and by the gate that
+ * rejected, and examples kept per tool (`curation.tools_used`, which every judged record carries).
+ */
+export async function toolCurationCounts(ex: Executor, keptId: string, rejectedId: string) {
+  const groups = await rows<{ kept: boolean; difficulty: string | null; gate: string | null; n: number }>(
+    ex,
+    sql`select dataset_id = ${keptId} as kept, data->>'difficulty' as difficulty, data->'rejection'->>'gate' as gate, count(*)::int as n
+          from records where dataset_id in (${keptId}, ${rejectedId}) group by 1, 2, 3`,
+  );
+  const perTool = await rows<{ tool: string; n: number }>(
+    ex,
+    sql`select t.tool, count(*)::int as n
+          from records r cross join lateral json_array_elements_text(
+                 case when json_typeof(r.data->'curation'->'tools_used') = 'array' then r.data->'curation'->'tools_used' else '[]'::json end) as t(tool)
+         where r.dataset_id = ${keptId} group by 1`,
+  );
+  return { groups, perTool };
+}

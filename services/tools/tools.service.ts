@@ -1,0 +1,94 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { findToolSet, insertToolSet, listToolSets, type ToolSetRow } from '../../db/tool-sets.repository.js';
+import { AppError, invalid, notFound } from '../../src/errors.js';
+import { ID_PATTERN, newId } from '../../src/ids.js';
+import type { JobDeps } from '../jobs/job-deps.js';
+import { parseDefinition } from './definitions/parse-definition.js';
+import { Tool, type ToolFormat } from './tool.js';
+import { ToolFormatSchema, ToolSummary, type ToolSetView } from './tool-set.js';
+
+/** A definition in any of the four formats, as a request carries it: a JSON object or array, or JSON/YAML text. */
+export const ToolDefinition = Type.Union(
+  [Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true })), Type.String()],
+  { description: 'Generator JSON { name, tools: [...] }, an OpenAI tools array, an MCP tools/list result { tools: [...] }, or an OpenAPI 3.0/3.1 document (object, or JSON/YAML text)' },
+);
+
+/** What a job spec spreads in to take tools: a stored set, or an inline definition (exactly one). */
+export const ToolsInput = {
+  tools_id: Type.Optional(Type.String({ pattern: ID_PATTERN('tl'), description: 'A tool set stored with POST /v1/tools (give this or `tools`)' })),
+  tools: Type.Optional(ToolDefinition),
+  tools_format: Type.Optional(ToolFormatSchema),
+};
+
+const storedTools = TypeCompiler.Compile(Type.Array(Tool));
+const storedSummary = TypeCompiler.Compile(ToolSummary);
+const storedFormat = TypeCompiler.Compile(ToolFormatSchema);
+
+/** A stored row read back through the same schemas it was written with: jsonb gives `unknown`. */
+function toolSetOf(row: ToolSetRow): ToolSetView {
+  if (!storedTools.Check(row.tools) || !storedSummary.Check(row.summary) || !storedFormat.Check(row.format)) {
+    throw new AppError('internal', `tool set ${row.id} is stored in a shape this version does not read`);
+  }
+  return { id: row.id, name: row.name, format: row.format, tools: row.tools, summary: row.summary, created_at: row.createdAt.toISOString() };
+}
+
+export interface CreateToolSetInput {
+  name?: string;
+  format?: ToolFormat;
+  definition: unknown;
+}
+
+/** POST /v1/tools: the definition detected, normalised, validated and stored with its summary. */
+export async function createToolSet(deps: Pick<JobDeps, 'database'>, owner: string, input: CreateToolSetInput): Promise<ToolSetView> {
+  const parsed = await parseDefinition(input.definition, { format: input.format, field: 'definition' });
+  const row = await insertToolSet(deps.database.db, {
+    id: newId('tl'),
+    owner,
+    name: input.name ?? parsed.title ?? `${parsed.format} tools`,
+    format: parsed.format,
+    tools: parsed.tools,
+    summary: parsed.summary,
+  });
+  return toolSetOf(row);
+}
+
+export async function getToolSet(deps: Pick<JobDeps, 'database'>, owner: string, id: string): Promise<ToolSetView> {
+  const row = await findToolSet(deps.database.db, id, owner);
+  if (!row) throw notFound('tool set', id);
+  return toolSetOf(row);
+}
+
+/** GET /v1/tools: newest first without the tools themselves; `next_before` pages on (null on the last page). */
+export async function listToolSetViews(deps: Pick<JobDeps, 'database'>, owner: string, query: { limit?: number; before?: string }) {
+  const limit = query.limit ?? 50;
+  const rows = await listToolSets(deps.database.db, owner, { limit: limit + 1, before: query.before });
+  const page = rows.slice(0, limit).map(toolSetOf);
+  return {
+    tool_sets: page.map(({ tools: _tools, ...rest }) => rest),
+    next_before: rows.length > limit ? page[page.length - 1].id : null,
+  };
+}
+
+export type ToolsInput = { [K in keyof typeof ToolsInput]?: Static<(typeof ToolsInput)[K]> };
+
+/**
+ * A job's tools: the stored set `tools_id` names, or the inline `tools` definition parsed as
+ * POST /v1/tools would (its 400s name `tools`). Exactly one of the two, else a 400 naming the field.
+ */
+export async function resolveTools(
+  deps: Pick<JobDeps, 'database'>,
+  owner: string,
+  input: { tools_id?: string; tools?: unknown; format?: ToolFormat },
+): Promise<{ tools: Tool[]; toolSetId?: string; warnings: string[] }> {
+  if (input.tools_id !== undefined && input.tools !== undefined) throw invalid('tools', 'give tools_id or tools, not both');
+  if (input.tools_id !== undefined) {
+    const row = await findToolSet(deps.database.db, input.tools_id, owner);
+    if (!row) throw invalid('tools_id', `no tool set ${input.tools_id}`);
+    const set = toolSetOf(row);
+    return { tools: set.tools, toolSetId: set.id, warnings: set.summary.warnings };
+  }
+  if (input.tools === undefined) throw invalid('tools_id', 'give tools_id (a set stored with POST /v1/tools) or tools (an inline definition)');
+  const parsed = await parseDefinition(input.tools, { format: input.format, field: 'tools' });
+  return { tools: parsed.tools, warnings: parsed.summary.warnings };
+}
