@@ -129,7 +129,9 @@ describe.each(DATABASES)('DeepFabric configs as pipelines (%s)', (db) => {
   it.each([
     ['topics:\n  prompt: x\n  colour: blue\n', 'topics.colour', 'not a DeepFabric setting'],
     ['llm:\n  base_url: http://localhost:8000\ntopics:\n  prompt: x\n', 'llm.base_url', 'PROVIDERS_FILE'],
-    ['topics:\n  prompt: x\ngeneration:\n  tools:\n    max_per_query: 3\n', 'generation.tools', 'not supported'],
+    ['topics:\n  prompt: x\ngeneration:\n  tools:\n    max_per_query: 3\n', 'generation.tools.components', 'name the tools'],
+    ['topics:\n  prompt: x\ngeneration:\n  tools:\n    components:\n      slack: [send_message]\n', 'generation.tools.components.slack', 'Spin WASM module'],
+    ['topics:\n  prompt: x\ngeneration:\n  tools:\n    custom:\n      - name: t\n', 'generation.tools.custom', 'tools_id'],
     ['topics:\n  prompt: x\ngeneration:\n  conversation:\n    type: cot\n    reasoning_style: agent\n', 'generation.conversation.reasoning_style', 'agent'],
     ['topic_tree:\n  topic_prompt: x\ntopic_graph:\n  topic_prompt: y\n', 'topic_graph', 'not both'],
     ['topics:\n  prompt: x\ntopic_tree:\n  topic_prompt: y\n', 'body', 'mixed'],

@@ -156,7 +156,7 @@ describe.each(DATABASES)('pipelines: usage, ends, causes and links (%s)', (db) =
     }
     const refused = await pipeline({ topics: { prompt: 'Postgres operations' }, export: { format: 'chatml' } }).expect(400);
     expect(refused.body.error.details[0]).toMatchObject({ field: 'export' });
-    expect(refused.body.error.details[0].message).toContain('add a generate stage');
+    expect(refused.body.error.details[0].message).toContain('add a generate or tools stage');
   });
 
   it('a topics run links its dataset and topics but offers no export', async () => {

@@ -2,7 +2,7 @@ import type { PromptTemplate } from '../../src/prompts.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
 import type { RunsDeps } from '../runs/runs.service.js';
 import type { GenerateSpec } from '../generate/generate.spec.js';
-import type { StoredPipelineSpec } from '../pipelines/pipeline.spec.js';
+import type { StoredPipelineSpec, ToolsStageSpec } from '../pipelines/pipeline.spec.js';
 import type { RunPlan } from '../runs/runs.service.js';
 
 /**
@@ -43,6 +43,8 @@ export interface StageInput {
   previous?: { dataset_id?: string; topics_id?: string };
   /** Stage 0's full generate spec: the stored pipeline spec keeps document names, not text. */
   carried?: GenerateSpec;
+  /** Stage 0's full tools spec: the stored pipeline spec keeps header names, not values. */
+  carriedTools?: ToolsStageSpec;
 }
 
 export type StageStarter = (deps: JobDeps, input: StageInput) => Promise<RunPlan>;

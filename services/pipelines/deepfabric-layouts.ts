@@ -1,5 +1,6 @@
 import { LIMITS } from '../limits.js';
 import { conversationOf, llmOf, type Obj, Reader } from './deepfabric-reader.js';
+import { type ToolsPart, v3Tools, v4Tools } from './deepfabric-tools.js';
 
 /**
  * A DeepFabric config as a topics → generate pipeline spec (checked against PipelineSpec after the
@@ -9,6 +10,8 @@ import { conversationOf, llmOf, type Obj, Reader } from './deepfabric-reader.js'
 export interface Translated {
   topics: Obj;
   generate: Obj;
+  /** The config's tools, when it has any: the pipeline's tools stage then makes the records. */
+  tools?: ToolsPart;
 }
 
 /** Where the dataset system prompt and the sys_msg switch came from, for notes and overrides. */
@@ -26,7 +29,10 @@ export const V4_KNOWN = {
   llm: ['provider', 'model', 'temperature'],
   topics: ['prompt', 'mode', 'system_prompt', 'depth', 'degree', 'max_tokens', 'prompt_style', 'llm'],
   'topics.llm': ['provider', 'model', 'temperature'],
-  generation: ['system_prompt', 'instructions', 'conversation', 'max_retries', 'max_tokens', 'llm'],
+  generation: ['system_prompt', 'instructions', 'conversation', 'tools', 'scenario_seed', 'max_retries', 'max_tokens', 'llm'],
+  'generation.tools': ['spin_endpoint', 'components', 'tools_endpoint', 'tool_execute_path', 'custom', 'max_per_query', 'strict', 'scenario_seed', 'max_agent_steps'],
+  'generation.tools.scenario_seed': ['files'],
+  'generation.scenario_seed': ['files'],
   'generation.conversation': ['type', 'reasoning_style'],
   'generation.llm': ['provider', 'model', 'temperature'],
   output: ['system_prompt', 'include_system_message', 'num_samples', 'batch_size'],
@@ -37,7 +43,10 @@ export const V3_KNOWN = {
   '': ['dataset_system_prompt', 'topic_tree', 'topic_graph', 'data_engine', 'dataset'],
   topic_tree: ['topic_prompt', 'topic_system_prompt', 'provider', 'model', 'temperature', 'degree', 'depth'],
   topic_graph: ['topic_prompt', 'topic_system_prompt', 'provider', 'model', 'temperature', 'degree', 'depth'],
-  data_engine: ['generation_system_prompt', 'instructions', 'provider', 'model', 'temperature', 'max_tokens', 'max_retries', 'conversation_type', 'reasoning_style'],
+  data_engine: [
+    'generation_system_prompt', 'instructions', 'provider', 'model', 'temperature', 'max_tokens', 'max_retries', 'conversation_type', 'reasoning_style',
+    'agent_mode', 'tool_registry_path', 'available_tools', 'custom_tools', 'max_tools_per_query', 'max_tools_strict',
+  ],
   dataset: ['creation'],
   'dataset.creation': ['num_steps', 'batch_size', 'sys_msg', 'provider', 'model'],
 } as const;
@@ -49,7 +58,7 @@ const DEFAULTS = { degree: 10, depth: 3, numSamples: 3, batchSize: 5, graphV3: {
 const attempts = (r: Reader, path: string, retries: unknown) =>
   typeof retries === 'number' && Number.isInteger(retries) && retries >= 0 ? r.from('generate.max_attempts', path, Math.min(10, retries + 1)) : r.from('generate.max_attempts', path, retries as number | undefined);
 
-export function v4(doc: Obj, r: Reader): Translated & { system: SystemMessage } {
+export function v4(doc: Obj, r: Reader, toolsId?: string): Translated & { system: SystemMessage } {
   const llm = r.section(doc.llm, 'llm');
   const topics = r.section(doc.topics, 'topics');
   const topicsLlm = r.section(topics.llm, 'topics.llm');
@@ -60,7 +69,9 @@ export function v4(doc: Obj, r: Reader): Translated & { system: SystemMessage } 
   if (!topics.prompt) r.refuse('topics.prompt', 'is required');
   const mode = r.oneOf('topics.mode', 'topics.mode', topics.mode, ['tree', 'graph'] as const) ?? 'graph';
   const style = r.oneOf('topics.prompt_style', 'topics.prompt_style', topics.prompt_style, ['default', 'isolated', 'anchored'] as const);
+  const tools = v4Tools(r, generation, toolsId);
   return {
+    tools,
     topics: {
       prompt: r.from('topics.prompt', 'topics.prompt', topics.prompt),
       mode,
@@ -72,7 +83,7 @@ export function v4(doc: Obj, r: Reader): Translated & { system: SystemMessage } 
     },
     generate: {
       task: 'conversation',
-      conversation: conversationOf(r, { value: conversation.type, path: 'generation.conversation.type' }, { value: conversation.reasoning_style, path: 'generation.conversation.reasoning_style' }),
+      conversation: conversationOf(r, { value: conversation.type, path: 'generation.conversation.type' }, { value: conversation.reasoning_style, path: 'generation.conversation.reasoning_style' }, tools !== undefined),
       system_prompt: r.text('generate.system_prompt', 'generation.system_prompt', generation.system_prompt),
       instructions: r.text('generate.instructions', 'generation.instructions', generation.instructions),
       num_samples: r.sampleCount('output.num_samples', output.num_samples) ?? DEFAULTS.numSamples,
@@ -89,7 +100,7 @@ export function v4(doc: Obj, r: Reader): Translated & { system: SystemMessage } 
   };
 }
 
-export function v3(doc: Obj, r: Reader): Translated & { system: SystemMessage } {
+export function v3(doc: Obj, r: Reader, toolsId?: string): Translated & { system: SystemMessage } {
   if (doc.topic_tree && doc.topic_graph) r.refuse('topic_graph', 'give topic_tree or topic_graph, not both');
   const mode = doc.topic_graph ? 'graph' : 'tree';
   const at = mode === 'graph' ? 'topic_graph' : 'topic_tree';
@@ -102,7 +113,9 @@ export function v3(doc: Obj, r: Reader): Translated & { system: SystemMessage } 
   const sizes = mode === 'graph' ? DEFAULTS.graphV3 : DEFAULTS;
   const steps = r.count('generate.num_samples', 'dataset.creation.num_steps', creation.num_steps, LIMITS.numSamples) ?? DEFAULTS.numSamples;
   const batch = r.count('generate.batch_size', 'dataset.creation.batch_size', creation.batch_size, 1024) ?? DEFAULTS.batchSize;
+  const tools = v3Tools(r, engine, toolsId);
   return {
+    tools,
     topics: {
       prompt: r.from('topics.prompt', `${at}.topic_prompt`, topic.topic_prompt),
       mode,
@@ -113,7 +126,7 @@ export function v3(doc: Obj, r: Reader): Translated & { system: SystemMessage } 
     },
     generate: {
       task: 'conversation',
-      conversation: conversationOf(r, { value: engine.conversation_type, path: 'data_engine.conversation_type' }, { value: engine.reasoning_style, path: 'data_engine.reasoning_style' }),
+      conversation: conversationOf(r, { value: engine.conversation_type, path: 'data_engine.conversation_type' }, { value: engine.reasoning_style, path: 'data_engine.reasoning_style' }, tools !== undefined),
       system_prompt: r.text('generate.system_prompt', 'data_engine.generation_system_prompt', engine.generation_system_prompt),
       instructions: r.text('generate.instructions', 'data_engine.instructions', engine.instructions),
       // v3 makes num_steps rounds of batch_size samples; more samples than topics cycle over them, as in v4.

@@ -24,19 +24,13 @@ const IGNORED: Record<string, string> = {
   evaluation: 'model evaluation (deepfabric evaluate) is not part of dataset generation',
 };
 
-const TOOLS = 'agent mode with tools is not supported (DeepFabric runs the tools in a Spin sandbox); use conversation type basic or cot with reasoning_style freetext or structured';
+const TOOLS = 'this v2 tool-calling type is not supported: use the v4 layout (generation.tools) or v3 (tool_registry_path with ?tools_id=)';
+/** Agent reasoning without tools to call. */
+export const NO_TOOLS = 'agent reasoning calls tools: configure generation.tools (builtin VFS tools run as they are; others with ?tools_id=), or use freetext or structured';
 /** Settings Quarry refuses, naming them: what to do instead. */
 const UNSUPPORTED: Record<string, string> = {
   base_url: 'name a provider instead: configure the server as one (PROVIDERS_FILE, or a *_BASE_URL variable) and give its name in provider',
   formatters: 'use the export formats instead (GET /v1/datasets/{id}/export?format=chatml, messages, alpaca or sharegpt)',
-  tools: TOOLS,
-  agent_mode: TOOLS,
-  available_tools: TOOLS,
-  custom_tools: TOOLS,
-  tool_registry_path: TOOLS,
-  max_tools_per_query: TOOLS,
-  max_tools_strict: TOOLS,
-  spin_endpoint: TOOLS,
 };
 
 /**
@@ -171,9 +165,9 @@ const DOMAIN_HINTS = ['mathematical', 'logical', 'general'];
 /**
  * The conversation settings as Quarry's `conversation`, or refusals naming the setting. Styles:
  * freetext and structured run (DeepFabric 4 reads `structured` as `agent`; Quarry writes the steps
- * without tools, and says so); hybrid and agent are refused.
+ * without tools, and says so); agent runs as the tools stage when the config has tools; hybrid is refused.
  */
-export function conversationOf(r: Reader, type: { value: unknown; path: string }, style: { value: unknown; path: string }): Conversation | undefined {
+export function conversationOf(r: Reader, type: { value: unknown; path: string }, style: { value: unknown; path: string }, hasTools = false): Conversation | undefined {
   if (type.value === undefined && style.value === undefined) return undefined;
   const known = TYPES[String(type.value ?? 'basic')];
   if (known === undefined) {
@@ -194,7 +188,11 @@ export function conversationOf(r: Reader, type: { value: unknown; path: string }
     r.ignore(style.path, `"${given}" is a DeepFabric 2 domain hint, not a form of reasoning: steer the domain with instructions`);
     return known.type === 'cot' ? { type: 'cot', reasoning_style: known.reasoning_style ?? 'freetext' } : known;
   }
-  if (given === 'agent') return void r.refuse(style.path, TOOLS);
+  if (given === 'agent') {
+    if (!hasTools) return void r.refuse(style.path, NO_TOOLS);
+    r.notes[style.path] = 'agent: the tools stage writes each step\'s thought with its tool calls, then the final answer';
+    return undefined;
+  }
   if (given === 'hybrid') return void r.refuse(style.path, 'hybrid reasoning is not supported (DeepFabric 4 reads it as agent): use freetext or structured');
   if (given !== 'freetext' && given !== 'structured') return void r.refuse(style.path, 'must be freetext or structured');
   if (known.type !== 'cot') return void r.refuse(style.path, 'only applies with conversation type cot');

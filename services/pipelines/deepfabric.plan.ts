@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { variantErrors } from '../../src/discriminated-union.js';
 import { AppError, type ErrorDetail } from '../../src/errors.js';
+import { ID_PATTERN } from '../../src/ids.js';
 import { KEY_PROVIDERS, type ProviderRegistry } from '../../src/llm/providers.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { LIMITS } from '../limits.js';
@@ -27,6 +28,12 @@ export const DeepFabricOverridesQuery = Type.Object(
     batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     sys_msg: Type.Optional(Type.Boolean({ description: 'true: the records start with the dataset system prompt (output.system_prompt, v3 dataset_system_prompt); false: no system message' })),
     mode: Type.Optional(Type.Union([Type.Literal('tree'), Type.Literal('graph')])),
+    tools_id: Type.Optional(
+      Type.String({
+        pattern: ID_PATTERN('tl'),
+        description: 'A tool set (POST /v1/tools) giving the definitions a config keeps in a Spin service (components.mock, tools_endpoint, custom) or v3 tool_registry_path; the teacher plays those tools',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'DeepFabric YAML only: the overrides of `deepfabric generate`' },
 );
@@ -56,7 +63,7 @@ function providerProblems(spec: PipelineSpec, providers: ProviderRegistry, name:
   const configured = providers.list().map((p) => p.name).join(', ');
   const seen = new Set<string>();
   const details: ErrorDetail[] = [];
-  for (const stage of ['topics', 'generate'] as const) {
+  for (const stage of ['topics', 'generate', 'tools'] as const) {
     const provider = spec[stage]?.llm?.provider;
     const field = name(`${stage}.llm.provider`);
     if (!provider || providers.get(provider) || seen.has(field)) continue;
@@ -77,7 +84,7 @@ function providerProblems(spec: PipelineSpec, providers: ProviderRegistry, name:
  * problem names the YAML setting (or query parameter) behind it; the report lists what was ignored
  * and why.
  */
-export async function planDeepFabric(deps: Pick<JobDeps, 'database' | 'providers'>, input: { owner: string; yaml: string; overrides: DeepFabricOverrides }) {
+export async function planDeepFabric(deps: Pick<JobDeps, 'database' | 'providers' | 'toolsHttpAllow'>, input: { owner: string; yaml: string; overrides: DeepFabricOverrides }) {
   const { spec, layout, ignored, notes, origins } = fromDeepFabric(input.yaml, input.overrides);
   const name = namer(origins);
   const errors = [...variantErrors(checkPipeline.Errors(spec))];

@@ -6,6 +6,7 @@ import { assertAcceptable } from '../../src/safe-input.js';
 import type { PipelineSpec } from './pipeline.spec.js';
 import { Reader, type Obj } from './deepfabric-reader.js';
 import { V3_KNOWN, V4_KNOWN, v3, v4, type SystemMessage, type Translated } from './deepfabric-layouts.js';
+import { toolsPipeline } from './deepfabric-tools.js';
 
 /** `deepfabric generate` overrides, passed as query parameters. */
 export interface DeepFabricOverrides {
@@ -19,6 +20,8 @@ export interface DeepFabricOverrides {
   batch_size?: number;
   sys_msg?: boolean;
   mode?: 'tree' | 'graph';
+  /** A Quarry tool set giving the definitions a config keeps in a Spin service or a registry file. */
+  tools_id?: string;
 }
 
 /** The translated pipeline, and what the report and later checks need to speak in the config's terms. */
@@ -35,7 +38,8 @@ export interface Translation {
 /**
  * Translates a DeepFabric config (v3 `topic_tree|topic_graph / data_engine / dataset`, or v4
  * `llm / topics / generation / output`) and the `deepfabric generate` overrides into a
- * topics → generate pipeline (its records carry the system message, so the export link adds none).
+ * topics → generate pipeline (its records carry the system message, so the export link adds none),
+ * or topics → tools for a config with tools (`deepfabric-tools.ts`).
  * Every setting is either mapped, listed as ignored with a note, or a 400 naming it.
  */
 export function fromDeepFabric(yamlText: string, overrides: DeepFabricOverrides): Translation {
@@ -70,11 +74,16 @@ export function fromDeepFabric(yamlText: string, overrides: DeepFabricOverrides)
   if (!isV4 && !isV3) throw new AppError('validation_failed', 'not a DeepFabric config: expected topics/generation/output (v4) or topic_tree/data_engine/dataset (v3)', [{ field: 'body', message: 'unknown layout' }]);
   const reader = new Reader(isV4 ? V4_KNOWN : V3_KNOWN);
   reader.section(d, '');
-  const { system, ...spec } = isV4 ? v4(d, reader) : v3(d, reader);
+  const { system, tools, ...spec } = isV4 ? v4(d, reader, overrides.tools_id) : v3(d, reader, overrides.tools_id);
   if (reader.details.length) throw new AppError('validation_failed', reader.details.map((x) => `${x.field}: ${x.message}`).join('; '), reader.details);
+  if (overrides.tools_id !== undefined && !tools) {
+    throw new AppError('validation_failed', 'tools_id: the config declares no tools', [{ field: 'tools_id', message: 'only for a config with generation.tools (v3: tool_registry_path)' }]);
+  }
   applyOverrides(spec, overrides, reader);
   systemMessage(spec.generate, system, overrides.sys_msg, reader);
-  return { spec: prune(spec) as PipelineSpec, layout: isV4 ? 'v4' : 'v3', ignored: reader.ignored, notes: reader.notes, origins: reader.origins };
+  const translated = tools ? toolsPipeline({ ...spec, tools }, reader) : spec;
+  if (reader.details.length) throw new AppError('validation_failed', reader.details.map((x) => `${x.field}: ${x.message}`).join('; '), reader.details);
+  return { spec: prune(translated) as PipelineSpec, layout: isV4 ? 'v4' : 'v3', ignored: reader.ignored, notes: reader.notes, origins: reader.origins };
 }
 
 /**

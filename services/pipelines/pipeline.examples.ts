@@ -13,6 +13,21 @@ export const pipelineExamples: Record<string, RequestExample> = {
       export: { format: 'alpaca' },
     },
   },
+  tools: {
+    summary: 'topics → tools (DeepFabric-style file tools on the in-memory VFS) → curate → export (OpenAI)',
+    value: {
+      topics: { prompt: 'Maintaining a small Python web service', degree: 2, depth: 1 },
+      tools: {
+        execution: { mode: 'vfs', files: [{ path: 'main.py', content: 'print("hello")\n' }, { path: 'requirements.txt', content: 'fastapi\n' }] },
+        target_examples: 4,
+        min_per_tool: 1,
+        max_calls: 3,
+        semantic_check: { threshold: 0 },
+      },
+      curate: { threshold: 0 },
+      export: { format: 'openai' },
+    },
+  },
   topics: {
     summary: 'topics → conversations → export (messages)',
     value: {

@@ -18,13 +18,16 @@ export const pipelineJob: JobModule = {
   endpoint: endpoint({
     path: '/v1/pipelines',
     operationId: 'createPipelineRun',
-    summary: 'Run generate → enrich → curate → export as one staged run',
+    summary: 'Run generate (or tools) → enrich → curate → export as one staged run',
     description:
       'Each stage (any may be skipped) runs as a run of its own with its own options, llm and dataset, and starts when the one before ' +
       'succeeds. The pipeline streams stage.started / stage.completed (rows out) and stage.failed; GET /v1/runs/{id} lists the stages ' +
       'with rows in → out. The final dataset and its export (in export.format) are in the run links. A failed or canceled stage leaves ' +
       'earlier datasets intact; POST /v1/runs/{id}/retry resumes from the failed tasks of the stage that stopped. ' +
-      'A DeepFabric config (Content-Type application/yaml, v3 or v4 layout) runs as a topics → generate (→ export) pipeline; the ' +
+      'A `tools` stage (the POST /v1/tools/generate spec) makes verified tool-use examples instead of generate, written for the topic paths of a ' +
+      'topics stage before it when there is one; curate then applies its tool-use gates. ' +
+      'A DeepFabric config (Content-Type application/yaml, v3 or v4 layout) runs as a topics → generate (→ export) pipeline, or topics → tools ' +
+      'when it declares tools (builtin VFS tools run on Quarry\'s in-memory VFS; Spin-hosted definitions need `tools_id`); the ' +
       '`deepfabric generate` overrides go in the query string.',
     body: Type.Union([PipelineSpec, DeepFabricYaml]),
     media: { 'application/json': PipelineSpec, 'application/yaml': DeepFabricYaml },

@@ -11,13 +11,14 @@ import { LIMITS } from '../limits.js';
 import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
 import { type PipelineSpec, stagesOf } from './pipeline.spec.js';
+import { checkToolsStage, storedToolsStage, toolsStageProblems } from './pipeline.tools.js';
 
 /**
  * Plans a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
  * one advance per stage plus the finish, fixed now so it cannot end between stages.
  */
 export async function planPipeline(
-  deps: Pick<JobDeps, 'database' | 'providers'>,
+  deps: Pick<JobDeps, 'database' | 'providers' | 'toolsHttpAllow'>,
   input: { owner: string; spec: PipelineSpec; report?: Record<string, unknown>; overrides?: Record<string, unknown> },
 ) {
   const { spec } = input;
@@ -25,13 +26,15 @@ export async function planPipeline(
   if (stray.length) throw new AppError('validation_failed', `${stray.join(', ')}: overrides apply to DeepFabric YAML configs only`, stray.map((field) => ({ field, message: 'only with a DeepFabric YAML config' })));
   const stages = stagesOf(spec);
   const details: ErrorDetail[] = [];
-  if (stages.length === 0) details.push({ field: 'generate', message: 'a pipeline needs at least one of topics, generate, enrich and curate' });
-  if ((spec.generate || spec.topics) && spec.dataset_id) details.push({ field: 'dataset_id', message: 'generate reads its own source; dataset_id is the input only when topics and generate are skipped' });
-  if (!spec.generate && !spec.topics && stages.length > 0 && !spec.dataset_id) details.push({ field: 'dataset_id', message: `is required when the pipeline starts with ${stages[0]}` });
-  if (spec.topics && (spec.enrich || spec.curate) && !spec.generate) details.push({ field: 'generate', message: 'enrich and curate need records: add a generate stage after topics' });
-  if (spec.topics && !spec.generate && spec.export) {
-    details.push({ field: 'export', message: 'a topics-only pipeline makes a topic tree or graph, not training records: add a generate stage, or download the topics (GET /v1/topics/{id}?format=jsonl or graph)' });
+  const makes = spec.generate ?? spec.tools;
+  if (stages.length === 0) details.push({ field: 'generate', message: 'a pipeline needs at least one of topics, generate, tools, enrich and curate' });
+  if ((makes || spec.topics) && spec.dataset_id) details.push({ field: 'dataset_id', message: 'generate and tools read their own source; dataset_id is the input only when topics, generate and tools are skipped' });
+  if (!makes && !spec.topics && stages.length > 0 && !spec.dataset_id) details.push({ field: 'dataset_id', message: `is required when the pipeline starts with ${stages[0]}` });
+  if (spec.topics && (spec.enrich || spec.curate) && !makes) details.push({ field: 'generate', message: 'enrich and curate need records: add a generate or tools stage after topics' });
+  if (spec.topics && !makes && spec.export) {
+    details.push({ field: 'export', message: 'a topics-only pipeline makes a topic tree or graph, not training records: add a generate or tools stage, or download the topics (GET /v1/topics/{id}?format=jsonl or graph)' });
   }
+  details.push(...toolsStageProblems(spec));
   if (spec.topics && spec.generate) {
     for (const source of ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const) {
       if (spec.generate[source] !== undefined) details.push({ field: `generate.${source}`, message: 'after a topics stage, generate samples from those topics' });
@@ -43,6 +46,7 @@ export async function planPipeline(
   }
   if (spec.curate?.judge === false && !spec.curate.dedup) details.push({ field: 'curate.dedup', message: 'with judge: false there is nothing to do but deduplicate; give dedup' });
   if (details.length) throw new AppError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+  await checkToolsStage(deps, input.owner, spec);
   if (spec.generate) {
     try {
       // After a topics stage the source is filled in when the stage ends; check the rest with a stand-in.
@@ -76,12 +80,14 @@ export async function planPipeline(
     throw new AppError('validation_failed', `dataset_id: no dataset ${spec.dataset_id}`, [{ field: 'dataset_id', message: `no dataset ${spec.dataset_id}` }]);
   }
   // Document text stays with the generate stage's tasks, not in the pipeline's stored spec.
-  const stored = spec.generate?.documents ? { ...spec, generate: { ...spec.generate, documents: await documentSummaries(spec.generate.documents) } } : spec;
+  // Header values stay with the tools stage's tasks too.
+  const withDocs = spec.generate?.documents ? { ...spec, generate: { ...spec.generate, documents: await documentSummaries(spec.generate.documents) } } : spec;
+  const stored = spec.tools ? { ...withDocs, tools: storedToolsStage(spec.tools) } : withDocs;
   return {
     kind: 'pipeline',
     spec: stored,
     requestHash: hashOf(stored),
-    tasks: [advanceTask.plan('stage:0', { stage: 0, generate: spec.generate })],
+    tasks: [advanceTask.plan('stage:0', { stage: 0, generate: spec.generate, ...(stages[0] === 'tools' ? { tools: spec.tools } : {}) })],
     total: stages.length + 1,
     report: { stages: stages, ...(input.report ?? {}) },
   };

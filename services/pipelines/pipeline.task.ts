@@ -5,7 +5,7 @@ import { LlmError } from '../../src/llm/llm.errors.js';
 import { GenerateSpec } from '../generate/generate.spec.js';
 import { defineTask } from '../jobs/task-kind.js';
 import { startRun } from '../runs/runs.service.js';
-import { StoredPipelineSpec, stagesOf } from './pipeline.spec.js';
+import { StoredPipelineSpec, ToolsStageSpec, stagesOf } from './pipeline.spec.js';
 
 /** pipeline.advance: start stage `stage` (or finish, past the last one). */
 export const AdvancePayload = Type.Object({
@@ -13,6 +13,8 @@ export const AdvancePayload = Type.Object({
   previous_run_id: Type.Optional(Type.String()),
   /** Stage 0's full generate spec: the stored pipeline spec keeps document names, not text. */
   generate: Type.Optional(GenerateSpec),
+  /** Stage 0's full tools spec, header values included: the stored pipeline spec keeps their names only. */
+  tools: Type.Optional(ToolsStageSpec),
 });
 
 const pipelineSpec = TypeCompiler.Compile(StoredPipelineSpec);
@@ -48,7 +50,7 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
   if (!plan) throw new LlmError('api', `stage ${p.stage} (${name}) has no job module`, { fatal: true });
   let child;
   try {
-    const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, carried: p.generate });
+    const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, carried: p.generate, carriedTools: p.tools });
     // The stage run is keyed by pipeline and stage, so a redone advance finds it instead of starting another.
     child = await startRun(deps, { ...planned, owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } });
   } catch (err) {

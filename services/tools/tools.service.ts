@@ -1,25 +1,14 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { findToolSet, insertToolSet, listToolSets, type ToolSetRow } from '../../db/tool-sets.repository.js';
 import { AppError, invalid, notFound } from '../../src/errors.js';
-import { ID_PATTERN, newId } from '../../src/ids.js';
+import { newId } from '../../src/ids.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { parseDefinition } from './definitions/parse-definition.js';
 import { Tool, type ToolFormat } from './tool.js';
 import { ToolFormatSchema, ToolSummary, type ToolSetView } from './tool-set.js';
 
-/** A definition in any of the four formats, as a request carries it: a JSON object or array, or JSON/YAML text. */
-export const ToolDefinition = Type.Union(
-  [Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true })), Type.String()],
-  { description: 'Generator JSON { name, tools: [...] }, an OpenAI tools array, an MCP tools/list result { tools: [...] }, or an OpenAPI 3.0/3.1 document (object, or JSON/YAML text)' },
-);
-
-/** What a job spec spreads in to take tools: a stored set, or an inline definition (exactly one). */
-export const ToolsInput = {
-  tools_id: Type.Optional(Type.String({ pattern: ID_PATTERN('tl'), description: 'A tool set stored with POST /v1/tools (give this or `tools`)' })),
-  tools: Type.Optional(ToolDefinition),
-  tools_format: Type.Optional(ToolFormatSchema),
-};
+export { ToolDefinition, ToolsInput } from './tools-input.js';
 
 const storedTools = TypeCompiler.Compile(Type.Array(Tool));
 const storedSummary = TypeCompiler.Compile(ToolSummary);
@@ -69,8 +58,6 @@ export async function listToolSetViews(deps: Pick<JobDeps, 'database'>, owner: s
     next_before: rows.length > limit ? page[page.length - 1].id : null,
   };
 }
-
-export type ToolsInput = { [K in keyof typeof ToolsInput]?: Static<(typeof ToolsInput)[K]> };
 
 /**
  * A job's tools: the stored set `tools_id` names, or the inline `tools` definition parsed as

@@ -20,8 +20,9 @@ export interface VfsExecutor extends ToolExecutor {
 
 const error = (type: string, message: string) => `Error (${type}): ${message}`;
 
-export function createVfsExecutor(seed: Readonly<Record<string, string>> = {}): VfsExecutor {
-  const files = new Map<string, string>(Object.entries(seed));
+export function createVfsExecutor(seed: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]> = {}): VfsExecutor {
+  // Entries keep the seed's order where a record would not (jsonb reorders keys; JS puts integer-like ones first).
+  const files = new Map<string, string>(Array.isArray(seed) ? seed : Object.entries(seed));
   const text = (args: Record<string, unknown>, name: string) => (typeof args[name] === 'string' ? args[name] : undefined);
 
   function run(tool: string, args: Record<string, unknown>): ExecutionResult {

@@ -28,7 +28,7 @@ export function executorFor(
       if (!execution.mcp_url) throw new LlmError('api', 'mcp execution without an mcp_url');
       return createMcpExecutor({ ...common, url: execution.mcp_url });
     case 'vfs':
-      return createVfsExecutor(execution.files);
+      return createVfsExecutor(execution.files?.map((f) => [f.path, f.content] as const));
     case 'simulated':
       return { ...createSimulatedExecutor(simulated), close: async () => undefined };
   }

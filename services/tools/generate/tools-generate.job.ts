@@ -77,4 +77,14 @@ export const toolsGenerateJob: JobModule = {
   tasks: [toolsExampleTask],
   estimates: toolsGenerateEstimates,
   report: (deps, run) => toolsGenerateReport(deps.database, run),
+  stage: {
+    name: 'tools',
+    plan(deps, stage) {
+      // Stage 0 carries its full spec (header values included); a later one reads the stored spec.
+      const spec = stage.carriedTools ?? stage.pipeline.tools;
+      if (!spec) throw new Error('the pipeline has no tools stage');
+      const topicsId = stage.previous?.topics_id;
+      return planToolsGenerate(deps, { owner: stage.owner, spec: topicsId ? { ...spec, topics_id: topicsId } : spec });
+    },
+  },
 };

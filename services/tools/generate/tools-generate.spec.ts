@@ -3,7 +3,7 @@ import { dryRun, jobOptions } from '../../jobs/job-options.js';
 import { ID_PATTERN } from '../../../src/ids.js';
 import { LIMITS } from '../../limits.js';
 import { EXECUTION_MODES } from '../tool.js';
-import { ToolsInput } from '../tools.service.js';
+import { ToolsInput } from '../tools-input.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const Share = Type.Number({ minimum: 0, maximum: 1 });
@@ -21,9 +21,9 @@ export const ExecutionSettings = Type.Object(
       }),
     ),
     files: Type.Optional(
-      Type.Record(Type.String({ minLength: 1, maxLength: 1_000 }), Type.String({ maxLength: 100_000 }), {
-        maxProperties: 100,
-        description: 'vfs: path → content of the files every example\'s file system starts with (DeepFabric `scenario_seed.files`)',
+      Type.Array(Type.Object({ path: Type.String({ minLength: 1, maxLength: 1_000 }), content: Type.String({ maxLength: 100_000 }) }, { additionalProperties: false }), {
+        maxItems: 100,
+        description: 'vfs: the files every example\'s file system starts with, in the order list_files lists them (DeepFabric `scenario_seed.files`)',
       }),
     ),
     base_url: Type.Optional(Type.String({ minLength: 1, maxLength: 2_000, description: 'http: the API base URL (default: the OpenAPI document\'s first server)' })),
