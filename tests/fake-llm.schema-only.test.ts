@@ -128,3 +128,44 @@ describe('a fake teacher that reads the prompt', () => {
     }
   });
 });
+
+describe('a fake teacher with a pinned decision', () => {
+  const Verdict = Type.Object({ correct: Type.Boolean(), confidence: Type.Number({ minimum: 0, maximum: 1 }), reasoning: Type.String() });
+  const verdictWire = toWireSchema(Verdict);
+  let pinned: FakeLlm;
+  beforeAll(async () => {
+    pinned = await startFakeLlm({ schemaOnly: true, pins: [{ match: 'Judge this', values: { correct: true, confidence: 0.9, absent: 'never added' } }] });
+  });
+  afterAll(() => pinned?.close());
+  const verdict = async (prompt: string, kind: 'openai' | 'anthropic') => {
+    if (kind === 'openai') {
+      const client = new OpenAI({ baseURL: pinned.openaiBaseUrl, apiKey: 'test', maxRetries: 0 });
+      const res = await client.chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: prompt }],
+        response_format: { type: 'json_schema', json_schema: { name: 'verdict', schema: verdictWire, strict: true } },
+      });
+      return JSON.parse(res.choices[0].message.content ?? 'null') as Record<string, unknown>;
+    }
+    const client = new Anthropic({ baseURL: pinned.anthropicBaseUrl, apiKey: 'test', maxRetries: 0 });
+    const res = await client.messages.create({
+      model: 'c',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: prompt }],
+      tools: [{ name: 'verdict', description: 'Record it.', input_schema: { type: 'object', ...verdictWire } }],
+      tool_choice: { type: 'tool', name: 'verdict' },
+    });
+    const block = res.content[0];
+    return (block.type === 'tool_use' ? block.input : {}) as Record<string, unknown>;
+  };
+
+  it.each(['openai', 'anthropic'] as const)('answers matching prompts with the pinned values and nothing more (%s); others as usual', async (kind) => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => verdict(`Judge this, case ${i}.`, kind)));
+    for (const a of answers) {
+      expect(a).toMatchObject({ correct: true, confidence: 0.9 });
+      expect(Object.keys(a).sort()).toEqual(['confidence', 'correct', 'reasoning']);
+    }
+    const others = await Promise.all(Array.from({ length: 24 }, (_, i) => verdict(`Rate case ${i}.`, kind)));
+    expect(new Set(others.map((a) => a.correct)).size).toBe(2);
+  });
+});

@@ -19,8 +19,8 @@ export const anthropicWire: WireProvider = {
 
   error: (type, message) => ({ type: 'error', error: { type, message } }),
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly };
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned }: ReplyInput) {
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly, pinned };
     const last = body.messages.at(-1);
     const afterResults = last?.role === 'user' && Array.isArray(last.content) && last.content.some((b: any) => b?.type === 'tool_result');
     const toCall = pickTools(offered(body), choiceOf(body.tool_choice), afterResults, knobs, body.tool_choice?.type === 'any');

@@ -19,8 +19,8 @@ export const openaiWire: WireProvider = {
     return { error: { message, type, param: null, code: type === 'rate_limit_error' ? 'rate_limit_exceeded' : null } };
   },
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly }: ReplyInput) {
-    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly };
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned }: ReplyInput) {
+    const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly, pinned };
     const afterResults = body.messages.at(-1)?.role === 'tool';
     const toCall = fault === 'refusal' ? [] : pickTools(offered(body), choiceOf(body.tool_choice), afterResults, knobs);
     let content: string | null = null;

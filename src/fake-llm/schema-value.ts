@@ -18,6 +18,8 @@ export interface ValueContext {
   label?: string;
   /** Obey the schema and nothing else: random schema-valid values, nothing drawn from the prompt (schema-random.ts). */
   schemaOnly?: boolean;
+  /** Top-level properties answered with these values instead (a pin rule matched the prompt: FakeLlmOptions.pins). */
+  pinned?: Record<string, unknown>;
 }
 
 // Past this nesting depth only required properties and minItems are produced, so recursive
@@ -53,7 +55,13 @@ function labelledItems(text: string): Map<string, Source> {
 }
 
 export function valueFromSchema(schema: unknown, ctx: ValueContext): unknown {
-  if (ctx.schemaOnly) return randomValue(schema);
+  const value = ctx.schemaOnly ? randomValue(schema) : promptValue(schema, ctx);
+  if (!ctx.pinned || !isObj(value)) return value;
+  // Only properties the answer has: a pin never adds a key the schema does not allow.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, Object.hasOwn(ctx.pinned!, k) ? ctx.pinned![k] : v]));
+}
+
+function promptValue(schema: unknown, ctx: ValueContext): unknown {
   const root = isObj(schema) ? schema : {};
   const main = sourceOf(ctx.source);
   const label = ctx.label ?? '';

@@ -8,7 +8,7 @@ import { anthropicWire } from './anthropic.js';
 import { modelList, readBody, send } from './http.js';
 import { openaiWire } from './openai.js';
 import { hash } from './prompt-text.js';
-import type { AnswerFault, FaultKind, FaultRule, ToolKnobs, WireProvider } from './types.js';
+import type { AnswerFault, FaultKind, FaultRule, PinRule, ToolKnobs, WireProvider } from './types.js';
 
 export type { FaultKind, FaultRule } from './types.js';
 
@@ -29,6 +29,12 @@ export interface FakeLlmOptions {
    * the prompt — no item labels, no passage text (default false; reset() leaves it as it is).
    */
   schemaOnly?: boolean;
+  /**
+   * Requests whose prompt contains a rule's `match` get its `values` for those top-level properties
+   * of their JSON answer (or forced tool input), the rest generated as usual: a test scripts one
+   * teacher decision (a judge that approves) and leaves everything else to the fake.
+   */
+  pins?: PinRule[];
 }
 
 export interface FakeLlmStats {
@@ -73,6 +79,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   let label = '';
   let schemaOnly = false;
   let faults: FaultRule[] = [];
+  let pins: PinRule[] = [];
   const tools: ToolKnobs = { autoToolCalls: false, toolCallsPerTurn: 1 };
   let counters = { requests: 0, completions: 0, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
   let recorded: RecordedRequest[] = [];
@@ -90,6 +97,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (o.label !== undefined) label = String(o.label);
     if (o.schemaOnly !== undefined) schemaOnly = o.schemaOnly === true;
     if (o.faults !== undefined) faults = checkFaults(o.faults);
+    if (o.pins !== undefined) pins = checkPins(o.pins);
     if (o.autoToolCalls !== undefined) tools.autoToolCalls = o.autoToolCalls === true;
     if (o.toolCallsPerTurn !== undefined) tools.toolCallsPerTurn = checkCount(o.toolCallsPerTurn);
   };
@@ -124,7 +132,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
     if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)'));
     const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
-    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly });
+    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly, pinned: pins.find((p) => prompt.all.includes(p.match))?.values });
     entry.response = answer;
     if (send(res, 200, answer)) counters.completions++;
   };
@@ -246,6 +254,14 @@ function checkFaults(value: unknown): FaultRule[] {
   }
   // Copies, because `times` counts down in place; rules that may not fire at all are dropped.
   return value.map((rule) => ({ ...rule })).filter((rule) => rule.times === undefined || rule.times > 0);
+}
+
+function checkPins(value: unknown): PinRule[] {
+  if (!Array.isArray(value)) throw new TypeError('pins must be an array');
+  for (const rule of value) {
+    if (typeof rule?.match !== 'string' || !isObject(rule.values)) throw new TypeError('a pin is { match: string, values: object }');
+  }
+  return value.map((rule) => ({ match: rule.match, values: { ...rule.values } }));
 }
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -15,6 +15,12 @@ export interface FaultRule {
   retryAfter?: number;
 }
 
+/** Answers the JSON of requests whose prompt contains `match` with these top-level values (the rest as usual). */
+export interface PinRule {
+  match: string;
+  values: Record<string, unknown>;
+}
+
 /** Faults that still produce a 200 answer and so are shaped by the provider module. */
 export type AnswerFault = Extract<FaultKind, 'malformed' | 'schema' | 'truncate' | 'refusal' | 'overfill' | 'misalign'>;
 
@@ -46,6 +52,8 @@ export interface ReplyInput {
   tools: ToolKnobs;
   /** Answer with random schema-valid values only (FakeLlmOptions.schemaOnly). */
   schemaOnly: boolean;
+  /** The values of the first pin rule that matched the prompt. */
+  pinned?: Record<string, unknown>;
 }
 
 export interface WireProvider {
