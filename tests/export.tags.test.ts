@@ -26,7 +26,7 @@ describe.each(DATABASES)('export decides from the formats each record was writte
     const toolCall = { messages: [{ role: 'user', content: 'weather?' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'sunny' }, { role: 'assistant', content: 'Sunny.' }] };
     const body = [{ question: 'q', answer: 'a' }, { instruction: 'do', output: 'done' }, toolCall, { foo: 1 }].map((r) => JSON.stringify(r)).join('\n');
     const id = (await request(h.url).post('/v1/datasets?name=mixed').set('content-type', 'application/x-ndjson').send(body).expect(201)).body.dataset.id;
-    expect(await tags(id)).toEqual({ 'import#0': null, 'import#1': 'fairforge', 'import#2': 'alpaca,fairforge', 'import#3': 'chat,alpaca,fairforge' });
+    expect(await tags(id)).toEqual({ 'import#0': null, 'import#1': 'fairforge', 'import#2': 'alpaca,fairforge', 'import#3': 'chat,alpaca,fairforge,function_calling' });
     const chat = await exportOf(id, 'chatml').expect(422);
     expect(chat.body.error.message).toMatch(/^1 record cannot be rendered as chatml/);
     expect(chat.body.error.details.map((d: { field: string }) => d.field)).toEqual(['format', 'records.import#3']);
@@ -51,5 +51,25 @@ describe.each(DATABASES)('export decides from the formats each record was writte
     await h.quarry.database.db.execute(sql`update datasets set tagged = false where id = ${datasetId}`);
     const checked = await exportOf(datasetId, 'chatml').expect(422);
     expect(checked.body.error.details[0]).toMatchObject({ field: 'format' });
+  });
+
+  it('the function-calling formats decide from tags on datasets tagged for them, and read older datasets whole', async () => {
+    // Chat renders any role; OpenAI's and TRL's formats take system/user/assistant/tool only.
+    const oddRole = { messages: [{ role: 'user', content: 'q' }, { role: 'function', content: 'x' }, { role: 'assistant', content: 'a' }] };
+    const body = [{ question: 'q', answer: 'a' }, oddRole, { question: 'q2', answer: 'a2' }].map((r) => JSON.stringify(r)).join('\n');
+    const id = (await request(h.url).post('/v1/datasets?name=roles').set('content-type', 'application/x-ndjson').send(body).expect(201)).body.dataset.id;
+    expect(await tags(id)).toEqual({ 'import#0': null, 'import#1': 'function_calling', 'import#2': null });
+    for (const format of ['openai', 'trl']) {
+      const refused = await exportOf(id, format).expect(422);
+      expect(refused.body.error.details.map((d: { field: string }) => d.field)).toEqual(['format', 'records.import#1.messages.1.role']);
+    }
+    await exportOf(id, 'chatml').expect(200);
+    // Tags are trusted: a record changed behind the service's back is found by the renderer, not a pass first.
+    await h.quarry.database.db.execute(sql`update records set data = '{"foo":1}' where dataset_id = ${id} and key = 'import#0'`);
+    await h.quarry.database.db.execute(sql`update records set data = '{"question":"q","answer":"a"}', unrenderable = null where dataset_id = ${id} and key = 'import#1'`);
+    expect((await exportOf(id, 'openai').expect(422)).body.error.details[0].field).toBe('records.import#0');
+    // Made before the function-calling formats were tagged (tag version 1): read whole first for them.
+    await h.quarry.database.db.execute(sql`update datasets set tag_version = 1 where id = ${id}`);
+    expect((await exportOf(id, 'openai').expect(422)).body.error.details[0]).toMatchObject({ field: 'format' });
   });
 });

@@ -66,7 +66,7 @@ export async function assertRenderable(deps: { database: Database; checks: Rende
   const contract = contractFor(format);
   if (!contract) return;
   const memo = `${dataset.id}:${contract.name}:${dataset.recordCount}`;
-  let verdict = dataset.tagged && isTagged(contract) ? await taggedVerdict(deps.database, dataset.id, contract) : deps.checks.get(memo);
+  let verdict = dataset.tagged && isTagged(contract, dataset.tagVersion) ? await taggedVerdict(deps.database, dataset.id, contract) : deps.checks.get(memo);
   if (!verdict) {
     // A dataset still being written may gain records below the last id read: check it every time.
     const live = await datasetBeingWritten(deps.database.db, dataset.id);

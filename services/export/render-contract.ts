@@ -139,12 +139,20 @@ export function contractFor(format: string): Contract<string> | undefined {
 }
 
 /**
- * The contracts records are tagged with when written. The function-calling ones are not: records
- * written before they existed carry no tag for them, so an export in those formats reads the
- * dataset once (render-check.ts) instead of trusting tags that never asked.
+ * The contracts records are tagged with when written, and the tag version that added each
+ * (datasets.tag_version, whose column default is the newest): a dataset made before a contract was
+ * tagged is read once for it (render-check.ts) instead of trusting tags that never asked. xLAM is
+ * not tagged: it refuses every record that is not a tool call, so its tag would sit on nearly every
+ * record (and in the index of refused records) of every dataset, for a format few export.
  */
-const CONTRACTS: Array<Contract<string>> = [chatContract, alpacaContract, fairForgeContract];
-export const isTagged = (contract: Contract<string>) => CONTRACTS.includes(contract);
+const TAGGED_SINCE = new Map<Contract<string>, number>([
+  [chatContract, 1],
+  [alpacaContract, 1],
+  [fairForgeContract, 1],
+  [functionCallingContract, 2],
+]);
+const CONTRACTS = [...TAGGED_SINCE.keys()];
+export const isTagged = (contract: Contract<string>, tagVersion: number) => (TAGGED_SINCE.get(contract) ?? Infinity) <= tagVersion;
 
 /**
  * The contracts that refuse `record`, as stored with it (`records.unrenderable`): `chat,alpaca`,
