@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { findToolSet, insertToolSet, listToolSets, type ToolSetRow } from '../../db/tool-sets.repository.js';
+import { findToolSet, insertToolSet, listToolSets, type ToolSetListRow, type ToolSetRow } from '../../db/tool-sets.repository.js';
 import { AppError, invalid, notFound } from '../../src/errors.js';
 import { newId } from '../../src/ids.js';
 import type { JobDeps } from '../jobs/job-deps.js';
@@ -14,12 +14,19 @@ const storedTools = TypeCompiler.Compile(Type.Array(Tool));
 const storedSummary = TypeCompiler.Compile(ToolSummary);
 const storedFormat = TypeCompiler.Compile(ToolFormatSchema);
 
-/** A stored row read back through the same schemas it was written with: jsonb gives `unknown`. */
+/** A stored row read back through the same schemas it was written with: json gives `unknown`. */
+function listedOf(row: ToolSetListRow): Omit<ToolSetView, 'tools'> {
+  if (!storedSummary.Check(row.summary) || !storedFormat.Check(row.format)) unreadable(row.id);
+  return { id: row.id, name: row.name, format: row.format, summary: row.summary, created_at: row.createdAt.toISOString() };
+}
+
 function toolSetOf(row: ToolSetRow): ToolSetView {
-  if (!storedTools.Check(row.tools) || !storedSummary.Check(row.summary) || !storedFormat.Check(row.format)) {
-    throw new AppError('internal', `tool set ${row.id} is stored in a shape this version does not read`);
-  }
-  return { id: row.id, name: row.name, format: row.format, tools: row.tools, summary: row.summary, created_at: row.createdAt.toISOString() };
+  if (!storedTools.Check(row.tools)) unreadable(row.id);
+  return { ...listedOf(row), tools: row.tools };
+}
+
+function unreadable(id: string): never {
+  throw new AppError('internal', `tool set ${id} is stored in a shape this version does not read`);
 }
 
 export interface CreateToolSetInput {
@@ -52,11 +59,8 @@ export async function getToolSet(deps: Pick<JobDeps, 'database'>, owner: string,
 export async function listToolSetViews(deps: Pick<JobDeps, 'database'>, owner: string, query: { limit?: number; before?: string }) {
   const limit = query.limit ?? 50;
   const rows = await listToolSets(deps.database.db, owner, { limit: limit + 1, before: query.before });
-  const page = rows.slice(0, limit).map(toolSetOf);
-  return {
-    tool_sets: page.map(({ tools: _tools, ...rest }) => rest),
-    next_before: rows.length > limit ? page[page.length - 1].id : null,
-  };
+  const page = rows.slice(0, limit).map(listedOf);
+  return { tool_sets: page, next_before: rows.length > limit ? page[page.length - 1].id : null };
 }
 
 /**
