@@ -2,13 +2,18 @@ import { sql } from 'drizzle-orm';
 import { rows, type Executor } from './client.js';
 
 /**
- * Tasks of `kind` in the run that have not succeeded (queued, running, failed or canceled). A tool curate
- * run balances difficulties once every judge task is done: each judge task's commit queues a check,
- * and the check that finds none left (it runs after the last judge commit) does the balance.
+ * Whether the run has a task of `kind` that has not succeeded (queued, running, failed or canceled).
+ * A tool curate run balances difficulties once every judge task is done: each judge task's commit
+ * queues a check, and the check that finds none left (it runs after the last judge commit) does the
+ * balance. One check per judge task, so each is an index seek on (run_id, status) that stops at the
+ * first unfinished task, not a count over the run's tasks.
  */
-export async function unfinishedTasks(ex: Executor, runId: string, kind: string): Promise<number> {
-  const [row] = await rows<{ n: number }>(ex, sql`select count(*)::int as n from tasks where run_id = ${runId} and kind = ${kind} and status <> 'succeeded'`);
-  return row?.n ?? 0;
+export async function hasUnfinishedTasks(ex: Executor, runId: string, kind: string): Promise<boolean> {
+  const [row] = await rows<{ found: boolean }>(
+    ex,
+    sql`select exists (select 1 from tasks where run_id = ${runId} and status in ('queued', 'running', 'failed', 'canceled') and kind = ${kind}) as found`,
+  );
+  return row?.found ?? false;
 }
 
 /**
