@@ -7,12 +7,15 @@
 //
 //   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--probe-ms 100 (0: no probe)] [--timeout-s 600] [--cpu-prof]
 //     [--case all|generate|tools (default all: generate, then the pipeline, then tool use)] [--tool-examples 1000]
+//     [--case select [--records 100000] [--project]: bench/select.bench.ts, vectors only, no service]
 //   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S, BENCH_CASE, BENCH_TOOL_EXAMPLES; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { loadProviders } from '../src/llm/providers.js';
@@ -27,7 +30,7 @@ const cores = availableParallelism();
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, records: str, project: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } },
 });
 function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms' | 'tool-examples', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
@@ -51,7 +54,13 @@ const PROBE_EVERY_MS = knob('probe-ms', 100, 0);
 // The tool-use case: this many examples of the HDF5 fixture (~6 teacher calls each: ~6,000 calls, as above).
 const toolExamples = knob('tool-examples', 1000);
 const benchCase = flags.case ?? process.env.BENCH_CASE ?? 'all';
-if (!['all', 'generate', 'tools'].includes(benchCase)) throw new Error(`--case must be all, generate or tools (got ${benchCase})`);
+if (!['all', 'generate', 'tools', 'select'].includes(benchCase)) throw new Error(`--case must be all, generate, tools or select (got ${benchCase})`);
+if (benchCase === 'select') {
+  // Pure computation over precomputed embeddings: no service, no database (bench/select.bench.ts).
+  const args = [...(flags.records ? ['--records', flags.records] : []), ...(flags.project ? ['--project'] : [])];
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./select.bench.ts', import.meta.url)), ...args], { stdio: 'inherit' });
+  process.exit(status ?? 2);
+}
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const cpuProfDir = flags['cpu-prof'] ? `${tmpdir()}/quarry-bench-profiles` : undefined;
 

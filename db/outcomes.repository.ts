@@ -16,7 +16,17 @@ interface SharedRun {
   stage: number | null;
   dataset_id: string | null;
   rejected_dataset_id: string | null;
+  /** The run's datasets whose records are not its records: rejected, unselected, staging copies. */
+  uncounted: string[] | null;
 }
+
+/**
+ * Output keys of datasets a run writes that are not its result: what it rejected or left unselected,
+ * and the staging copies a later task of the run reads (tool curate's judged set, the semantic dedup
+ * input, select's scored input). Their records never count in `progress.records`.
+ */
+const UNCOUNTED_OUTPUTS = ['rejected_dataset_id', 'unselected_dataset_id', 'judged_dataset_id', 'semantic_input_dataset_id', 'scored_dataset_id', 'input_dataset_id'] as const;
+const uncountedList = sql.raw(`array[${UNCOUNTED_OUTPUTS.map((k) => `output->>'${k}'`).join(', ')}]`);
 
 type Succeeded = Extract<Outcome, { type: 'succeeded' }>;
 
@@ -63,7 +73,7 @@ export async function commitOutcomes(
 async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
   return rows<SharedRun>(
     tx,
-    sql`select id, kind, status, parent_run_id, stage, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id from runs
+    sql`select id, kind, status, parent_run_id, stage, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, ${uncountedList} as uncounted from runs
          where id = any(${sql.param(runIds)}::text[]) order by id for key share`,
   );
 }
@@ -145,14 +155,15 @@ async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcome
   const inserted = await insertRecords(tx, writer, succeeded);
   const events: NewEvent[] = [];
   const ts = Date.now();
-  // A run's records are what it wrote anywhere but its rejected set (curate, knowledge flows).
+  // A run's records are what it wrote anywhere but its rejected, unselected and staging sets (knowledge flows count).
+  const uncounted = new Set(run.uncounted ?? []);
   let kept = 0;
   for (const o of succeeded) {
     for (const r of o.records) {
       const datasetId = r.datasetId ?? o.datasetId;
       const recordId = inserted.get(`${datasetId}\u0000${r.key}`);
       if (recordId === undefined) continue;
-      if (datasetId !== run.rejected_dataset_id) kept++;
+      if (!uncounted.has(datasetId)) kept++;
       events.push({ type: 'record.created', data: { task: o.task.key, key: r.key, ...(datasetId !== run.dataset_id ? { dataset_id: datasetId } : {}), ts }, recordId });
     }
   }

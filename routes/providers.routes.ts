@@ -18,6 +18,12 @@ const ProviderView = Type.Object({
     max_retries: Type.Integer({ description: 'SDK retries of 429/5xx/connection errors, honouring Retry-After' }),
   }),
   pricing: Type.Object({ input_per_mtok: Type.Number(), output_per_mtok: Type.Number() }, { description: 'USD per million tokens, for usage.cost_usd (0 when not configured)' }),
+  embedding_model: Type.Union([Type.String(), Type.Null()], { description: 'The model `/v1/embeddings` is called with when a job names this provider in `embedding.provider` (`embedding_model` in PROVIDERS_FILE)' }),
+  embedding_pricing: Type.Union([Type.Object({ input_per_mtok: Type.Number() }), Type.Null()], { description: 'USD per million embedded tokens (null: free)' }),
+});
+
+const EmbeddingDefault = Type.Union([Type.Object({ provider: Type.String(), model: Type.String() }), Type.Null()], {
+  description: 'What jobs embed with when they name no `embedding` (EMBEDDING_PROVIDER/EMBEDDING_MODEL, or the first provider with an `embedding_model`); null: the lexical fallback (hashed character n-grams)',
 });
 
 export function providersRoutes(deps: { providers: ProviderRegistry }): FastifyPluginAsyncTypebox {
@@ -32,10 +38,10 @@ export function providersRoutes(deps: { providers: ProviderRegistry }): FastifyP
           description:
             'Every provider a request may name in `llm.provider` (PROVIDERS_FILE, the OPENAI_/ANTHROPIC_ shortcuts, and Ollama, always defined), ' +
             'with its kind, base URL, default model and limits. Keys are never shown.',
-          response: { 200: Type.Object({ default: Type.String({ description: 'The default provider’s name' }), providers: Type.Array(ProviderView) }), ...errors(401) },
+          response: { 200: Type.Object({ default: Type.String({ description: 'The default provider’s name' }), embedding: EmbeddingDefault, providers: Type.Array(ProviderView) }), ...errors(401) },
         },
       },
-      async () => ({ default: deps.providers.defaultName, providers: deps.providers.list().map((p) => providerView(p, deps.providers.defaultName)) }),
+      async () => ({ default: deps.providers.defaultName, embedding: deps.providers.embedding ?? null, providers: deps.providers.list().map((p) => providerView(p, deps.providers.defaultName)) }),
     );
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { cancel, getRun, listRunViews, retry, waitForRun, type RunsDeps } from '../services/runs/runs.service.js';
+import { runReportDocument } from '../services/runs/run-report.js';
 import { preferencesOf } from './job-reply.js';
 import { JobHeaders, Run, RunEnvelope, RunParams, errors } from './schemas.js';
 
@@ -47,6 +48,30 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
         if (wait === 0) return { run: await getRun(deps, request.owner, request.params.id) };
         reply.header('preference-applied', `wait=${wait}`);
         return { run: await waitForRun(deps, request.owner, request.params.id, wait) };
+      },
+    );
+
+    app.get(
+      '/v1/runs/:id/report',
+      {
+        schema: {
+          operationId: 'getRunReport',
+          tags: ['runs'],
+          summary: 'A run\'s report alone, as JSON or as markdown for a CI log',
+          description:
+            'The report of GET /v1/runs/{id} (`output.report`) on its own. `format=markdown` renders it for a CI log or a pull request comment: ' +
+            'a compare run as its decision, a metrics table, the metric and judge reasons and the judge\'s scores; other kinds as their report in a JSON block.',
+          params: RunParams,
+          querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('markdown')], { default: 'json' })) }),
+          response: {
+            200: { description: 'The report', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'text/markdown': { schema: { type: 'string' } } } },
+            ...errors(400, 401, 404),
+          },
+        },
+      },
+      async (request, reply) => {
+        const doc = await runReportDocument(deps, request.owner, request.params.id, request.query.format ?? 'json');
+        return reply.type(doc.contentType).send(doc.body);
       },
     );
 

@@ -68,6 +68,18 @@ export const LIMITS = {
   toolSeedExamples: 10,
   /** Curate's turn filter: steps of one tool-use example it rates (each step is an item of a judge call). */
   curateToolSteps: 20,
+  /**
+   * Floats of embeddings held at once by one vector computation (records × dimensions, Float32):
+   * 512 Mi floats is 2 GiB, e.g. 1,000,000 records × 384 dims is 384 Mi. Past it a set is refused
+   * before anything is allocated (services/vectors).
+   */
+  vectorFloats: 512 * 1024 * 1024,
+  /**
+   * Records a select or compare run, or a semantic dedup, reads from one dataset: the finishing step holds
+   * one Float32 vector per record (LIMITS.vectorFloats bounds records × dimensions) and a few numbers,
+   * never the records themselves, so a million fit in a worker's memory.
+   */
+  selectRecords: 1_000_000,
 } as const;
 
 const fmt = (n: number) => n.toLocaleString('en-US');

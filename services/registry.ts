@@ -1,7 +1,9 @@
 import type { CommitHooks } from '../db/run-hooks.js';
 import type { RunRow } from '../db/runs.repository.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
+import { compareJob } from './compare/compare.job.js';
 import { curateJob } from './curate/curate.job.js';
+import { embeddingsModule } from './embeddings/embeddings.job.js';
 import { enrichJob } from './enrich/enrich.job.js';
 import { generateJob } from './generate/generate.job.js';
 import type { HandlerDeps, JobDeps } from './jobs/job-deps.js';
@@ -10,6 +12,7 @@ import type { JobEndpoint, JobModule, TaskEstimator } from './jobs/job-module.js
 import { knowledgeJob } from './knowledge/knowledge.job.js';
 import { pipelineJob } from './pipelines/pipeline.job.js';
 import { rejectedReport } from './runs/runs.service.js';
+import { selectJob } from './select/select.job.js';
 import { topicsJob } from './topics/topics.job.js';
 import { toolsGenerateJob } from './tools/generate/tools-generate.job.js';
 
@@ -17,7 +20,7 @@ import { toolsGenerateJob } from './tools/generate/tools-generate.job.js';
  * Every job kind Quarry runs, one module each (services/README.md says how to add one). Routes,
  * the worker's handler table, run reports and pipeline stages are derived from this list only.
  */
-export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, toolsGenerateJob, pipelineJob];
+export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, selectJob, toolsGenerateJob, pipelineJob, embeddingsModule, compareJob];
 
 /** The job endpoints, in the order the contract lists them. */
 export const jobEndpoints = (): JobEndpoint[] => JOB_MODULES.flatMap((m) => (m.endpoint ? [m.endpoint] : []));

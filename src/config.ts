@@ -17,6 +17,8 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 1024, default: 16 }),
   PROVIDERS_FILE: Type.Optional(Type.String({ minLength: 1 })),
   DEFAULT_PROVIDER: Type.Optional(Type.String({ minLength: 1 })),
+  EMBEDDING_PROVIDER: Type.Optional(Type.String({ minLength: 1 })),
+  EMBEDDING_MODEL: Type.Optional(Type.String({ minLength: 1 })),
   OPENAI_API_KEY: Type.Optional(Type.String()),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ANTHROPIC_API_KEY: Type.Optional(Type.String()),
@@ -63,6 +65,8 @@ export interface Config {
   workerConcurrency: number;
   providersFile?: string;
   defaultProvider?: string;
+  /** The service's default embedding provider and model (EMBEDDING_PROVIDER, EMBEDDING_MODEL). */
+  embedding: { provider?: string; model?: string };
   openai: { apiKey?: string; baseUrl?: string };
   anthropic: { apiKey?: string; baseUrl?: string };
   /** Gemini and OpenRouter through their OpenAI-compatible endpoints. */
@@ -151,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: c.WORKER_CONCURRENCY,
     providersFile: c.PROVIDERS_FILE,
     defaultProvider: c.DEFAULT_PROVIDER,
+    embedding: { provider: c.EMBEDDING_PROVIDER, model: c.EMBEDDING_MODEL },
     openai: { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL },
     anthropic: { apiKey: c.ANTHROPIC_API_KEY, baseUrl: c.ANTHROPIC_BASE_URL },
     gemini: { apiKey: c.GEMINI_API_KEY, baseUrl: c.GEMINI_BASE_URL },

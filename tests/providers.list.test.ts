@@ -30,6 +30,8 @@ describe.each(DATABASES)('GET /v1/providers (%s)', (db) => {
         '    timeout_ms: 90000',
         '    max_retries: 2',
         '    pricing: { input_per_mtok: 0.1, output_per_mtok: 0.3 }',
+        '    embedding_model: Qwen/Qwen3-Embedding-0.6B',
+        '    embedding_pricing: { input_per_mtok: 0.02 }',
       ].join('\n'),
     );
     h = await startHarness({ db, log: logs.log, env: { PROVIDERS_FILE: file, VLLM_KEY: 'sk-vllm-secret', API_KEYS: KEY } });
@@ -51,7 +53,12 @@ describe.each(DATABASES)('GET /v1/providers (%s)', (db) => {
       api_key_env: 'VLLM_KEY',
       limits: { max_concurrency: 64, timeout_ms: 90_000, max_retries: 2 },
       pricing: { input_per_mtok: 0.1, output_per_mtok: 0.3 },
+      embedding_model: 'Qwen/Qwen3-Embedding-0.6B',
+      embedding_pricing: { input_per_mtok: 0.02 },
     });
+    // The only provider with an embedding model is what jobs embed with when they name none.
+    expect(res.body.embedding).toEqual({ provider: 'vllm', model: 'Qwen/Qwen3-Embedding-0.6B' });
+    expect(byName.openai.embedding_model).toBeNull();
     expect(byName.openai).toMatchObject({ kind: 'openai', default: true, base_url: h.fake.openaiBaseUrl, api_key_env: 'OPENAI_API_KEY' });
     expect(byName.anthropic).toMatchObject({ kind: 'anthropic', default: false, base_url: h.fake.anthropicBaseUrl, default_model: 'claude-sonnet-4-5' });
     expect(byName.ollama).toMatchObject({ kind: 'openai', base_url: 'http://localhost:11434/v1', api_key_env: null });

@@ -6,3 +6,4 @@ export { runEvents } from './run-events.table.js';
 export { topics } from './topics.table.js';
 export { runCounters, datasetCounts } from './counters.table.js';
 export { toolSets } from './tool-sets.table.js';
+export { embeddings } from './embeddings.table.js';

@@ -15,3 +15,20 @@ export async function curateReport(database: Database, output: { dataset_id?: st
   }
   return { kept, rejected, rating_histogram: histogram };
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A semantic dedup run's figures, once its finisher has decided (`output.semantic_dedup`): the
+ * planner's report has exact and near counts and `semantic: null` until then.
+ */
+export function semanticReport(output: unknown): Record<string, unknown> {
+  if (!isObject(output) || !isObject(output.semantic_dedup) || !isObject(output.report)) return {};
+  const s = output.semantic_dedup;
+  const duplicates = isObject(output.report.duplicates) ? output.report.duplicates : {};
+  return {
+    duplicates: { ...duplicates, semantic: s.duplicates, embedding: s.embedding },
+    semantic: { threshold: s.threshold, compared: s.compared },
+    to_judge: s.to_judge,
+  };
+}

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { dryRun, jobOptions } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
+import { EmbeddingOption } from '../embeddings/embedding.spec.js';
 
 export const CurateSpec = Type.Object(
   {
@@ -17,10 +18,21 @@ export const CurateSpec = Type.Object(
         {
           exact: Type.Optional(Type.Boolean({ description: 'Drop exact duplicates by normalised text (default true)' })),
           near: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'Drop near duplicates whose question is at least this similar (MinHash/LSH Jaccard estimate), e.g. 0.85' })),
+          semantic: Type.Optional(
+            Type.Number({
+              minimum: 0.5,
+              maximum: 1,
+              description:
+                'Drop records whose embedding (see `embedding`) has a cosine similarity above this to a kept record, e.g. 0.92 (SemDeDup): paraphrases MinHash misses. ' +
+                'The better-rated record of a pair is kept (`curation.rating`, `rating` or `multi_score.combined`), else the first in a fixed order of the texts, whatever the input order. ' +
+                'Runs after exact/near and before judging, so the judge sees only survivors. QA, CoT and conversation records, not tool-use records alone',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
+    embedding: Type.Optional(EmbeddingOption),
     turn_filter: Type.Optional(
       Type.Object(
         { threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Keep an example only if every step is rated at least this (default 0.7)' })) },

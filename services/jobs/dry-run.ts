@@ -92,14 +92,16 @@ function estimateTasks(providers: ProviderRegistry, estimators: Record<string, T
     sum.inputChars += estimate.inputChars;
     sum.outputTokens += estimate.outputTokens;
     const llm = task.payload.llm;
-    const name = typeof llm === 'object' && llm !== null && 'provider' in llm && typeof llm.provider === 'string' ? llm.provider : undefined;
+    const name = estimate.provider ?? (typeof llm === 'object' && llm !== null && 'provider' in llm && typeof llm.provider === 'string' ? llm.provider : undefined);
     const provider = providers.get(name);
-    if (!provider?.priced) {
+    // Embedding calls are priced at the provider's embedding_pricing, input only.
+    const pricing = estimate.embedding ? provider?.embeddingPricing && { ...provider.embeddingPricing, output_per_mtok: 0 } : provider?.priced ? provider.pricing : undefined;
+    if (!pricing) {
       const label = provider?.name ?? name ?? providers.defaultName;
       if (!sum.unpriced.includes(label)) sum.unpriced.push(label);
       continue;
     }
-    sum.cost += ((estimate.inputChars / CHARS_PER_TOKEN) * provider.pricing.input_per_mtok + estimate.outputTokens * provider.pricing.output_per_mtok) / 1e6;
+    sum.cost += ((estimate.inputChars / CHARS_PER_TOKEN) * pricing.input_per_mtok + estimate.outputTokens * pricing.output_per_mtok) / 1e6;
   }
   return sum;
 }

@@ -41,6 +41,8 @@ export interface StageInput {
   inputDatasetId?: string;
   /** The previous stage run's output (a topics stage's `topics_id`). */
   previous?: { dataset_id?: string; topics_id?: string };
+  /** The records each earlier stage wrote (its dataset, by stage name; the pipeline's `dataset_id` as `input`), for a stage that compares them. */
+  earlier?: Array<{ stage: string; dataset_id: string }>;
   /** Stage 0's full generate spec: the stored pipeline spec keeps document names, not text. */
   carried?: GenerateSpec;
   /** Stage 0's full tools spec: the stored pipeline spec keeps header names, not values. */

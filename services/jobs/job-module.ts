@@ -53,7 +53,14 @@ export interface JobModule {
 }
 
 /** What one planned task will cost, the tasks it spawns included: teacher calls, characters sent, tokens expected back. */
-export interface TaskEstimate { calls: number; inputChars: number; outputTokens: number }
+export interface TaskEstimate {
+  calls: number;
+  inputChars: number;
+  outputTokens: number;
+  /** The provider called, when the payload has no `llm` naming it; `embedding`: priced at its `embedding_pricing`. */
+  provider?: string;
+  embedding?: boolean;
+}
 export type TaskEstimator = (payload: Record<string, unknown>) => TaskEstimate;
 
 /** A stage of a multi-stage job as a dry run sees it: planned now, or only once the stage before has run. */

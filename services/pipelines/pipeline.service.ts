@@ -12,6 +12,8 @@ import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
 import { type PipelineSpec, stagesOf } from './pipeline.spec.js';
 import { checkToolsStage, storedToolsStage, toolsStageProblems } from './pipeline.tools.js';
+import { compareStageProblems } from '../compare/compare.stage.js';
+import { selectOptionProblems } from '../select/select.service.js';
 
 /**
  * Plans a pipeline: a run whose tasks each start the next stage as a run of its own. Its total is
@@ -30,11 +32,11 @@ export async function planPipeline(
   if (stages.length === 0) details.push({ field: 'generate', message: 'a pipeline needs at least one of topics, generate, tools, enrich and curate' });
   if ((makes || spec.topics) && spec.dataset_id) details.push({ field: 'dataset_id', message: 'generate and tools read their own source; dataset_id is the input only when topics, generate and tools are skipped' });
   if (!makes && !spec.topics && stages.length > 0 && !spec.dataset_id) details.push({ field: 'dataset_id', message: `is required when the pipeline starts with ${stages[0]}` });
-  if (spec.topics && (spec.enrich || spec.curate) && !makes) details.push({ field: 'generate', message: 'enrich and curate need records: add a generate or tools stage after topics' });
+  if (spec.topics && (spec.enrich || spec.curate || spec.select) && !makes) details.push({ field: 'generate', message: 'enrich, curate and select need records: add a generate or tools stage after topics' });
   if (spec.topics && !makes && spec.export) {
     details.push({ field: 'export', message: 'a topics-only pipeline makes a topic tree or graph, not training records: add a generate or tools stage, or download the topics (GET /v1/topics/{id}?format=jsonl or graph)' });
   }
-  details.push(...toolsStageProblems(spec));
+  details.push(...toolsStageProblems(spec), ...compareStageProblems(spec, deps), ...(spec.select ? selectOptionProblems(deps, spec.select, 'select.') : []));
   if (spec.topics && spec.generate) {
     for (const source of ['documents', 'lancedb', 'dataset_id', 'seed_records', 'topics_id', 'topics'] as const) {
       if (spec.generate[source] !== undefined) details.push({ field: `generate.${source}`, message: 'after a topics stage, generate samples from those topics' });

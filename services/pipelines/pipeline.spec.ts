@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CompareStageSpec } from '../compare/compare.spec.js';
 import { CurateSpec } from '../curate/curate.spec.js';
+import { SelectStageSpec } from '../select/select.spec.js';
 import { EnrichSpec } from '../enrich/enrich.spec.js';
 import { EXPORT_FORMATS } from '../export/formats.js';
 import { GenerateStageSpec } from '../generate/generate.spec.js';
@@ -28,19 +30,22 @@ export const PipelineSpec = Type.Object(
     tools: Type.Optional(ToolsStageSpec),
     enrich: Type.Optional(withoutInput(EnrichSpec, 'Stage 2: enrich the previous stage’s dataset (its own llm)')),
     curate: Type.Optional(withoutInput(CurateSpec, 'Stage 3: judge and filter the previous stage’s dataset (its own llm, e.g. a stronger judge)')),
+    select: Type.Optional(SelectStageSpec),
     export: Type.Optional(
       Type.Object(
         { format: Type.Union([...EXPORT_FORMATS, 'fairforge' as const].map((f) => Type.Literal(f))), system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })) },
         { additionalProperties: false, description: 'Stage 4: the format of the final download (links.export)' },
       ),
     ),
+    compare: Type.Optional(CompareStageSpec),
     ...dryRun,
   },
   { additionalProperties: false },
 );
 
 export type PipelineSpec = Static<typeof PipelineSpec>;
-export const STAGES = ['topics', 'generate', 'tools', 'enrich', 'curate'] as const;
+// compare stays last: it reads what every stage before it wrote.
+export const STAGES = ['topics', 'generate', 'tools', 'enrich', 'curate', 'select', 'compare'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** The stages a pipeline runs, in order; export is not a stage of its own but the final link. */

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Executor } from '../../db/client.js';
 import { findRunById, stageRuns } from '../../db/runs.repository.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
 import { GenerateSpec } from '../generate/generate.spec.js';
@@ -36,7 +37,9 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
   const stages = stagesOf(spec);
   const previous = p.previous_run_id ? await findRunById(deps.database.db, p.previous_run_id) : undefined;
   const previousOutput = previous ? outputOf(previous.output) : undefined;
-  const input = previousOutput?.dataset_id ?? spec.dataset_id;
+  const earlier = await earlierDatasets(deps.database.db, pipeline.id, p.stage, spec.dataset_id);
+  // A stage that writes no dataset (compare) passes on the last one written before it.
+  const input = previousOutput?.dataset_id ?? earlier.at(-1)?.dataset_id ?? spec.dataset_id;
 
   if (p.stage >= stages.length) {
     const topicsRun = spec.topics ? (await stageRuns(deps.database.db, pipeline.id)).find((r) => r.kind === 'topics') : undefined;
@@ -50,7 +53,7 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
   if (!plan) throw new LlmError('api', `stage ${p.stage} (${name}) has no job module`, { fatal: true });
   let child;
   try {
-    const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, carried: p.generate, carriedTools: p.tools });
+    const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, earlier, carried: p.generate, carriedTools: p.tools });
     // The stage run is keyed by pipeline and stage, so a redone advance finds it instead of starting another.
     child = await startRun(deps, { ...planned, owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } });
   } catch (err) {
@@ -63,3 +66,13 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
     events: [{ type: 'stage.started', data: { stage: p.stage, kind: name, run_id: run.id, dataset_id: run.output.dataset_id, input_dataset_id: input ?? null, tasks: run.progress.total } }],
   };
 });
+
+/** The datasets the stages before `stage` wrote, in order (a topics stage's nodes are no records), after the pipeline's own input. */
+async function earlierDatasets(db: Executor, pipelineId: string, stage: number, input: string | undefined) {
+  const runs = (await stageRuns(db, pipelineId)).filter((r) => (r.stage ?? 0) < stage && r.kind !== 'topics');
+  const written = runs.flatMap((r) => {
+    const id = outputOf(r.output).dataset_id;
+    return id ? [{ stage: r.kind, dataset_id: id }] : [];
+  });
+  return [...(input ? [{ stage: 'input', dataset_id: input }] : []), ...written];
+}

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anthropicWire } from './anthropic.js';
+import { embeddingResponse, readEmbeddingRequest } from './embeddings.js';
 import { modelList, readBody, send } from './http.js';
 import { openaiWire } from './openai.js';
 import { hash } from './prompt-text.js';
@@ -40,7 +41,7 @@ export interface FakeLlmOptions {
 export interface FakeLlmStats {
   /** Requests to the provider API (/v1/...); the /_fake control endpoints are not counted. */
   requests: number;
-  /** 200 answers from the two completion endpoints, including malformed/schema/truncate/refusal ones. */
+  /** 200 answers from the two completion endpoints, including malformed/schema/truncate/refusal ones (embeddings are in byPath). */
   completions: number;
   faults: Record<string, number>;
   inFlight: number;
@@ -118,19 +119,34 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (ms > 0) await sleep(ms, undefined, { signal: closing.signal }).catch(() => undefined);
   };
 
+  /** Delays the answer; answers a 429 or 500 fault, or leaves a 'hang' unanswered: true when the request is done. */
+  const failed = async (res: http.ServerResponse, wire: WireProvider, fault: FaultRule | undefined) => {
+    // Leave the socket open: the client's timeout/abort or close() ends it.
+    if (fault?.kind === 'hang') return true;
+    await delay();
+    if (fault?.kind === '429') {
+      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
+      return send(res, 429, wire.error('rate_limit_error', 'Rate limit reached (fake-llm fault injection)'), headers), true;
+    }
+    if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)')), true;
+    return false;
+  };
+
+  /** /v1/embeddings: the fault knobs match the joined inputs; other answer faults do not apply to vectors. */
+  const embed = async (res: http.ServerResponse, body: Record<string, any>, entry: RecordedRequest) => {
+    const request = readEmbeddingRequest(body);
+    if (typeof request === 'string') return send(res, 400, openaiWire.error('invalid_request_error', request));
+    if (await failed(res, openaiWire, takeFault(request.input.join('\n')))) return;
+    entry.response = embeddingResponse(request);
+    send(res, 200, entry.response);
+  };
+
   const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>, entry: RecordedRequest) => {
     const invalid = wire.validate(body);
     if (invalid) return send(res, 400, wire.error('invalid_request_error', invalid));
     const prompt = wire.prompt(body);
     const fault = takeFault(prompt.all);
-    // Leave the socket open: the client's timeout/abort or close() ends it.
-    if (fault?.kind === 'hang') return;
-    await delay();
-    if (fault?.kind === '429') {
-      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
-      return send(res, 429, wire.error('rate_limit_error', 'Rate limit reached (fake-llm fault injection)'), headers);
-    }
-    if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)'));
+    if (await failed(res, wire, fault)) return;
     const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
     const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly, pinned: pins.find((p) => prompt.all.includes(p.match))?.values });
     entry.response = answer;
@@ -163,6 +179,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     recorded.push(entry);
     if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
 
+    if (method === 'POST' && path === '/v1/embeddings') return isObject(body) ? embed(res, body, entry) : send(res, 400, openaiWire.error('invalid_request_error', 'request body must be a JSON object'));
     const wire = WIRES[path];
     if (method === 'POST' && wire) {
       if (!isObject(body)) return send(res, 400, wire.error('invalid_request_error', 'request body must be a JSON object'));

@@ -31,7 +31,7 @@ export function providerCall(): TeacherCall {
  * The OpenAI SDK sleeps out a Retry-After without watching the signal, so a canceled run could
  * wait minutes for it. Racing the signal returns at once; the SDK then gives up before resending.
  */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => undefined);
     return Promise.reject(new LlmError('canceled', 'request aborted'));

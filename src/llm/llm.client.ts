@@ -3,7 +3,8 @@ import type { Metrics } from '../metrics.js';
 import { providerCall } from './adapters.js';
 import type { LlmSettings } from './llm-settings.js';
 import { LlmError, toLlmError } from './llm.errors.js';
-import { compose, concurrencyLimit, teacherMetrics, type TeacherMiddleware } from './middleware.js';
+import { createEmbedder, type Embed, type EmbedRequest } from './embeddings.js';
+import { compose, concurrencyLimit, providerSlots, teacherMetrics, type TeacherMiddleware } from './middleware.js';
 import type { Provider, ProviderRegistry } from './providers.js';
 import { createStructured, type Structured, type StructuredRequest } from './structured.js';
 import type { CompleteRequest, Completion, JsonSchema, TeacherRequest, TeacherResponse } from './teacher-request.js';
@@ -11,7 +12,7 @@ import { addUsage } from './usage.js';
 import { toWireSchema } from './wire-schema.js';
 
 export type { LlmSettings };
-export type { CompleteRequest, Completion, StructuredRequest };
+export type { CompleteRequest, Completion, StructuredRequest, EmbedRequest };
 
 export interface LlmClient {
   /** One teacher request through the middleware chain: the neutral answer, tool calls included. */
@@ -19,6 +20,8 @@ export interface LlmClient {
   /** A JSON answer validated against `schema`, with failed attempts fed back to the teacher. */
   structured: Structured;
   resolve(settings: LlmSettings): { provider: Provider; model: string };
+  /** Vectors of `texts` from an OpenAI-compatible `/v1/embeddings`, in order; usage counted like a teacher call. */
+  embed: Embed;
 }
 
 export interface LlmClientDeps {
@@ -36,7 +39,8 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
     if (!out) wire.set(schema, (out = toWireSchema(schema)));
     return out;
   };
-  const builtIn = [...(deps.metrics ? [teacherMetrics(deps.metrics)] : []), concurrencyLimit()];
+  const slots = providerSlots();
+  const builtIn = [...(deps.metrics ? [teacherMetrics(deps.metrics)] : []), concurrencyLimit(slots)];
   const call = compose([...(deps.middleware ?? []), ...builtIn], providerCall());
 
   function resolve(settings: LlmSettings) {
@@ -65,5 +69,6 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
     return { response, model, provider: provider.name };
   }
 
-  return { complete, structured: createStructured(complete, deps.log), resolve };
+  const embed = createEmbedder({ providers: deps.providers, metrics: deps.metrics, slots });
+  return { complete, structured: createStructured(complete, deps.log), resolve, embed };
 }

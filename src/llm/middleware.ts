@@ -22,13 +22,22 @@ export type TeacherMiddleware = (next: TeacherCall) => TeacherCall;
 export const compose = (middleware: TeacherMiddleware[], last: TeacherCall): TeacherCall =>
   middleware.reduceRight<TeacherCall>((next, wrap) => wrap(next), last);
 
-/** At most `provider.maxConcurrency` requests in flight per provider; waiting calls still honour their signal. */
-export function concurrencyLimit(): TeacherMiddleware {
+/** Each provider's request slots (`max_concurrency`), shared by its teacher calls and its embedding calls. */
+export type ProviderSlots = (provider: Provider) => LimitFunction;
+
+export function providerSlots(): ProviderSlots {
   const limits = new Map<string, LimitFunction>();
+  return (provider) => {
+    let limit = limits.get(provider.name);
+    if (!limit) limits.set(provider.name, (limit = pLimit(provider.maxConcurrency)));
+    return limit;
+  };
+}
+
+/** At most `provider.maxConcurrency` requests in flight per provider; waiting calls still honour their signal. */
+export function concurrencyLimit(slots: ProviderSlots = providerSlots()): TeacherMiddleware {
   return (next) => (call, signal) => {
-    let limit = limits.get(call.provider.name);
-    if (!limit) limits.set(call.provider.name, (limit = pLimit(call.provider.maxConcurrency)));
-    return limit(() => {
+    return slots(call.provider)(() => {
       signal.throwIfAborted();
       return next(call, signal);
     });

@@ -29,5 +29,7 @@ export function providerView(p: Provider, defaultName: string) {
     api_key_env: p.apiKeyEnv ?? null,
     limits: { max_concurrency: p.maxConcurrency, timeout_ms: p.timeoutMs, max_retries: p.maxRetries },
     pricing: p.pricing,
+    embedding_model: p.embeddingModel ?? null,
+    embedding_pricing: p.embeddingPricing ?? null,
   };
 }

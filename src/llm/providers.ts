@@ -15,6 +15,8 @@ const ProviderFileEntry = Type.Object(
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100 })),
     max_retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
     pricing: Type.Optional(Type.Object({ input_per_mtok: Type.Number({ minimum: 0 }), output_per_mtok: Type.Number({ minimum: 0 }) })),
+    embedding_model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    embedding_pricing: Type.Optional(Type.Object({ input_per_mtok: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -40,12 +42,24 @@ export interface Provider {
   pricing: { input_per_mtok: number; output_per_mtok: number };
   /** Whether `pricing` was configured (PROVIDERS_FILE); without it usage counts cost 0 and a dry run says null. */
   priced?: boolean;
+  /** The model `/v1/embeddings` is called with when a job names this provider for embeddings (`embedding_model`). */
+  embeddingModel?: string;
+  /** Price of embedding input (`embedding_pricing`); absent = free. */
+  embeddingPricing?: { input_per_mtok: number };
+}
+
+/** The service's default embedding model: EMBEDDING_PROVIDER/EMBEDDING_MODEL, or the first provider with an `embedding_model`. */
+export interface EmbeddingDefault {
+  provider: string;
+  model: string;
 }
 
 export interface ProviderRegistry {
   defaultName: string;
   get(name: string | undefined): Provider | undefined;
   list(): Provider[];
+  /** Absent when nothing names an embedding model: jobs then fall back to lexical vectors. */
+  embedding?: EmbeddingDefault;
 }
 
 const FREE = { input_per_mtok: 0, output_per_mtok: 0 };
@@ -105,12 +119,37 @@ export function loadProviders(config: Config): ProviderRegistry {
         maxRetries: p.max_retries ?? base.maxRetries,
         pricing: p.pricing ?? FREE,
         priced: p.pricing !== undefined,
+        embeddingModel: p.embedding_model,
+        embeddingPricing: p.embedding_pricing,
       });
     }
   }
   const defaultName = config.defaultProvider ?? fileDefault ?? 'ollama';
   if (!providers.has(defaultName)) throw new ConfigError(`default provider "${defaultName}" is not configured (known: ${[...providers.keys()].join(', ')})`);
-  return { defaultName, get: (name) => providers.get(name ?? defaultName), list: () => [...providers.values()] };
+  const embedding = embeddingDefault(config, providers, defaultName);
+  return { defaultName, get: (name) => providers.get(name ?? defaultName), list: () => [...providers.values()], embedding };
+}
+
+/**
+ * EMBEDDING_PROVIDER (else the default provider when EMBEDDING_MODEL is set) with EMBEDDING_MODEL or
+ * its `embedding_model`; with neither variable, the default provider's `embedding_model`, else the
+ * first provider that has one. Only OpenAI-compatible providers embed: naming another fails the start.
+ */
+function embeddingDefault(config: Config, providers: Map<string, Provider>, defaultName: string): EmbeddingDefault | undefined {
+  const { provider: named, model } = config.embedding;
+  if (!named && !model) {
+    const candidates = [providers.get(defaultName)!, ...providers.values()];
+    const found = candidates.find((p) => p.kind === 'openai' && p.embeddingModel);
+    return found && { provider: found.name, model: found.embeddingModel! };
+  }
+  const name = named ?? defaultName;
+  const provider = providers.get(name);
+  const which = named ? 'EMBEDDING_PROVIDER' : 'the default provider (EMBEDDING_MODEL is set)';
+  if (!provider) throw new ConfigError(`EMBEDDING_PROVIDER "${name}" is not configured (known: ${[...providers.keys()].join(', ')})`);
+  if (provider.kind !== 'openai') throw new ConfigError(`${which} "${name}" is an ${provider.kind} provider; embeddings need an OpenAI-compatible one (kind openai)`);
+  const chosen = model ?? provider.embeddingModel;
+  if (!chosen) throw new ConfigError(`EMBEDDING_PROVIDER "${name}" has no embedding_model: set EMBEDDING_MODEL`);
+  return { provider: name, model: chosen };
 }
 
 function readProvidersFile(path: string): Static<typeof ProvidersFile> {
