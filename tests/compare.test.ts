@@ -174,11 +174,30 @@ describe.each(DATABASES)('compare metrics, views and refusals (%s)', (db) => {
     const d = byLabel(report, 'degraded').metrics.semantic_diversity;
     expect(g).toBeGreaterThan(d);
     expect(d).toBe(0);
+    expect(report.semantic_diversity_sample).toBe(24);
     // Stored vectors are reused: the same comparison again embeds nothing.
     h.fake.reset();
     const again = (await post(body).expect(200)).body.run;
     expect(reportOf(again).datasets.map((x: any) => x.metrics.semantic_diversity)).toEqual([g, d]);
     expect(h.fake.stats().byPath['/v1/embeddings'] ?? 0).toBe(0);
+  });
+
+  it('measures semantic diversity on samples of one size, so a bigger dataset is not less diverse for its size alone', async () => {
+    // 48 records: the good ones and 24 more of the same kinds. Nearest neighbours are nearer in a
+    // bigger set, so both datasets are measured on 24 records (the smaller count), seeded.
+    const more = good.map((r, i) => ({ ...r, question: `${r.question} (variant ${i})` }));
+    const biggerId = await importDataset(h, 'bigger', [...good, ...more], 'Bearer key-a');
+    const body = { dataset_ids: [goodId, biggerId], judge: false, embedding: { provider: 'openai', model: 'text-embedding-3-small' }, seed: 3 };
+    const first = reportOf((await post(body).expect(200)).body.run);
+    expect(first.semantic_diversity_sample).toBe(24);
+    const alone = reportOf((await post({ ...body, dataset_ids: [goodId, degradedId] }).expect(200)).body.run);
+    // The good dataset's figure is the same whichever dataset it is compared with (both samples are all of it).
+    expect(byLabel(first, 'good').metrics.semantic_diversity).toBe(byLabel(alone, 'good').metrics.semantic_diversity);
+    const bigger = byLabel(first, 'bigger').metrics.semantic_diversity;
+    expect(bigger).toBeGreaterThan(0);
+    // The same seed measures the same sample; another seed may pick other records, never fails.
+    const again = reportOf((await post(body).expect(200)).body.run);
+    expect(byLabel(again, 'bigger').metrics.semantic_diversity).toBe(bigger);
   });
 
   it('counts distinct sources from the fields records carry, as counted by hand', async () => {

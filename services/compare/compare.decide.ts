@@ -9,7 +9,7 @@ import { render, requirePrompt, type PromptTemplate } from '../../src/prompts.js
 import { EMBED_TASK_KIND } from '../embeddings/embed.task.js';
 import { defineTask } from '../jobs/task-kind.js';
 import { byMetrics, byScore, explain, judgeReasons, metricReasons, type Compared } from './compare.decision.js';
-import { methodNote, semanticDiversity } from './compare.diversity.js';
+import { diversitySampleSize, methodNote, semanticDiversity } from './compare.diversity.js';
 import type { DatasetMetrics } from './compare.metrics.js';
 import { DecidePayload, JUDGE_KIND, judgmentKey, METRICS_KIND, metricsKey } from './compare.payloads.js';
 
@@ -95,13 +95,17 @@ export const compareDecideTask = defineTask('compare.decide', DecidePayload, (de
     // Two checks may both find nothing unfinished (the last phase-1 tasks committed together): one decides.
     if (!(await claimRunStep(deps.database.db, run.id, 'compare_decided_by', task.key))) return nothing;
 
-    const compared: Array<Compared & { judgment: Judgment | null }> = [];
-    for (const [i, d] of p.datasets.entries()) {
+    const figures = p.datasets.map((d, i) => {
       const metrics = output[metricsKey(i)] as DatasetMetrics | undefined;
       if (!metrics) throw new LlmError('api', `the figures of ${d.label} are missing from run ${run.id}`, { fatal: true });
+      return metrics;
+    });
+    const sample = { size: diversitySampleSize(figures.map((m) => m.count)), seed: p.seed ?? 0 };
+    const compared: Array<Compared & { judgment: Judgment | null }> = [];
+    for (const [i, d] of p.datasets.entries()) {
       const judgment = (output[judgmentKey(i)] as Judgment | undefined) ?? null;
-      const diversity = await semanticDiversity(deps, run.owner, d.id, p.method, signal);
-      compared.push({ label: d.label, dataset_id: d.id, metrics, semantic_diversity: diversity, judgment });
+      const diversity = await semanticDiversity(deps, run.owner, d.id, p.method, sample, signal);
+      compared.push({ label: d.label, dataset_id: d.id, metrics: figures[i], semantic_diversity: diversity.value, judgment });
     }
     const reasons = metricReasons(compared);
     const decision = await decide({ llm, prompt, p, signal, usage }, compared, reasons, task);
@@ -110,6 +114,7 @@ export const compareDecideTask = defineTask('compare.decide', DecidePayload, (de
     const report = {
       datasets: compared.map((c) => ({ label: c.label, dataset_id: c.dataset_id, metrics: { ...c.metrics, semantic_diversity: c.semantic_diversity }, judgment: c.judgment })),
       embedding: methodNote(p.method),
+      semantic_diversity_sample: sample.size,
       decision: { ...decision, winner_dataset_id: winner.dataset_id },
       metric_reasons: reasons,
       judge_reasons: judgeReasons(compared),

@@ -12,6 +12,8 @@ export const DecidePayload = Type.Object({
   system_prompt: Type.Optional(Type.String()),
   /** How records are embedded for the semantic diversity figure (chosen at plan time). */
   method: EmbeddingMethodSchema,
+  /** Seeds the judge sample and the semantic diversity sample. */
+  seed: Type.Optional(Type.Integer()),
 });
 export type DecidePayload = Static<typeof DecidePayload>;
 

@@ -67,6 +67,7 @@ export async function planCompare(
     llm: spec.llm ?? {},
     ...(spec.system_prompt !== undefined ? { system_prompt: spec.system_prompt } : {}),
     method,
+    seed: spec.seed ?? 0,
   };
   const common = { near: spec.near ?? 0.85, seed: spec.seed ?? 0, sample_size: spec.sample_size ?? 10, ...(spec.max_attempts ? { max_attempts: spec.max_attempts } : {}), finish };
   const tasks: NewTask[] = datasets.map((d, i) => compareMetricsTask.plan(`metrics/${i}`, { index: i, dataset: finish.datasets[i], expected: d.recordCount, ...common }, spec.max_attempts));
