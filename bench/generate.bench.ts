@@ -8,6 +8,7 @@
 //   npm run bench -- --concurrency 64 --latency 100 --chunks 6000 --pairs 1 [--sse-clients 200] [--probe-ms 100 (0: no probe)] [--timeout-s 600] [--cpu-prof]
 //     [--case all|generate|tools (default all: generate, then the pipeline, then tool use)] [--tool-examples 1000]
 //     [--case select [--records 100000] [--project]: bench/select.bench.ts, vectors only, no service]
+//     [--case selection-runs [--records 100000] [--db postgres|pglite] [--jobs …] [--latency 50] [--concurrency 16]: bench/selection-runs.bench.ts, the jobs end to end]
 //   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S, BENCH_CASE, BENCH_TOOL_EXAMPLES; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
@@ -30,7 +31,7 @@ const cores = availableParallelism();
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, records: str, project: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, records: str, db: str, jobs: str, project: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } },
 });
 function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms' | 'tool-examples', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
@@ -54,7 +55,14 @@ const PROBE_EVERY_MS = knob('probe-ms', 100, 0);
 // The tool-use case: this many examples of the HDF5 fixture (~6 teacher calls each: ~6,000 calls, as above).
 const toolExamples = knob('tool-examples', 1000);
 const benchCase = flags.case ?? process.env.BENCH_CASE ?? 'all';
-if (!['all', 'generate', 'tools', 'select'].includes(benchCase)) throw new Error(`--case must be all, generate, tools or select (got ${benchCase})`);
+if (!['all', 'generate', 'tools', 'select', 'selection-runs'].includes(benchCase)) throw new Error(`--case must be all, generate, tools, select or selection-runs (got ${benchCase})`);
+if (benchCase === 'selection-runs') {
+  // The select, curate semantic and compare jobs end to end through the service (bench/selection-runs.bench.ts).
+  const pass = (name: 'records' | 'db' | 'jobs' | 'latency' | 'concurrency' | 'timeout-s') => (flags[name] ? [`--${name}`, String(flags[name])] : []);
+  const args = [...pass('records'), ...pass('db'), ...pass('jobs'), ...pass('latency'), ...pass('concurrency'), ...pass('timeout-s'), ...(flags['cpu-prof'] ? ['--cpu-prof'] : [])];
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./selection-runs.bench.ts', import.meta.url)), ...args], { stdio: 'inherit' });
+  process.exit(status ?? 2);
+}
 if (benchCase === 'select') {
   // Pure computation over precomputed embeddings: no service, no database (bench/select.bench.ts).
   const args = [...(flags.records ? ['--records', flags.records] : []), ...(flags.project ? ['--project'] : [])];

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Executor } from '../../db/client.js';
 import { recordsPage } from '../../db/datasets.repository.js';
 import { hasUnfinishedTasksOf } from '../../db/embeddings.repository.js';
+import { claimRunStep } from '../../db/run-claims.repository.js';
 import { findRunById } from '../../db/runs.repository.js';
 import { EmbeddingMethodSchema, type EmbeddingMethod } from '../embeddings/embedding-method.js';
 import { EMBED_TASK_KIND, loadVectors, planEmbedTasks } from '../embeddings/embeddings.service.js';
@@ -117,11 +118,11 @@ const decided = (output: unknown) => typeof output === 'object' && output !== nu
 /**
  * The semantic dedup finisher. Every stage task queues one check, and so does every embed task
  * (`embedded`); a check that finds those tasks unfinished does nothing. The first stage check to
- * find every record staged plans the embed tasks (two plan the same keys: the second adds nothing);
+ * find every record staged claims the planning (`output.semantic_embeds_planned_by`) and plans the embed tasks;
  * with none to plan (the lexical fallback) it decides at once. The first embed check to find every
- * embedding stored decides: writes the duplicates to the rejected set and plans the judge tasks. A
- * check after the decision finds it in the run's output and stops; two deciding at once plan the
- * same tasks under the same keys.
+ * embedding stored claims the decision (`output.semantic_decided_by`; its own retry keeps the claim)
+ * and decides: writes the duplicates to the rejected set and plans the judge tasks. A check after the
+ * decision finds it in the run's output and stops, one that finds the claim taken stops too.
  */
 export const curateSemanticTask: TypedTask<typeof SemanticPayload> = defineTask(FINISH_KIND, SemanticPayload, (deps) => async ({ task, signal, payload: p }) => {
   const none = { datasetId: p.dataset_id, records: [] };
@@ -129,9 +130,14 @@ export const curateSemanticTask: TypedTask<typeof SemanticPayload> = defineTask(
   if (!run || decided(run.output)) return none;
   if (await hasUnfinishedTasksOf(deps.database.db, task.run_id, p.embedded ? [STAGE_KIND, EMBED_TASK_KIND] : [STAGE_KIND])) return none;
   if (!p.embedded) {
+    // One stage check plans the embeddings (each would read every staged record's id to plan the same tasks).
+    if (!(await claimRunStep(deps.database.db, task.run_id, 'semantic_embeds_planned_by', task.key))) return none;
     const embed = await planEmbedTasks(deps, run.owner, [p.input_dataset_id], p.method, { kind: FINISH_KIND, payload: { ...p, embedded: true } });
     if (embed.length > 0) return { ...none, spawn: embed };
   }
+  // One check decides: the last embed tasks often commit together, and each of their checks would
+  // otherwise load every vector and run SemDeDup at once (10,000 records: 15-41 s of service CPU per run, 5 s with one).
+  if (!(await claimRunStep(deps.database.db, task.run_id, 'semantic_decided_by', task.key))) return none;
   const { tasks, summary } = await decide(deps, run.owner, p, signal);
   return { ...none, spawn: tasks, output: { [SEMANTIC_OUTPUT]: summary } };
 });
