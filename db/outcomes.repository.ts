@@ -237,13 +237,17 @@ async function finishTasks(tx: Tx, writer: string, outcomes: Outcome[], live: bo
 /** Inserts follow-up tasks; returns how many are new (a redone task's spawns already exist). */
 async function spawnTasks(tx: Tx, runId: string, spawn: Array<{ key: string; kind: string; payload: unknown; maxAttempts?: number }>): Promise<number> {
   if (spawn.length === 0) return 0;
+  // The payloads go as one JSON array, not a text[]: the driver escapes an array parameter element
+  // by element on the event loop, and a finisher spawning 600 write tasks (300,000 decided records)
+  // held it for 5.8 s that way; one JSON.stringify of the same array is native and a tenth of that.
   const fresh = await rows<{ id: number }>(
     tx,
     sql`insert into tasks (run_id, key, kind, payload, max_attempts)
-        select ${runId}, s.key, s.kind, s.payload::jsonb, s.max_attempts
+        select ${runId}, s.key, s.kind, p.payload::jsonb, s.max_attempts
           from unnest(${sql.param(spawn.map((t) => t.key))}::text[], ${sql.param(spawn.map((t) => t.kind))}::text[],
-                      ${sql.param(spawn.map((t) => JSON.stringify(t.payload)))}::text[], ${sql.param(spawn.map((t) => t.maxAttempts ?? 3))}::int[])
-               with ordinality as s(key, kind, payload, max_attempts, n)
+                      ${sql.param(spawn.map((t) => t.maxAttempts ?? 3))}::int[])
+               with ordinality as s(key, kind, max_attempts, n)
+          join json_array_elements(${JSON.stringify(spawn.map((t) => t.payload ?? null))}::json) with ordinality as p(payload, n) on p.n = s.n
          order by s.n
         on conflict do nothing returning id`,
   );

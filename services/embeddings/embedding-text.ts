@@ -26,3 +26,10 @@ export function embeddingText(data: Rec): string {
 export function textHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/**
+ * A hash's first 52 bits as a number: ordered as the hex text is (fixed length, lower case), so a sort
+ * compares numbers and only falls back to the strings when they are equal (the same text). Sorting
+ * 300,000 rows by the strings alone held the event loop for seconds.
+ */
+export const hashRank = (hash: string) => parseInt(hash.slice(0, 13), 16);

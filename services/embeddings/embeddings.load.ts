@@ -9,7 +9,7 @@ import { LIMITS } from '../limits.js';
 import { lexicalVectors } from '../vectors/lexical.js';
 import { fromFlat, type VectorSet } from '../vectors/vector-set.js';
 import type { EmbeddingMethod, ModelMethod } from './embedding-method.js';
-import { embeddingText, textHash } from './embedding-text.js';
+import { embeddingText, hashRank, textHash } from './embedding-text.js';
 
 /** Every record of one dataset with its unit-length vector (row i of `vectors`), in canonical order. */
 export interface VectorTable<T> {
@@ -29,6 +29,7 @@ const EMPTY_HASH = textHash('');
  */
 const canonical = <T>(a: Row<T>, b: Row<T>) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
+
 /**
  * In a finishing task: every record of ONE dataset with its vector, in canonical order. Pages the
  * dataset 1,000 records at a time and keeps only id, key, text hash and what `pick` takes (the
@@ -44,20 +45,21 @@ export async function loadVectors<T = undefined>(
   opts: { signal?: AbortSignal; pick?: (data: Record<string, unknown>) => T } = {},
 ): Promise<VectorTable<T>> {
   const keepTexts = method.kind === 'lexical';
-  const entries: Array<{ row: Row<T>; text?: string }> = [];
+  const entries: Array<{ rank: number; row: Row<T>; text?: string }> = [];
   for (let after = 0; ; ) {
     opts.signal?.throwIfAborted();
     const page = await recordsPage(deps.database.db, datasetId, after, PAGE);
     for (const r of page) {
       const data = (r.data ?? {}) as Record<string, unknown>;
       const text = embeddingText(data);
-      entries.push({ row: { id: r.id, key: r.key, hash: textHash(text), picked: opts.pick ? opts.pick(data) : (undefined as T) }, ...(keepTexts ? { text } : {}) });
+      const hash = textHash(text);
+      entries.push({ rank: hashRank(hash), row: { id: r.id, key: r.key, hash, picked: opts.pick ? opts.pick(data) : (undefined as T) }, ...(keepTexts ? { text } : {}) });
     }
     if (entries.length > LIMITS.selectRecords) throw new AppError('validation_failed', `dataset ${datasetId}: more than ${LIMITS.selectRecords} records`, [{ field: 'dataset_id', message: `more than ${LIMITS.selectRecords} records` }]);
     if (page.length < PAGE) break;
     after = page[page.length - 1].id;
   }
-  entries.sort((a, b) => canonical(a.row, b.row));
+  entries.sort((a, b) => a.rank - b.rank || canonical(a.row, b.row));
   const rows = entries.map((e) => e.row);
   if (method.kind === 'lexical') {
     const texts = entries.map((e) => e.text ?? '');

@@ -1,7 +1,7 @@
 import { findDataset, recordsPage } from '../../db/datasets.repository.js';
 import { AppError } from '../../src/errors.js';
 import { pacer } from '../../src/pacer.js';
-import { embeddingText, textHash } from '../embeddings/embedding-text.js';
+import { embeddingText, hashRank, textHash } from '../embeddings/embedding-text.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { checkDatasetSize, LIMITS } from '../limits.js';
 import { ratingOf } from './select-scores.js';
@@ -11,6 +11,8 @@ type Rec = { key: string; data: Record<string, unknown> };
 
 /** One input record as the planner keeps it: where to find it, its place in canonical order, its prompt size. */
 export interface InputEntry {
+  /** The text hash's leading 52 bits: sorts as `order` does, compared as a number. */
+  rank: number;
   order: string;
   id?: number;
   record?: Rec;
@@ -32,8 +34,12 @@ function entryOf(r: Rec, field: string, needsRating: boolean, judged: boolean): 
   const text = embeddingText(r.data);
   if (!text.trim()) throw invalid(field, `record ${r.key} has no text to embed or score (needs question and answer, or messages)`);
   if (needsRating && ratingOf(r.data) === undefined) throw invalid(field, `record ${r.key} has no curation.rating to rank by (score_by: rating needs records from POST /v1/curate)`);
-  return { order: `${textHash(text).slice(0, 24)} ${r.key}`, chars: judged ? scoreText(r.data).length : 0 };
+  const hash = textHash(text);
+  return { rank: hashRank(hash), order: `${hash.slice(0, 24)} ${r.key}`, chars: judged ? scoreText(r.data).length : 0 };
 }
+
+/** Canonical order: numbers first (the hash's leading 52 bits), the order text only when they tie. */
+const byOrder = (a: InputEntry, b: InputEntry) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
 
 /**
  * The input of a select run in canonical order, checked record by record. A dataset is paged and
@@ -67,9 +73,9 @@ export async function selectInput(
       await (pace() ?? new Promise((resolve) => setImmediate(resolve)));
     }
     if (entries.length === 0) throw invalid('dataset_id', 'the dataset is empty');
-    entries.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    entries.sort(byOrder);
     return { name: dataset.name, entries };
   }
-  entries.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  entries.sort(byOrder);
   return { entries };
 }
