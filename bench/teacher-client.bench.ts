@@ -40,7 +40,7 @@ const provider = (kind: Provider['kind']): Provider => ({
   name: kind, kind, baseUrl: kind === 'openai' ? `${fake.url}/v1` : fake.url, apiKey: 'bench', defaultModel: 'bench-model',
   maxConcurrency: concurrency, timeoutMs: 60_000, maxRetries: 2, pricing: { input_per_mtok: 0, output_per_mtok: 0 },
 });
-const viaAdapter = (call: TeacherCall, kind: Provider['kind']) => () => call({ provider: provider(kind), model: 'bench-model', request: req }, new AbortController().signal);
+const viaAdapter = (call: TeacherCall, kind: Provider['kind']) => () => call({ provider: provider(kind), model: 'bench-model', request: req, cache: 'off', mode: 'online' }, new AbortController().signal);
 const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
 const openaiBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'system', content: req.system }, ...req.messages], temperature: 0.7, max_tokens: 1024, response_format: { type: 'json_schema', json_schema: { name: 'qa_pairs', schema: req.response!.schema, strict: true } } });
 const bare = async () => {

@@ -10,6 +10,8 @@ export interface ClaimedTask {
   payload: unknown;
   attempts: number;
   max_attempts: number;
+  /** The run's owner (its API key's name): whose cached and batched answers the task's calls use. */
+  owner?: string;
 }
 
 // Usage is the teacher layer's; re-exported because the outcome types below carry it.
@@ -142,7 +144,8 @@ export async function claimTasks(ex: Executor, workerId: string, limit: number, 
            lease_until = now() + make_interval(secs => ${leaseSeconds}), updated_at = now()
       from claimable c
      where t.id = c.id
-    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts`,
+    returning t.id::int as id, t.run_id, t.key, t.kind, t.payload, t.attempts, t.max_attempts,
+              (select r.owner from runs r where r.id = t.run_id) as owner`,
   );
 }
 

@@ -244,7 +244,7 @@ describe('the middleware chain', () => {
         pending.push(() => (inFlight--, resolve({ text: 'x', tool_calls: [], finish: 'stop', usage: { input: 1, output: 1 } })));
       });
     const sut = compose([concurrencyLimit()], held);
-    const call = { provider: providers.get('single')!, model: 'm', request: { messages: [] } };
+    const call = { provider: providers.get('single')!, model: 'm', request: { messages: [] }, cache: 'off' as const, mode: 'online' as const };
     const aborted = new AbortController();
     const calls = [sut(call, signal()), sut(call, aborted.signal), sut(call, signal())];
     await Promise.resolve();

@@ -4,7 +4,8 @@ import { providerCall } from './adapters.js';
 import type { LlmSettings } from './llm-settings.js';
 import { LlmError, toLlmError } from './llm.errors.js';
 import { createEmbedder, type Embed, type EmbedRequest } from './embeddings.js';
-import { compose, concurrencyLimit, providerSlots, teacherMetrics, type TeacherMiddleware } from './middleware.js';
+import { callKey, requestKey } from './call-key.js';
+import { compose, concurrencyLimit, providerSlots, teacherMetrics, type CallContext, type TeacherMiddleware } from './middleware.js';
 import type { Provider, ProviderRegistry } from './providers.js';
 import { createStructured, type Structured, type StructuredRequest } from './structured.js';
 import type { CompleteRequest, Completion, JsonSchema, TeacherRequest, TeacherResponse } from './teacher-request.js';
@@ -22,6 +23,11 @@ export interface LlmClient {
   resolve(settings: LlmSettings): { provider: Provider; model: string };
   /** Vectors of `texts` from an OpenAI-compatible `/v1/embeddings`, in order; usage counted like a teacher call. */
   embed: Embed;
+  /**
+   * The same client for one task's calls: each call carries `context` and its key (call-key.ts), so
+   * the cache and batch middleware know whose answer it is. The worker binds one per task attempt.
+   */
+  bind(context: CallContext): LlmClient;
 }
 
 export interface LlmClientDeps {
@@ -49,7 +55,7 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
     return { provider, model: settings.model ?? provider.defaultModel };
   }
 
-  async function complete(req: CompleteRequest): Promise<Completion> {
+  async function complete(req: CompleteRequest, bound?: { context: CallContext; seen: Map<string, number> }): Promise<Completion> {
     const { provider, model } = resolve(req.llm);
     const r = req.request;
     const request: TeacherRequest = {
@@ -59,9 +65,17 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
       tools: r.tools?.map((t) => ({ ...t, parameters: wireSchema(t.parameters) })),
       response: r.response && { name: r.response.name, schema: wireSchema(r.response.schema) },
     };
+    let key: string | undefined;
+    if (bound) {
+      const base = requestKey(provider, model, request);
+      const occurrence = bound.seen.get(base) ?? 0;
+      bound.seen.set(base, occurrence + 1);
+      key = callKey(request, base, bound.context.taskKey, occurrence);
+    }
+    const settings = { cache: req.llm.cache ?? 'use', mode: req.llm.mode ?? 'online' } as const;
     let response: TeacherResponse;
     try {
-      response = await call({ provider, model, request, rejects: req.rejects }, req.signal);
+      response = await call({ provider, model, request, rejects: req.rejects, ...settings, ...(bound ? { context: bound.context, key } : {}) }, req.signal);
     } catch (err) {
       throw toLlmError(err, req.signal);
     }
@@ -70,5 +84,9 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
   }
 
   const embed = createEmbedder({ providers: deps.providers, metrics: deps.metrics, slots });
-  return { complete, structured: createStructured(complete, deps.log), resolve, embed };
+  const client = (bound?: { context: CallContext; seen: Map<string, number> }): LlmClient => {
+    const completeIn = (req: CompleteRequest) => complete(req, bound);
+    return { complete: completeIn, structured: createStructured(completeIn, deps.log), resolve, embed, bind: (context) => client({ context, seen: new Map() }) };
+  };
+  return client();
 }

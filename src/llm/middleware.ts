@@ -1,8 +1,20 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { modelLabel, type Metrics } from '../metrics.js';
 import { toLlmError } from './llm.errors.js';
+import type { CacheMode } from './llm-settings.js';
 import type { Provider } from './providers.js';
 import type { Rejects, TeacherRequest, TeacherResponse } from './teacher-request.js';
+
+/**
+ * Whose call it is: set by the worker for every task (`LlmClient.bind`), absent for calls outside
+ * a task (tests, scripts). Middleware that keeps answers (the cache, batches) scopes them by owner.
+ */
+export interface CallContext {
+  owner: string;
+  runId: string;
+  taskId: number;
+  taskKey: string;
+}
 
 /** A request on its way to a provider: who answers it, and the request with every schema already in wire form. */
 export interface ResolvedCall {
@@ -11,6 +23,15 @@ export interface ResolvedCall {
   request: TeacherRequest;
   /** Absent when the caller takes any answer. */
   rejects?: Rejects;
+  /** The job's `llm.cache` and `llm.mode`, defaults filled in. */
+  cache: CacheMode;
+  mode: 'online' | 'batch';
+  context?: CallContext;
+  /**
+   * What determines the answer, hashed (src/llm/call-key.ts): the cache's and the batch table's key.
+   * Present when the call has a context.
+   */
+  key?: string;
 }
 
 export type TeacherCall = (call: ResolvedCall, signal: AbortSignal) => Promise<TeacherResponse>;

@@ -146,7 +146,8 @@ export function createWorker(opts: WorkerOptions) {
     let outcome: Outcome;
     try {
       if (!handler) throw new LlmError('api', `no handler for task kind ${task.kind}`);
-      const result = await handler({ task, signal: controller.signal, usage, llm: opts.llm, log });
+      const llm = opts.llm.bind({ owner: task.owner ?? '', runId: task.run_id, taskId: task.id, taskKey: task.key });
+      const result = await handler({ task, signal: controller.signal, usage, llm, log });
       outcome = { type: 'succeeded', task, datasetId: result.datasetId, records: result.records, usage, events: result.events, output: result.output, spawn: result.spawn };
     } catch (err) {
       // A stopping worker releases its tasks instead of recording a failure it did not earn.
