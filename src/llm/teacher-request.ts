@@ -59,6 +59,11 @@ export interface TeacherResponse {
   finish: FinishReason;
   refusal?: string;
   usage: TokenCount;
+  /**
+   * How the answer came, when not from an online call: `cache` (the response cache answered; costs
+   * nothing, counts as a cache hit) or `batch` (a provider batch answered; priced at batch rates).
+   */
+  via?: 'cache' | 'batch';
 }
 
 /**
