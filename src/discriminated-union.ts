@@ -1,5 +1,6 @@
 import { Type, type SchemaOptions, type Static, type TObject, type TUnsafe } from '@sinclair/typebox';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { isRecord } from './plain-object.js';
 
 type KeysOf<U> = U extends unknown ? keyof U : never;
 type ValueAt<U, K extends PropertyKey> = U extends unknown ? (K extends keyof U ? Exclude<U[K], undefined> : never) : never;
@@ -32,8 +33,6 @@ export interface VariantSchema {
   required?: string[];
   oneOf?: unknown[];
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function isDiscriminated(schema: unknown): schema is UnionSchema {
   return isRecord(schema) && Array.isArray(schema.anyOf) && isRecord(schema.discriminator) && typeof schema.discriminator.propertyName === 'string';

@@ -192,7 +192,7 @@ describe.each(DATABASES)('POST /v1/curate with dedup.semantic (%s)', (db) => {
   });
 
   it.each([
-    ['a threshold below 0.5', 'dedup.semantic', { records: all, dedup: { semantic: 0.3 } }, ''],
+    ['a threshold below 0.7', 'dedup.semantic', { records: all, dedup: { semantic: 0.6 } }, ''],
     ['a threshold above 1', 'dedup.semantic', { records: all, dedup: { semantic: 1.2 } }, ''],
     ['embedding without semantic', 'embedding', { records: all, embedding: 'lexical' }, 'only applies with dedup.semantic'],
     ['an unknown embedding provider', 'embedding.provider', { records: all, dedup: { semantic: 0.9 }, embedding: { provider: 'nope' } }, 'unknown provider'],

@@ -208,7 +208,7 @@ describe('POST /v1/select: bad input, dry run and as a pipeline stage', () => {
     [{ records: two, strategy: 'deita', target: 0 }, 'target', ''],
     [{ records: two, strategy: 'deita', target: 1, pick: 'diverse' }, 'pick', 'does not apply to strategy deita'],
     [{ records: two, strategy: 'deita', target: 1, score_by: 'quality' }, 'score_by', 'does not apply to strategy deita'],
-    [{ records: two, strategy: 'top_k', target: 1, threshold: 0.5 }, 'threshold', 'does not apply to strategy top_k'],
+    [{ records: two, strategy: 'top_k', target: 1, threshold: 0.8 }, 'threshold', 'does not apply to strategy top_k'],
     [{ records: two, strategy: 'coverage', target: 1, judge: true }, 'judge', 'does not apply to strategy coverage'],
     [{ records: two, strategy: 'coverage', target: 1, weights: { quality: 1 } }, 'weights', 'does not apply'],
     [{ records: two, strategy: 'deita', target: 1, weights: { complexity: 0, quality: 0 } }, 'weights', 'all weights are 0'],

@@ -72,8 +72,3 @@ export function firstWord(question: string): string | undefined {
   return word;
 }
 
-/** `curation.rating` when a curate run judged the record (0–10). */
-export function ratingOf(data: Rec): number | undefined {
-  const rating = obj(data.curation)?.rating;
-  return typeof rating === 'number' && Number.isFinite(rating) ? rating : undefined;
-}

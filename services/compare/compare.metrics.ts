@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { LshIndex, normalise, signature } from '../curate/minhash.js';
 import { fullText } from '../curate/record-text.js';
-import { firstWord, questionAnswer, ratingOf, sourceOf, topicPathOf, type SourceField } from './compare.fields.js';
+import { curationRating } from '../records/rating.js';
+import { firstWord, questionAnswer, sourceOf, topicPathOf, type SourceField } from './compare.fields.js';
 
 type Rec = Record<string, unknown>;
 
@@ -91,7 +92,7 @@ export class MetricsAccumulator {
     }
     this.questions.push(qa.question.length);
     this.answers.push(qa.answer.length);
-    const rating = ratingOf(data);
+    const rating = curationRating(data);
     if (rating !== undefined) {
       this.ratings.push(rating);
       this.histogram[Math.max(0, Math.min(10, Math.round(rating)))]++;

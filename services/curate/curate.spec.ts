@@ -20,10 +20,11 @@ export const CurateSpec = Type.Object(
           near: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'Drop near duplicates whose question is at least this similar (MinHash/LSH Jaccard estimate), e.g. 0.85' })),
           semantic: Type.Optional(
             Type.Number({
-              minimum: 0.5,
+              // Below 0.7 hyperplane LSH loses its recall and the search would be exact, n²/2 pairs.
+              minimum: 0.7,
               maximum: 1,
               description:
-                'Drop records whose embedding (see `embedding`) has a cosine similarity above this to a kept record, e.g. 0.92 (SemDeDup): paraphrases MinHash misses. ' +
+                'Drop records whose embedding (see `embedding`) has a cosine similarity above this to a kept record, e.g. 0.92 (SemDeDup): paraphrases MinHash misses; at least 0.7 (below it the search could only be exact, quadratic in the records). ' +
                 'The better-rated record of a pair is kept (`curation.rating`, `rating` or `multi_score.combined`), else the first in a fixed order of the texts, whatever the input order. ' +
                 'Runs after exact/near and before judging, so the judge sees only survivors. QA, CoT and conversation records, not tool-use records alone',
             }),

@@ -10,6 +10,7 @@ import type { HandlerDeps } from '../jobs/job-deps.js';
 import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { nearDuplicates } from '../vectors/index.js';
 import { JudgeSettings, passTasks, survivorTasks } from './curate-batches.js';
+import { anyRating } from '../records/rating.js';
 
 const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
 type Rec = Static<typeof Rec>;
@@ -41,13 +42,6 @@ export const StagePayload = Type.Object({
 
 /** What a semantic run writes into its output once decided; also how a late check knows it is done. */
 export const SEMANTIC_OUTPUT = 'semantic_dedup';
-
-/** The rating a record carries, if any: a curate judge's, a generator's or importer's `rating`, or a DEITA combined score. */
-export function ratingOf(data: Record<string, unknown>): number | undefined {
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const field = (v: unknown, k: string) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Reflect.get(v, k) : undefined);
-  return num(field(data.curation, 'rating')) ?? num(data.rating) ?? num(field(data.multi_score, 'combined'));
-}
 
 /**
  * The order SemDeDup visits rows in: better-rated first, unrated last, ties in canonical order (the
@@ -95,7 +89,7 @@ async function readStaged(db: Executor, datasetId: string): Promise<Map<string, 
  * order, so the same records in any input order give the same batches and the same result.
  */
 async function decide(deps: Pick<HandlerDeps, 'database'>, owner: string, p: SemanticPayload, signal: AbortSignal) {
-  const table = await loadVectors(deps, owner, p.input_dataset_id, p.method, { signal, pick: ratingOf });
+  const table = await loadVectors(deps, owner, p.input_dataset_id, p.method, { signal, pick: anyRating });
   const order = betterFirst(table.rows.map((r) => r.picked));
   const dups = new Map((await nearDuplicates(table.vectors, p.threshold, order, { signal })).map((d) => [d.row, d]));
   const staged = await readStaged(deps.database.db, p.input_dataset_id);

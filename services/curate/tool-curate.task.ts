@@ -10,6 +10,8 @@ import type { Usage } from '../../src/llm/usage.js';
 import { balanceDifficulty } from './tool-balance.js';
 import { stepJudgeText, toolJudgeText, toolView, type ToolView } from './tool-records.js';
 import { DIFFICULTIES } from '../tools/tool-example.js';
+import { isRecord } from '../../src/plain-object.js';
+import { curationRating } from '../records/rating.js';
 
 const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
 type Rec = Static<typeof Rec>;
@@ -133,8 +135,6 @@ export const curateToolJudgeTask: TypedTask<typeof ToolJudgePayload> = defineTas
   };
 });
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The judged survivors, in insertion order (every one written by a judge task of this run, so an object). */
 async function readAll(db: Parameters<typeof recordsPage>[0], datasetId: string): Promise<Rec[]> {
   const out: Rec[] = [];
@@ -146,11 +146,6 @@ async function readAll(db: Parameters<typeof recordsPage>[0], datasetId: string)
   }
 }
 
-const ratingOf = (data: Record<string, unknown>) => {
-  const c = data.curation;
-  return typeof c === 'object' && c !== null && 'rating' in c && typeof c.rating === 'number' ? c.rating : undefined;
-};
-
 /**
  * The difficulty balance over every judged survivor. Each judge task's commit queues one of these;
  * all but the one that runs after the last judge commit find judge tasks unfinished and do nothing.
@@ -160,7 +155,7 @@ export const curateToolBalanceTask = defineTask('curate.tool_balance', ToolBalan
   if (await hasUnfinishedTasks(database.db, task.run_id, curateToolJudgeTask.kind)) return { datasetId: p.dataset_id, records: [] };
   const judged = await readAll(database.db, p.judged_dataset_id);
   const { dropped, quota, warnings } = balanceDifficulty(
-    judged.map((r) => ({ key: r.key, difficulty: DIFFICULTIES.find((d) => d === r.data.difficulty), rating: ratingOf(r.data) })),
+    judged.map((r) => ({ key: r.key, difficulty: DIFFICULTIES.find((d) => d === r.data.difficulty), rating: curationRating(r.data) })),
     p.mix,
   );
   return {

@@ -6,10 +6,10 @@ import { EMBED_TASK_KIND } from '../embeddings/embed.task.js';
 import { loadVectors, planEmbedTasks } from '../embeddings/embeddings.service.js';
 import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { BEGIN_KIND, BeginPayload, FINISH_KIND, FinishPayload, SCORE_KIND, WRITE_KIND, WritePayload } from './select.payloads.js';
-import { multiScore, ratingOf, stagedScore } from './select-scores.js';
+import { multiScore, stagedScore } from './select-scores.js';
+import { curationRating } from '../records/rating.js';
 import { decide, type Picked } from './select-strategy.js';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isRecord } from '../../src/plain-object.js';
 
 /** Records per select.write task: small commits, however many records the run selects from. */
 export const WRITE_BATCH = 500;
@@ -46,7 +46,7 @@ export const finishTask: TypedTask<typeof FinishPayload> = defineTask(FINISH_KIN
   const pick = (data: Record<string, unknown>): Picked => {
     if (s.strategy === 'coverage') return {};
     const { complexity, quality } = stagedScore(data, p.judged);
-    return { complexity, quality, ...(s.score_by === 'rating' ? { rating: ratingOf(data) } : {}) };
+    return { complexity, quality, ...(s.score_by === 'rating' ? { rating: curationRating(data) } : {}) };
   };
   const table = await loadVectors(deps, p.owner, p.from_dataset_id, p.method, { signal, pick });
   const { items, details } = await decide(table.vectors, table.rows.map((r) => r.picked), s, signal);

@@ -4,8 +4,9 @@ import { pacer } from '../../src/pacer.js';
 import { embeddingText, hashRank, textHash } from '../embeddings/embedding-text.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { checkDatasetSize, LIMITS } from '../limits.js';
-import { ratingOf } from './select-scores.js';
+import { curationRating } from '../records/rating.js';
 import { scoreText } from './select-score.task.js';
+import { isRecord } from '../../src/plain-object.js';
 
 type Rec = { key: string; data: Record<string, unknown> };
 
@@ -20,7 +21,6 @@ export interface InputEntry {
 }
 
 const PAGE = 1000;
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const invalid = (field: string, message: string) => new AppError('validation_failed', `${field}: ${message}`, [{ field, message }]);
 
@@ -33,7 +33,7 @@ const invalid = (field: string, message: string) => new AppError('validation_fai
 function entryOf(r: Rec, field: string, needsRating: boolean, judged: boolean): Omit<InputEntry, 'id' | 'record'> {
   const text = embeddingText(r.data);
   if (!text.trim()) throw invalid(field, `record ${r.key} has no text to embed or score (needs question and answer, or messages)`);
-  if (needsRating && ratingOf(r.data) === undefined) throw invalid(field, `record ${r.key} has no curation.rating to rank by (score_by: rating needs records from POST /v1/curate)`);
+  if (needsRating && curationRating(r.data) === undefined) throw invalid(field, `record ${r.key} has no curation.rating to rank by (score_by: rating needs records from POST /v1/curate)`);
   const hash = textHash(text);
   return { rank: hashRank(hash), order: `${hash.slice(0, 24)} ${r.key}`, chars: judged ? scoreText(r.data).length : 0 };
 }

@@ -8,9 +8,9 @@ import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { beginTask, finishTask } from './select-finish.task.js';
 import { SCORE_KIND, ScorePayload } from './select.payloads.js';
 import { fromTeacher, TeacherScore, type StagedScore } from './select-scores.js';
+import { isRecord } from '../../src/plain-object.js';
 
 type Rec = { key: string; data: Record<string, unknown> };
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The record as the teacher reads it: as the curate judge does for QA, CoT and chats, else its embedding text. */
 export const scoreText = (data: Record<string, unknown>) => (judgeable(data) ? judgeText(data) : embeddingText(data));

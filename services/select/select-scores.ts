@@ -83,8 +83,3 @@ export function multiScore(staged: StagedScore, diversity: number, weights: Weig
   return { ...parts, combined: combinedOf(parts, weights), weights, ...staged, embedding };
 }
 
-/** A record's curation rating (POST /v1/curate), for `score_by: rating`. */
-export function ratingOf(data: Record<string, unknown>): number | undefined {
-  const c = data.curation;
-  return typeof c === 'object' && c !== null && 'rating' in c && typeof c.rating === 'number' ? c.rating : undefined;
-}

@@ -28,7 +28,7 @@ export const SelectSpec = Type.Object(
           'true (default): complexity and quality scored by the teacher in batches; false: the heuristic (services/select/select-heuristic.ts, no teacher call)',
       }),
     ),
-    threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'deita: a record whose cosine similarity to an already selected one is above this is skipped (default 0.9)' })),
+    threshold: Type.Optional(Type.Number({ minimum: 0.7, maximum: 1, description: 'deita: a record whose cosine similarity to an already selected one is above this is skipped (default 0.9; at least 0.7: below it the search could only be exact, quadratic in the records)' })),
     pick: Type.Optional(Type.Union([Type.Literal('centroid'), Type.Literal('diverse')], { description: 'coverage: nearest each cluster centre (default), or round-robin farthest from those selected' })),
     score_by: Type.Optional(
       Type.Union(SCORE_BY.map((s) => Type.Literal(s)), {

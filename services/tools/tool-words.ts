@@ -1,11 +1,10 @@
 import type { JsonSchemaObject } from './tool.js';
+import { isRecord } from '../../src/plain-object.js';
 
 /**
  * Words of tool, parameter and property names, as the dependency graph compares them:
  * `fileId`, `file_id`, `file-id` and `File IDs` all read as `file id`.
  */
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Plural → singular, rough but applied to both sides alike, so `paths` meets `path`. */
 function singular(word: string): string {

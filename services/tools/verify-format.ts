@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { JsonSchemaObject, Tool } from './tool.js';
+import { isRecord } from '../../src/plain-object.js';
 
 /**
  * Format verification (APIGen's first stage, which the seed documents and never calls): every
@@ -17,8 +18,6 @@ export interface FormatVerdict {
 }
 
 type Validator = { ok: true; validate: ValidateFunction } | { ok: false; reason: string };
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // One Ajv for the process, made on first use (a pure checker: no I/O, no state but its caches).
 // strict: false because definitions carry OpenAPI/MCP keywords (example, x-*) Ajv does not know;

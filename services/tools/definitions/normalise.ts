@@ -1,5 +1,6 @@
 import { AppError } from '../../../src/errors.js';
 import { TOOL_NAME_PATTERN, type Complexity, type JsonSchemaObject, type Tool } from '../tool.js';
+import { isRecord } from '../../../src/plain-object.js';
 
 /** What each format's parser gives: normalised tools, and what looked wrong without being fatal. */
 export interface ParsedTools {
@@ -9,7 +10,7 @@ export interface ParsedTools {
   warnings: string[];
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = isRecord;
 
 const NAME = new RegExp(TOOL_NAME_PATTERN);
 export const validToolName = (name: string) => NAME.test(name);

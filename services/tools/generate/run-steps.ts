@@ -5,6 +5,7 @@ import { render, type PromptTemplate } from '../../../src/prompts.js';
 import type { Tool, ToolExecutor } from '../tool.js';
 import { verifyFormat } from '../verify-format.js';
 import { callKeys, historyText, linksInto, stepSchema, toolDocs, type DoneCall, type PlanLink } from './example-prompt.js';
+import { isRecord } from '../../../src/plain-object.js';
 
 export interface StepsInput {
   llm: Pick<LlmClient, 'structured'>;
@@ -28,8 +29,6 @@ export interface StepsOutcome {
   /** The stage that stopped the example, if one did. */
   failure?: { stage: 'format' | 'execution'; reason: string };
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Runs the planned steps in order. Each step is one structured call whose schema requires exactly
