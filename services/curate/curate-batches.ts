@@ -4,8 +4,8 @@ import { pacer } from '../../src/pacer.js';
 import { LlmSettings } from '../jobs/job-options.js';
 import type { CurateSpec } from './curate.spec.js';
 import { curateJudgeTask, curatePassTask } from './curate.task.js';
+import { slicer, type Rec, type StoredRecords } from './curate-records.js';
 
-type Rec = { key: string; data: Record<string, unknown> };
 
 /** Records per no-LLM task (duplicates to the rejected set, keeps when judging is off). */
 export const PASS_BATCH = 500;
@@ -46,11 +46,15 @@ export interface Datasets {
   run?: string;
 }
 
-/** Writes records decided without a teacher into `target` (the rejected set) or, without one, the kept set; keys `${prefix}<n>`. */
-export function passTasks(prefix: string, records: Rec[], target: string | undefined, run?: string): NewTask[] {
+/**
+ * Writes records decided without a teacher into `target` (the rejected set) or, without one, the
+ * kept set; keys `${prefix}<n>`. Records carried, or by id (`StoredRecords`, read when each task runs).
+ */
+export function passTasks(prefix: string, records: Rec[] | StoredRecords, target: string | undefined, run?: string): NewTask[] {
   const tasks: NewTask[] = [];
-  for (let i = 0; i < records.length; i += PASS_BATCH) {
-    tasks.push(curatePassTask.plan(`${prefix}${i / PASS_BATCH}`, { ...(run ? { dataset_id: run } : {}), ...(target ? { target_dataset_id: target } : {}), records: records.slice(i, i + PASS_BATCH) }));
+  const { n, part } = slicer(records);
+  for (let i = 0; i < n; i += PASS_BATCH) {
+    tasks.push(curatePassTask.plan(`${prefix}${i / PASS_BATCH}`, { ...(run ? { dataset_id: run } : {}), ...(target ? { target_dataset_id: target } : {}), ...part(i, i + PASS_BATCH) }));
   }
   return tasks;
 }
@@ -60,13 +64,14 @@ export function passTasks(prefix: string, records: Rec[], target: string | undef
  * judging is off. Keys depend only on the survivors' order, so planning twice plans the same tasks.
  * Used at plan time, and by the semantic dedup finisher once it knows the survivors.
  */
-export async function survivorTasks(survivors: Rec[], judge: JudgeSettings | undefined, datasets: Datasets): Promise<NewTask[]> {
+export async function survivorTasks(survivors: Rec[] | StoredRecords, judge: JudgeSettings | undefined, datasets: Datasets): Promise<NewTask[]> {
   if (!judge) return passTasks('keep', survivors, undefined, datasets.run);
   const { batch_size: size, max_attempts: attempts, ...shared } = judge;
   const tasks: NewTask[] = [];
   const pace = pacer();
-  for (let i = 0; i < survivors.length; i += size) {
-    const payload = { ...(datasets.run ? { dataset_id: datasets.run } : {}), rejected_dataset_id: datasets.rejected, ...shared, records: survivors.slice(i, i + size) };
+  const { n, part } = slicer(survivors);
+  for (let i = 0; i < n; i += size) {
+    const payload = { ...(datasets.run ? { dataset_id: datasets.run } : {}), rejected_dataset_id: datasets.rejected, ...shared, ...part(i, i + size) };
     tasks.push(curateJudgeTask.plan(`b${i / size}`, payload, attempts));
     const turn = pace();
     if (turn) await turn;

@@ -4,9 +4,9 @@ import { render, requirePrompt } from '../../src/prompts.js';
 import { LlmSettings } from '../jobs/job-options.js';
 import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { judgeText } from './record-text.js';
+import { Rec, recordsOf, StoredRecords } from './curate-records.js';
 import { generatorFields } from './generator-fields.js';
 
-const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
 
 /** curate.judge: a batch of records for the judge. */
 export const CurateJudgePayload = Type.Object({
@@ -16,7 +16,9 @@ export const CurateJudgePayload = Type.Object({
   topic: Type.Optional(Type.String()),
   llm: LlmSettings,
   system_prompt: Type.Optional(Type.String()),
-  records: Type.Array(Rec),
+  /** The batch: carried, or read by id when the task runs (semantic dedup's survivors). */
+  records: Type.Optional(Type.Array(Rec)),
+  from: Type.Optional(StoredRecords),
 });
 
 /** curate.pass: records decided without a teacher. */
@@ -24,7 +26,8 @@ export const CuratePassPayload = Type.Object({
   dataset_id: Type.String(),
   /** Where these records go: the kept dataset (no judging) or the rejected one (duplicates). */
   target_dataset_id: Type.Optional(Type.String()),
-  records: Type.Array(Rec),
+  records: Type.Optional(Type.Array(Rec)),
+  from: Type.Optional(StoredRecords),
 });
 
 const scoreFields = {
@@ -45,18 +48,19 @@ type Scored = Static<typeof Score> & { topic_relevant?: boolean };
  * label (`e1`, `e2`, …), enforced by the schema; a batch whose answer still cannot be used is split
  * into batches of one, so a stubborn example fails alone.
  */
-export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask('curate.judge', CurateJudgePayload, ({ prompts }) => {
+export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask('curate.judge', CurateJudgePayload, ({ prompts, database }) => {
   const prompt = requirePrompt(prompts, 'curate-judge');
   return async ({ task, llm, signal, usage, log, payload: p }) => {
-    const labels = itemLabels('e', p.records.length);
-    const examples = p.records.map((r, i) => `[${labels[i]}]\n${judgeText(r.data)}`).join('\n\n');
+    const records = await recordsOf(database.db, p);
+    const labels = itemLabels('e', records.length);
+    const examples = records.map((r, i) => `[${labels[i]}]\n${judgeText(r.data)}`).join('\n\n');
     const answer = await unlessSplit(
-      p.records.length,
+      records.length,
       llm.structured({
         llm: p.llm,
         system: p.system_prompt ?? prompt.system,
         prompt: render(prompt.user, {
-          n: p.records.length,
+          n: records.length,
           examples,
           labels: labels.join(', '),
           topic_instruction: p.topic ? `\nAlso judge whether each example is about this topic: "${p.topic}" (topic_relevant).` : '',
@@ -69,14 +73,15 @@ export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask(
       }),
     );
     if (!answer) {
-      log.info({ taskId: task.id, runId: task.run_id, items: p.records.length }, 'batch answer unusable; judging its examples one by one');
-      return { datasetId: p.dataset_id, records: [], spawn: p.records.map((r, i) => curateJudgeTask.plan(`${task.key}/${i + 1}`, { ...p, records: [r] }, task.max_attempts)) };
+      log.info({ taskId: task.id, runId: task.run_id, items: records.length }, 'batch answer unusable; judging its examples one by one');
+      const one = (i: number) => (p.from ? { from: { dataset_id: p.from.dataset_id, ids: [p.from.ids[i]] } } : { records: [records[i]] });
+      return { datasetId: p.dataset_id, records: [], spawn: records.map((_, i) => curateJudgeTask.plan(`${task.key}/${i + 1}`, { ...p, records: undefined, from: undefined, ...one(i) }, task.max_attempts)) };
     }
     const scores: Scored[] = byLabel(answer.value, labels);
     const model = answer.model;
     return {
       datasetId: p.dataset_id,
-      records: p.records.map((r, i) => {
+      records: records.map((r, i) => {
         const s = scores[i];
         const rating = s.clarity + s.accuracy + s.usefulness + s.difficulty;
         const curation = {
@@ -105,7 +110,7 @@ export const curateJudgeTask: TypedTask<typeof CurateJudgePayload> = defineTask(
 });
 
 /** Writes records decided without a teacher: duplicates into the rejected set, or keeps when judging is off. */
-export const curatePassTask = defineTask('curate.pass', CuratePassPayload, () => async ({ payload: p }) => ({
+export const curatePassTask = defineTask('curate.pass', CuratePassPayload, ({ database }) => async ({ payload: p }) => ({
   datasetId: p.dataset_id,
-  records: p.records.map((r) => ({ ...r, datasetId: p.target_dataset_id })),
+  records: (await recordsOf(database.db, p)).map((r) => ({ ...r, datasetId: p.target_dataset_id })),
 }));

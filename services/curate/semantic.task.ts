@@ -1,6 +1,4 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Executor } from '../../db/client.js';
-import { recordsPage } from '../../db/datasets.repository.js';
 import { hasUnfinishedTasksOf } from '../../db/embeddings.repository.js';
 import { claimRunStep } from '../../db/run-claims.repository.js';
 import { findRunById } from '../../db/runs.repository.js';
@@ -11,9 +9,8 @@ import { defineTask, type TypedTask } from '../jobs/task-kind.js';
 import { nearDuplicates } from '../vectors/index.js';
 import { JudgeSettings, passTasks, survivorTasks } from './curate-batches.js';
 import { anyRating } from '../records/rating.js';
+import { Rec, type StoredRecords } from './curate-records.js';
 
-const Rec = Type.Object({ key: Type.String(), data: Type.Record(Type.String(), Type.Unknown()) });
-type Rec = Static<typeof Rec>;
 const STAGE_KIND = 'curate.stage';
 const FINISH_KIND = 'curate.semantic';
 
@@ -69,19 +66,6 @@ export const curateStageTask: TypedTask<typeof StagePayload> = defineTask(STAGE_
   spawn: [curateSemanticTask.plan(`${FINISH_KIND}/${task.key}`, { ...p.finish, dataset_id: p.dataset_id })],
 }));
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The staged records by key (every one written by a stage task of this run, so an object). */
-async function readStaged(db: Executor, datasetId: string): Promise<Map<string, Record<string, unknown>>> {
-  const out = new Map<string, Record<string, unknown>>();
-  for (let after = 0; ; ) {
-    const page = await recordsPage(db, datasetId, after, 1000);
-    if (page.length === 0) return out;
-    after = page[page.length - 1].id;
-    for (const r of page) if (isObject(r.data)) out.set(r.key, r.data);
-  }
-}
-
 /**
  * SemDeDup over the staged survivors: each record, better-rated first, is dropped when its cosine
  * similarity to a record already kept is above the threshold (`duplicate_of` names that record).
@@ -92,18 +76,21 @@ async function decide(deps: Pick<HandlerDeps, 'database'>, owner: string, p: Sem
   const table = await loadVectors(deps, owner, p.input_dataset_id, p.method, { signal, pick: anyRating });
   const order = betterFirst(table.rows.map((r) => r.picked));
   const dups = new Map((await nearDuplicates(table.vectors, p.threshold, order, { signal })).map((d) => [d.row, d]));
-  const staged = await readStaged(deps.database.db, p.input_dataset_id);
-  const rejected: Rec[] = [];
-  const survivors: Rec[] = [];
+  // Ids, not records: each spawned task reads its own batch from the staged copy when it runs.
+  const from = p.input_dataset_id;
+  const rejected: Required<StoredRecords> = { dataset_id: from, ids: [], rejections: [] };
+  const survivors: StoredRecords = { dataset_id: from, ids: [] };
   table.rows.forEach((row, i) => {
-    const data = staged.get(row.key) ?? {};
     const d = dups.get(i);
-    if (!d) survivors.push({ key: row.key, data });
-    else rejected.push({ key: row.key, data: { ...data, rejection: { reason: 'semantic_duplicate', duplicate_of: table.rows[d.of].key, similarity: Math.round(d.similarity * 1000) / 1000 } } });
+    if (!d) survivors.ids.push(row.id);
+    else {
+      rejected.ids.push(row.id);
+      rejected.rejections.push({ reason: 'semantic_duplicate', duplicate_of: table.rows[d.of].key, similarity: Math.round(d.similarity * 1000) / 1000 });
+    }
   });
   const datasets = { rejected: p.rejected_dataset_id, run: p.dataset_id };
   const tasks = [...passTasks('sem', rejected, p.rejected_dataset_id, p.dataset_id), ...(await survivorTasks(survivors, p.judge, datasets))];
-  const summary = { threshold: p.threshold, compared: table.rows.length, duplicates: rejected.length, to_judge: p.judge ? survivors.length : 0, embedding: describeMethod(table.method) };
+  const summary = { threshold: p.threshold, compared: table.rows.length, duplicates: rejected.ids.length, to_judge: p.judge ? survivors.ids.length : 0, embedding: describeMethod(table.method) };
   return { tasks, summary };
 }
 

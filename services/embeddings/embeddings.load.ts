@@ -3,7 +3,9 @@ import { recordsPage } from '../../db/datasets.repository.js';
 import { readVectors, EMBEDDING_READ_BATCH } from '../../db/embeddings.repository.js';
 import { AppError } from '../../src/errors.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
+import { sortPaced } from '../../src/paced-sort.js';
 import { pacer } from '../../src/pacer.js';
+import { isRecord } from '../../src/plain-object.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { LIMITS } from '../limits.js';
 import { lexicalVectors } from '../vectors/lexical.js';
@@ -45,12 +47,13 @@ export async function loadVectors<T = undefined>(
   opts: { signal?: AbortSignal; pick?: (data: Record<string, unknown>) => T } = {},
 ): Promise<VectorTable<T>> {
   const keepTexts = method.kind === 'lexical';
+  const pace = pacer();
   const entries: Array<{ rank: number; row: Row<T>; text?: string }> = [];
   for (let after = 0; ; ) {
     opts.signal?.throwIfAborted();
     const page = await recordsPage(deps.database.db, datasetId, after, PAGE);
     for (const r of page) {
-      const data = (r.data ?? {}) as Record<string, unknown>;
+      const data = isRecord(r.data) ? r.data : {};
       const text = embeddingText(data);
       const hash = textHash(text);
       entries.push({ rank: hashRank(hash), row: { id: r.id, key: r.key, hash, picked: opts.pick ? opts.pick(data) : (undefined as T) }, ...(keepTexts ? { text } : {}) });
@@ -59,7 +62,7 @@ export async function loadVectors<T = undefined>(
     if (page.length < PAGE) break;
     after = page[page.length - 1].id;
   }
-  entries.sort((a, b) => a.rank - b.rank || canonical(a.row, b.row));
+  await sortPaced(entries, (a, b) => a.rank - b.rank || canonical(a.row, b.row), pace);
   const rows = entries.map((e) => e.row);
   if (method.kind === 'lexical') {
     const texts = entries.map((e) => e.text ?? '');
@@ -73,15 +76,17 @@ export async function loadVectors<T = undefined>(
 /** The stored vectors of `rows` (canonical order already), read in batches of hashes into one row-major array. */
 async function modelVectors<T>(deps: Pick<JobDeps, 'database'>, owner: string, rows: Row<T>[], method: ModelMethod, signal?: AbortSignal): Promise<VectorSet> {
   const positions = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    if (r.hash === EMPTY_HASH) return;
+  const pace = pacer();
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (r.hash === EMPTY_HASH) continue;
     const at = positions.get(r.hash);
     if (at) at.push(i);
     else positions.set(r.hash, [i]);
-  });
+    if (i % 4096 === 0) await pace();
+  }
   let dims = method.dimensions ?? 0;
   let data: Float32Array | undefined;
-  const pace = pacer();
   const hashes = [...positions.keys()];
   for (let i = 0; i < hashes.length; i += EMBEDDING_READ_BATCH) {
     signal?.throwIfAborted();

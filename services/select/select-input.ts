@@ -1,5 +1,6 @@
 import { findDataset, recordsPage } from '../../db/datasets.repository.js';
 import { AppError } from '../../src/errors.js';
+import { sortPaced } from '../../src/paced-sort.js';
 import { pacer } from '../../src/pacer.js';
 import { embeddingText, hashRank, textHash } from '../embeddings/embedding-text.js';
 import type { JobDeps } from '../jobs/job-deps.js';
@@ -50,7 +51,8 @@ export async function selectInput(
   deps: Pick<JobDeps, 'database'>,
   owner: string,
   spec: { dataset_id?: string; records?: Record<string, unknown>[] },
-  opts: { needsRating: boolean; judged: boolean },
+  /** ordered: the planner batches the entries, so they must be in canonical order (else only checked and counted). */
+  opts: { needsRating: boolean; judged: boolean; ordered: boolean },
 ): Promise<{ name?: string; entries: InputEntry[] }> {
   const entries: InputEntry[] = [];
   const pace = pacer();
@@ -73,9 +75,7 @@ export async function selectInput(
       await (pace() ?? new Promise((resolve) => setImmediate(resolve)));
     }
     if (entries.length === 0) throw invalid('dataset_id', 'the dataset is empty');
-    entries.sort(byOrder);
-    return { name: dataset.name, entries };
+    return { name: dataset.name, entries: opts.ordered ? await sortPaced(entries, byOrder, pace) : entries };
   }
-  entries.sort(byOrder);
-  return { entries };
+  return { entries: await sortPaced(entries, byOrder, pace) };
 }

@@ -79,9 +79,9 @@ export async function planSelect(deps: Pick<JobDeps, 'database' | 'providers'>, 
   const method = chooseEmbedding(deps, spec.embedding);
   await nextTurn();
   const judged = spec.strategy !== 'coverage' && spec.judge !== false;
-  const { name: sourceName, entries } = await selectInput(deps, owner, spec, { needsRating: spec.score_by === 'rating', judged });
-  const batchSize = judged ? (spec.batch_size ?? 5) : COPY_BATCH;
   const copies = judged || spec.records !== undefined;
+  const { name: sourceName, entries } = await selectInput(deps, owner, spec, { needsRating: spec.score_by === 'rating', judged, ordered: copies });
+  const batchSize = judged ? (spec.batch_size ?? 5) : COPY_BATCH;
   if (copies) checkTaskCount(Math.ceil(entries.length / batchSize), 'batch_size', `${entries.length} records in batches of ${batchSize}: raise batch_size`);
 
   const datasetId = newId('ds');
