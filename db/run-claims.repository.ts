@@ -15,3 +15,18 @@ export async function claimRunStep(ex: Executor, runId: string, step: string, ho
   );
   return claimed.length > 0;
 }
+
+/**
+ * Whether the run has a task of one of `kinds` not yet succeeded (queued, running, failed or
+ * canceled). A job's finisher runs once every phase-1 task is done: each phase-1 commit queues a
+ * check, and only the check that finds none left does the work. An exists over the (run_id, status)
+ * index stops at the first unfinished task, so a check costs a seek, not a count.
+ */
+export async function hasUnfinishedTasks(ex: Executor, runId: string, kinds: string[]): Promise<boolean> {
+  const [row] = await rows<{ found: boolean }>(
+    ex,
+    sql`select exists (select 1 from tasks where run_id = ${runId} and status in ('queued', 'running', 'failed', 'canceled')
+                        and kind = any(${sql.param(kinds)}::text[])) as found`,
+  );
+  return row?.found ?? false;
+}

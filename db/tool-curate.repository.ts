@@ -2,21 +2,6 @@ import { sql } from 'drizzle-orm';
 import { rows, type Executor } from './client.js';
 
 /**
- * Whether the run has a task of `kind` that has not succeeded (queued, running, failed or canceled).
- * A tool curate run balances difficulties once every judge task is done: each judge task's commit
- * queues a check, and the check that finds none left (it runs after the last judge commit) does the
- * balance. One check per judge task, so each is an index seek on (run_id, status) that stops at the
- * first unfinished task, not a count over the run's tasks.
- */
-export async function hasUnfinishedTasks(ex: Executor, runId: string, kind: string): Promise<boolean> {
-  const [row] = await rows<{ found: boolean }>(
-    ex,
-    sql`select exists (select 1 from tasks where run_id = ${runId} and status in ('queued', 'running', 'failed', 'canceled') and kind = ${kind}) as found`,
-  );
-  return row?.found ?? false;
-}
-
-/**
  * A tool curate run's outcome, grouped in SQL: kept and rejected by difficulty and by the gate that
  * rejected, and examples kept per tool (`curation.tools_used`, which every judged record carries).
  */

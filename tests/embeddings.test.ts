@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from '../db/client.js';
-import { hasUnfinishedTasksOf } from '../db/embeddings.repository.js';
+import { hasUnfinishedTasks } from '../db/run-claims.repository.js';
 import { insertRun, type NewTask } from '../db/runs.repository.js';
 import { callBatches } from '../services/embeddings/embed.task.js';
 import { embeddingsModule } from '../services/embeddings/embeddings.job.js';
@@ -196,8 +196,8 @@ describe.each(DATABASES)('embeddings through the real SDK and the fake teacher (
     // The spawned finisher checks have no handler here: they fail, and count as unfinished.
     const spawned = (await tasksOf(h.quarry.database, run.id)).filter((t) => t.key.startsWith('x.finish/'));
     expect(spawned.map((t) => t.key).sort()).toEqual([`x.finish/embed/${datasetId}/0`, `x.finish/embed/${datasetId}/1`]);
-    expect(await hasUnfinishedTasksOf(h.quarry.database.db, run.id, ['x.finish'])).toBe(true);
-    expect(await hasUnfinishedTasksOf(h.quarry.database.db, run.id, [EMBED_TASK_KIND])).toBe(false);
+    expect(await hasUnfinishedTasks(h.quarry.database.db, run.id, ['x.finish'])).toBe(true);
+    expect(await hasUnfinishedTasks(h.quarry.database.db, run.id, [EMBED_TASK_KIND])).toBe(false);
   });
 
   it('reuses stored vectors on a second pass and across two provider names for one endpoint, but never across owners', async () => {

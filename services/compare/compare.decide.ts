@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { hasUnfinishedTasksOf } from '../../db/embeddings.repository.js';
+import { hasUnfinishedTasks } from '../../db/run-claims.repository.js';
 import { claimRunStep } from '../../db/run-claims.repository.js';
 import { findRunById } from '../../db/runs.repository.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
@@ -87,7 +87,7 @@ export const compareDecideTask = defineTask('compare.decide', DecidePayload, (de
   const prompt = requirePrompt(deps.prompts, 'compare-decide');
   return async ({ task, llm, signal, usage, log, payload: p }) => {
     const nothing = { datasetId: '', records: [] };
-    if (await hasUnfinishedTasksOf(deps.database.db, task.run_id, PHASE_ONE)) return nothing;
+    if (await hasUnfinishedTasks(deps.database.db, task.run_id, PHASE_ONE)) return nothing;
     const run = await findRunById(deps.database.db, task.run_id);
     if (!run) throw new LlmError('api', `run ${task.run_id} is gone`, { fatal: true });
     const output = run.output as Record<string, unknown> & { report?: { decision?: unknown } };

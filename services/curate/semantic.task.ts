@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { hasUnfinishedTasksOf } from '../../db/embeddings.repository.js';
+import { hasUnfinishedTasks } from '../../db/run-claims.repository.js';
 import { claimRunStep } from '../../db/run-claims.repository.js';
 import { findRunById } from '../../db/runs.repository.js';
 import { EmbeddingMethodSchema, type EmbeddingMethod } from '../embeddings/embedding-method.js';
@@ -109,7 +109,7 @@ export const curateSemanticTask: TypedTask<typeof SemanticPayload> = defineTask(
   const none = { datasetId: p.dataset_id, records: [] };
   const run = await findRunById(deps.database.db, task.run_id);
   if (!run || decided(run.output)) return none;
-  if (await hasUnfinishedTasksOf(deps.database.db, task.run_id, p.embedded ? [STAGE_KIND, EMBED_TASK_KIND] : [STAGE_KIND])) return none;
+  if (await hasUnfinishedTasks(deps.database.db, task.run_id, p.embedded ? [STAGE_KIND, EMBED_TASK_KIND] : [STAGE_KIND])) return none;
   if (!p.embedded) {
     // One stage check plans the embeddings (each would read every staged record's id to plan the same tasks).
     if (!(await claimRunStep(deps.database.db, task.run_id, 'semantic_embeds_planned_by', task.key))) return none;

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { recordsPage } from '../../db/datasets.repository.js';
-import { hasUnfinishedTasks } from '../../db/tool-curate.repository.js';
+import { hasUnfinishedTasks } from '../../db/run-claims.repository.js';
 import type { LlmClient } from '../../src/llm/llm.client.js';
 import { byLabel, labelledSchema, unlessSplit } from '../../src/llm/aligned.js';
 import { render, requirePrompt, type PromptTemplate } from '../../src/prompts.js';
@@ -152,7 +152,7 @@ async function readAll(db: Parameters<typeof recordsPage>[0], datasetId: string)
  * Two that both find none left write the same records under the same keys (a no-op the second time).
  */
 export const curateToolBalanceTask = defineTask('curate.tool_balance', ToolBalancePayload, ({ database }) => async ({ task, payload: p }) => {
-  if (await hasUnfinishedTasks(database.db, task.run_id, curateToolJudgeTask.kind)) return { datasetId: p.dataset_id, records: [] };
+  if (await hasUnfinishedTasks(database.db, task.run_id, [curateToolJudgeTask.kind])) return { datasetId: p.dataset_id, records: [] };
   const judged = await readAll(database.db, p.judged_dataset_id);
   const { dropped, quota, warnings } = balanceDifficulty(
     judged.map((r) => ({ key: r.key, difficulty: DIFFICULTIES.find((d) => d === r.data.difficulty), rating: curationRating(r.data) })),

@@ -1,4 +1,4 @@
-import { hasUnfinishedTasksOf } from '../../db/embeddings.repository.js';
+import { hasUnfinishedTasks } from '../../db/run-claims.repository.js';
 import { claimRunStep } from '../../db/run-claims.repository.js';
 import { recordsByIds } from '../../db/select.repository.js';
 import type { EmbeddingMethod } from '../embeddings/embedding-method.js';
@@ -26,7 +26,7 @@ const methodView = (m: EmbeddingMethod) => (m.kind === 'model' ? { kind: m.kind,
  * copy lacks, each queuing the finisher when done, or the finisher itself when none is missing.
  */
 export const beginTask: TypedTask<typeof BeginPayload> = defineTask(BEGIN_KIND, BeginPayload, (deps) => async ({ task, payload: p }) => {
-  if (await hasUnfinishedTasksOf(deps.database.db, task.run_id, [SCORE_KIND])) return { datasetId: p.dataset_id, records: [] };
+  if (await hasUnfinishedTasks(deps.database.db, task.run_id, [SCORE_KIND])) return { datasetId: p.dataset_id, records: [] };
   const f = p.finish;
   const embeds = await planEmbedTasks(deps, f.owner, [f.from_dataset_id], f.method, { kind: FINISH_KIND, payload: f });
   return { datasetId: p.dataset_id, records: [], spawn: embeds.length > 0 ? embeds : [finishTask.plan(`${FINISH_KIND}/start`, f)] };
@@ -39,7 +39,7 @@ export const beginTask: TypedTask<typeof BeginPayload> = defineTask(BEGIN_KIND, 
  * combined score, runs the strategy and spawns the writes; the run's output gets the selection report.
  */
 export const finishTask: TypedTask<typeof FinishPayload> = defineTask(FINISH_KIND, FinishPayload, (deps) => async ({ task, signal, payload: p }) => {
-  if (await hasUnfinishedTasksOf(deps.database.db, task.run_id, [EMBED_TASK_KIND, SCORE_KIND, BEGIN_KIND])) return { datasetId: p.dataset_id, records: [] };
+  if (await hasUnfinishedTasks(deps.database.db, task.run_id, [EMBED_TASK_KIND, SCORE_KIND, BEGIN_KIND])) return { datasetId: p.dataset_id, records: [] };
   // One check selects (a million vectors are not loaded twice); its own retry keeps the claim.
   if (!(await claimRunStep(deps.database.db, task.run_id, 'selected_by', task.key))) return { datasetId: p.dataset_id, records: [] };
   const s = p.settings;
