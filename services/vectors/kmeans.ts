@@ -66,6 +66,10 @@ async function lloyd(set: VectorSet, centroids: Float32Array, k: number, opts: V
       const c = assignment[i];
       count[c]++;
       for (let t = 0; t < d; t++) sum[c * d + t] += data[i * d + t];
+      if (i % 4096 === 4095) {
+        const turn = tick(); // n × d additions: half a second at a million rows
+        if (turn) await turn;
+      }
     }
     // An empty centre keeps its place (it stays a candidate; the final assignment decides).
     for (let c = 0; c < k; c++) if (count[c] > 0) centroids.set(sum.subarray(c * d, c * d + d), c * d);
