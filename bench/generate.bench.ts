@@ -9,6 +9,7 @@
 //     [--case all|generate|tools (default all: generate, then the pipeline, then tool use)] [--tool-examples 1000]
 //     [--case select [--records 100000] [--project]: bench/select.bench.ts, vectors only, no service]
 //     [--case selection-runs [--records 100000] [--db postgres|pglite] [--jobs …] [--latency 50] [--concurrency 16]: bench/selection-runs.bench.ts, the jobs end to end]
+//     [--case rate-limited [--rps 20] [--calls 400] [--latency 20] [--concurrency 16] [--database-url …]: bench/rate-limited.bench.ts, provider rate limits kept]
 //   (or BENCH_CONCURRENCY, BENCH_LATENCY, BENCH_CHUNKS, BENCH_PAIRS, BENCH_TIMEOUT_S, BENCH_CASE, BENCH_TOOL_EXAMPLES; BENCH_DATABASE_URL)
 // Exit code: 0 PASS, 1 BELOW TARGET, 2 aborted or broken.
 import { randomBytes } from 'node:crypto';
@@ -31,7 +32,7 @@ const cores = availableParallelism();
 
 const str = { type: 'string' } as const;
 const { values: flags } = parseArgs({
-  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, records: str, db: str, jobs: str, project: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' } },
+  options: { concurrency: str, latency: str, chunks: str, pairs: str, 'timeout-s': str, 'pipeline-chunks': str, 'sse-clients': str, 'probe-ms': str, case: str, 'tool-examples': str, records: str, db: str, jobs: str, project: { type: 'boolean' }, 'cpu-prof': { type: 'boolean' }, rps: str, calls: str, 'database-url': str },
 });
 function knob(name: 'concurrency' | 'latency' | 'chunks' | 'pairs' | 'timeout-s' | 'pipeline-chunks' | 'sse-clients' | 'probe-ms' | 'tool-examples', fallback: number, min = 1): number {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
@@ -55,7 +56,14 @@ const PROBE_EVERY_MS = knob('probe-ms', 100, 0);
 // The tool-use case: this many examples of the HDF5 fixture (~6 teacher calls each: ~6,000 calls, as above).
 const toolExamples = knob('tool-examples', 1000);
 const benchCase = flags.case ?? process.env.BENCH_CASE ?? 'all';
-if (!['all', 'generate', 'tools', 'select', 'selection-runs'].includes(benchCase)) throw new Error(`--case must be all, generate, tools, select or selection-runs (got ${benchCase})`);
+if (!['all', 'generate', 'tools', 'select', 'selection-runs', 'rate-limited'].includes(benchCase)) throw new Error(`--case must be all, generate, tools, select, selection-runs or rate-limited (got ${benchCase})`);
+if (benchCase === 'rate-limited') {
+  // Achieved rate / allowed rate and 429s with a configured and a learned limit (bench/rate-limited.bench.ts).
+  const pass = (name: 'rps' | 'calls' | 'latency' | 'concurrency' | 'database-url') => (flags[name] ? [`--${name}`, String(flags[name])] : []);
+  const args = [...pass('rps'), ...pass('calls'), ...pass('latency'), ...pass('concurrency'), ...pass('database-url')];
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./rate-limited.bench.ts', import.meta.url)), ...args], { stdio: 'inherit' });
+  process.exit(status ?? 2);
+}
 if (benchCase === 'selection-runs') {
   // The select, curate semantic and compare jobs end to end through the service (bench/selection-runs.bench.ts).
   const pass = (name: 'records' | 'db' | 'jobs' | 'latency' | 'concurrency' | 'timeout-s') => (flags[name] ? [`--${name}`, String(flags[name])] : []);

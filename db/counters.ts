@@ -7,11 +7,11 @@ import { datasets, runs } from './schema/index.js';
 // stage runs' (a pipeline spends through its stages), so it is their sum while they run and after.
 // Every read goes through here.
 
-export const RUN_COUNTERS = ['total', 'done', 'failed', 'records', 'requests', 'input_tokens', 'output_tokens', 'cost_usd'] as const;
+export const RUN_COUNTERS = ['total', 'done', 'failed', 'records', 'requests', 'input_tokens', 'output_tokens', 'cost_usd', 'cache_hits'] as const;
 export type RunCounter = (typeof RUN_COUNTERS)[number];
 export type RunCounts = Record<RunCounter, number>;
 
-const USAGE: ReadonlySet<RunCounter> = new Set(['requests', 'input_tokens', 'output_tokens', 'cost_usd']);
+const USAGE: ReadonlySet<RunCounter> = new Set(['requests', 'input_tokens', 'output_tokens', 'cost_usd', 'cache_hits']);
 
 /**
  * `runs.<column>` plus every writer's delta, as a column of any query that reads `runs`; for usage,
@@ -36,6 +36,7 @@ export const runFields = {
   inputTokens: summed('input_tokens'),
   outputTokens: summed('output_tokens'),
   costUsd: summed('cost_usd'),
+  cacheHits: summed('cache_hits'),
 };
 
 /** `select(datasetFields).from(datasets)`: a dataset row with its record count summed. */

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { rows, type Database, type Executor } from './client.js';
+import { evictEmbeddings, evictTeacherCache, type CacheBounds } from './eviction.js';
 
 // The planner's statistics, kept fresh. A dataset's page query (records of a dataset after an id,
 // by id) is an index scan only while the planner knows how many records there are; with the
@@ -52,6 +53,31 @@ export function startAutoAnalyze(database: Database, log: Logger, everyMs = EVER
       .catch((err) => log.warn({ err }, 'refreshing planner statistics failed; trying again later'))
       .finally(() => (running = false));
   }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** How often the caches are cut to their bounds (db/eviction.ts). */
+const EVICT_EVERY_MS = 5 * 60_000;
+
+/**
+ * The caches' bounds, kept on every database (each process runs it; two passes at once delete the
+ * same rows, which is harmless): the response cache and the embeddings, each to its TTL and size.
+ * Runs every `everyMs` (the first pass too: a start is no reason to scan). Returns the stop.
+ */
+export function startEviction(database: Database, log: Logger, bounds: { teacherCache: CacheBounds; embeddings: CacheBounds }, everyMs = EVICT_EVERY_MS): () => void {
+  let running = false;
+  const pass = () => {
+    if (running) return;
+    running = true;
+    Promise.all([evictTeacherCache(database.db, bounds.teacherCache), evictEmbeddings(database.db, bounds.embeddings)])
+      .then(([answers, vectors]) => {
+        if (answers.expired + answers.evicted + vectors.expired + vectors.evicted > 0) log.info({ teacher_cache: answers, embeddings: vectors }, 'evicted cache entries');
+      })
+      .catch((err) => log.warn({ err }, 'evicting cache entries failed; trying again later'))
+      .finally(() => (running = false));
+  };
+  const timer = setInterval(pass, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Db, type Tx } from './client.js';
+import { budgetColumns, overBudget, type RunBudget } from './budget.repository.js';
 import { addRunCounts, type RunCounts } from './counters.js';
 import { appendEvents, type NewEvent } from './events.repository.js';
 import { progressOf } from './progress.js';
@@ -8,11 +9,9 @@ import type { CommitHooks } from './run-hooks.js';
 import { failRunNow, settleRun, type RunToSettle } from './settle.repository.js';
 import { describeStorageError, isTransientStorageError } from './storage-errors.js';
 
-interface SharedRun {
-  id: string;
-  kind: string;
+/** Its id, kind, parent and budget come with RunBudget (budget.repository.ts). */
+interface SharedRun extends RunBudget {
   status: string;
-  parent_run_id: string | null;
   stage: number | null;
   dataset_id: string | null;
   rejected_dataset_id: string | null;
@@ -73,7 +72,7 @@ export async function commitOutcomes(
 async function shareRuns(tx: Tx, runIds: string[]): Promise<SharedRun[]> {
   return rows<SharedRun>(
     tx,
-    sql`select id, kind, status, parent_run_id, stage, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, ${uncountedList} as uncounted from runs
+    sql`select id, kind, status, parent_run_id, stage, output->>'dataset_id' as dataset_id, output->>'rejected_dataset_id' as rejected_dataset_id, ${uncountedList} as uncounted, ${budgetColumns} from runs
          where id = any(${sql.param(runIds)}::text[]) order by id for key share`,
   );
 }
@@ -184,24 +183,24 @@ async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcome
     }
   }
   const counts = await addRunCounts(tx, run.id, writer, { ...usage, total: spawned, done: succeeded.length, failed, records: kept });
-  events.push({ type: 'progress', data: progressOf(counts) });
+  events.push({ type: 'progress', data: progressOf({ ...counts, through_stages: run.kind === 'pipeline', batch_expected_completion: run.batch_expected_completion }) });
   await appendEvents(tx, run.id, events);
   if (fatal) {
     await failRunNow(tx, { id: run.id, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, fatal, hooks);
     return 'failed';
   }
-  // Once nothing is queued, any commit may be the run's last (another worker's may be committing
-  // beside this one, unseen): the run is settled after the commit, when both are visible.
-  return counts.queued ? undefined : 'settle';
+  // Once nothing is queued, or the run is over its budget (it takes no more work: budget.repository.ts), any commit may be
+  // the run's last (another worker's may be committing beside this one, unseen): it is settled after the commit, when both are visible.
+  return counts.queued && !(await overBudget(tx, run, counts)) ? undefined : 'settle';
 }
 
-const NONE: RunCounts = { total: 0, done: 0, failed: 0, records: 0, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+const NONE: RunCounts = { total: 0, done: 0, failed: 0, records: 0, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
 
 /**
  * Every task of the batch to its next state in one statement, but only those this worker still
  * holds; returns their ids. Succeeded → succeeded; retry → queued after its delay; failed or
- * fatal → failed; aborted by a cancel that a retry has since superseded → queued, the attempt
- * not charged. Any task of a run that has ended → canceled.
+ * fatal → failed; aborted by a cancel a retry has since superseded, or deferred (waiting for a
+ * batch, after its delay) → queued, the attempt not charged. Any task of a run that has ended → canceled.
  */
 async function finishTasks(tx: Tx, writer: string, outcomes: Outcome[], live: boolean): Promise<Set<number>> {
   const next = outcomes.map((o) => {
@@ -212,7 +211,8 @@ async function finishTasks(tx: Tx, writer: string, outcomes: Outcome[], live: bo
       case 'retry':
         return { status: 'queued', delay: o.delayMs / 1000, error: JSON.stringify(o.error), keep: false, uncharge: false };
       case 'aborted':
-        return { status: 'queued', delay: 0, error: null, keep: true, uncharge: true };
+      case 'deferred':
+        return { status: 'queued', delay: o.type === 'deferred' ? o.delayMs / 1000 : 0, error: null, keep: true, uncharge: true };
       default:
         return { status: 'failed', delay: 0, error: JSON.stringify(o.error), keep: false, uncharge: false };
     }
@@ -287,12 +287,13 @@ async function insertRecords(tx: Tx, writer: string, succeeded: Succeeded[]): Pr
 }
 
 function sumUsage(list: Usage[]): Usage {
-  const total = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  const total = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
   for (const u of list) {
     total.requests += u.requests;
     total.input_tokens += u.input_tokens;
     total.output_tokens += u.output_tokens;
     total.cost_usd += u.cost_usd;
+    total.cache_hits += u.cache_hits;
   }
   return total;
 }

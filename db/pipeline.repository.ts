@@ -26,7 +26,7 @@ export async function runStatus(ex: Executor, id: string): Promise<string | unde
 export interface StageOutput {
   records: number;
   dataset_id: string | null;
-  usage: { requests: number; input_tokens: number; output_tokens: number; cost_usd: number };
+  usage: { requests: number; input_tokens: number; output_tokens: number; cost_usd: number; cache_hits: number };
   /** Why the stage run failed, as its own `error` says (null when it did not, or was canceled). */
   error: { category: string; message: string } | null;
   /** The last error of its first failed task, if any: what a `tasks_failed` stage actually met. */
@@ -40,10 +40,10 @@ export async function stageOutput(ex: Executor, id: string): Promise<StageOutput
     sql`select ${runFields.records} as records, output->>'dataset_id' as dataset_id, error,
                (select t.last_error from tasks t where t.run_id = runs.id and t.status = 'failed' order by t.id limit 1) as first_failure,
                ${runFields.requests} as requests, ${runFields.inputTokens} as input_tokens,
-               ${runFields.outputTokens} as output_tokens, ${runFields.costUsd} as cost_usd
+               ${runFields.outputTokens} as output_tokens, ${runFields.costUsd} as cost_usd, ${runFields.cacheHits} as cache_hits
           from runs where id = ${id}`,
   );
-  const usage = { requests: Number(row.requests), input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens), cost_usd: Number(row.cost_usd) };
+  const usage = { requests: Number(row.requests), input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens), cost_usd: Number(row.cost_usd), cache_hits: Number(row.cache_hits) };
   return { records: Number(row.records), dataset_id: row.dataset_id, error: row.error, first_failure: row.first_failure, usage };
 }
 

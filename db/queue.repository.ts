@@ -47,7 +47,12 @@ export type Outcome =
    * Stopped because the run was canceled (or failed), not because the task did: canceled if the run
    * still is at commit, queued again uncharged if a retry reopened it meanwhile.
    */
-  | { type: 'aborted'; task: ClaimedTask; usage: Usage };
+  | { type: 'aborted'; task: ClaimedTask; usage: Usage }
+  /**
+   * Waiting for a provider batch (`llm.mode: "batch"`): queued again `delayMs` ahead (sooner when its
+   * answer lands), the attempt not charged; neither done nor failed. `waitingFor` is the awaited call.
+   */
+  | { type: 'deferred'; task: ClaimedTask; delayMs: number; waitingFor: { owner: string; key: string }; usage: Usage };
 
 /** Task ids as one bound `bigint[]` parameter, however many there are. */
 export const idList = (ids: number[]) => sql`${sql.param(ids)}::bigint[]`;
@@ -89,7 +94,7 @@ export async function claimTasks(ex: Executor, workerId: string, limit: number, 
     ex,
     sql`
     with in_flight as materialized (
-      select r.id, r.owner, r.created_at, r.max_concurrency, r.claim_seq,
+      select r.id, r.owner, r.created_at, r.max_concurrency, r.claim_seq, r.budget_exceeded is not null as stopped,
              (select count(*)::int from tasks x where x.run_id = r.id and x.status = 'running') as running
         from runs r
        where r.status in ('queued', 'running')
@@ -101,7 +106,8 @@ export async function claimTasks(ex: Executor, workerId: string, limit: number, 
              row_number() over (order by a.created_at, a.id) as run_no
         from in_flight a
     ),
-    -- At most the batch size of due tasks a run, read in claim order straight from the index.
+    -- At most the batch size of due tasks a run, read in claim order straight from the index. A run
+    -- over its budget (stopped) gives none, and its index is not read: a one-time filter.
     candidates as materialized (
       select c.id, a.id as run_id, a.run_no, a.owner_no, a.owner_running, a.max_concurrency, a.claim_seq,
              a.running + c.n as run_turn
@@ -109,7 +115,7 @@ export async function claimTasks(ex: Executor, workerId: string, limit: number, 
        cross join lateral (
              select q.id, row_number() over (order by q.run_at, q.id) as n
                from (select t.id, t.run_at from tasks t
-                      where t.run_id = a.id and t.status = 'queued' and t.run_at <= now()
+                      where t.run_id = a.id and not a.stopped and t.status = 'queued' and t.run_at <= now()
                       order by t.run_at, t.id
                       limit ${limit}) q) c
        where a.max_concurrency is null or a.running + c.n <= a.max_concurrency

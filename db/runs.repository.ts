@@ -31,6 +31,8 @@ export interface NewRun {
   total?: number;
   /** Most tasks in flight at once for this run (DeepFabric batch_size). */
   maxConcurrency?: number;
+  /** Most the run may cost, USD; null/absent = no budget. */
+  maxCostUsd?: number;
   /** Refuse the run (RunQuotaExceeded) when its owner already has this many runs queued or running. */
   maxInFlight?: number;
   /** A topics run: the topics resource its node records form (its dataset is the run's first). */
@@ -84,6 +86,7 @@ export async function insertRun(db: Db, run: NewRun): Promise<{ row: RunRow; cre
         output: run.output,
         parentRunId: run.parent?.runId,
         maxConcurrency: run.maxConcurrency,
+        maxCostUsd: run.maxCostUsd,
         stage: run.parent?.stage,
       })
       .returning();
@@ -183,14 +186,22 @@ export async function cancelRun(db: Db, id: string, hooks: CommitHooks = {}): Pr
 /**
  * Re-queues every task of an ended run that did not succeed (failed, or withdrawn by a cancel or a
  * fatal error). Succeeded tasks and their records are untouched. A kind that retries its own way
- * (a pipeline resumes the stage it stopped at) does so in `hooks.retryRun`.
+ * (a pipeline resumes the stage it stopped at) does so in `hooks.retryRun`. `budget` becomes the
+ * run's `max_cost_usd` (and a pipeline's stage's, if it had one of its own), in the same transaction.
  */
-export async function retryRun(db: Db, id: string, maxInFlight?: number, hooks: CommitHooks = {}): Promise<RetryResult> {
+export async function retryRun(db: Db, id: string, maxInFlight?: number, hooks: CommitHooks = {}, budget?: number): Promise<RetryResult> {
   const [head] = await rows<{ kind: string; owner: string; parent_run_id: string | null }>(db, sql`select kind, owner, parent_run_id from runs where id = ${id}`);
   // A retried run is back in flight: admitted like a new one, in the same transaction (a stage run
   // retried on its own counts with its pipeline, which is already in flight or is this admission).
   const admit = head && maxInFlight && head.parent_run_id === null ? (tx: Tx) => admitRun(tx, head.owner, maxInFlight) : undefined;
-  const requeue = (tx: Tx, runId: string) => requeueRun(tx, runId, admit);
+  const requeue = async (tx: Tx, runId: string) => {
+    const result = await requeueRun(tx, runId, admit);
+    if (!('requeued' in result)) return result;
+    // A pipeline stopped at its budget between stages was marked itself: its advances are claimed again.
+    if (runId !== id) await tx.execute(sql`update runs set budget_exceeded = null where id = ${id}`);
+    if (budget !== undefined) await tx.execute(sql`update runs set max_cost_usd = ${budget} where id = ${id} or (id = ${runId} and max_cost_usd is not null)`);
+    return result;
+  };
   const hooked = head ? await hooks.retryRun?.(db, { id, kind: head.kind }, requeue) : undefined;
   return hooked ?? db.transaction((tx) => requeue(tx, id));
 }
@@ -215,7 +226,8 @@ async function requeueRun(tx: Tx, id: string, admit?: (tx: Tx) => Promise<void>)
   const [{ n: inFlight }] = await rows<{ n: number }>(tx, sql`select count(*)::int as n from tasks where run_id = ${id} and status = 'running'`);
   if (requeued.length + inFlight === 0) return { refused: 'nothing' };
   const failed = requeued.filter((r) => r.status === 'failed').length;
-  await tx.execute(sql`update runs set status = 'running', failed = failed - ${failed}, finished_at = null, error = null where id = ${id}`);
+  // A run stopped at its budget takes work again: the next commit checks the (raised) budget anew.
+  await tx.execute(sql`update runs set status = 'running', failed = failed - ${failed}, finished_at = null, error = null, budget_exceeded = null where id = ${id}`);
   await appendEvents(tx, id, [{ type: 'run.retried', data: { requeued: requeued.length, ...(inFlight > 0 ? { in_flight: inFlight } : {}) } }]);
   await tx.execute(sql`select pg_notify(${TASKS_CHANNEL}, '')`);
   await tx.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${id})`);

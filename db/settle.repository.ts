@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Db, type Tx } from './client.js';
+import { settleOverBudget, settleStrandedOverBudget } from './budget.repository.js';
 import { runCounts } from './counters.js';
 import { appendEvents } from './events.repository.js';
 import { progressOf } from './progress.js';
@@ -19,7 +20,9 @@ export interface RunToSettle {
  */
 export async function settleRun(db: Db, run: RunToSettle, hooks: CommitHooks): Promise<void> {
   const first = await runCounts(db, run.id);
-  if (!first || first.done + first.failed < first.total) return;
+  if (!first) return;
+  // Not done: it may be a run stopped at its budget whose last task in flight just committed.
+  if (first.done + first.failed < first.total) return settleOverBudget(db, run.id, hooks);
   await db.transaction(async (tx) => {
     const [locked] = await rows<{ kind: string; status: string; parent_run_id: string | null; stage: number | null }>(
       tx,
@@ -71,5 +74,5 @@ export async function settleStranded(db: Db, hooks: CommitHooks): Promise<number
           and not exists (select 1 from tasks t where t.run_id = r.id and t.status in ('queued', 'running'))`,
   );
   for (const { id } of stranded) await settleRun(db, { id }, hooks);
-  return stranded.length;
+  return stranded.length + (await settleStrandedOverBudget(db, hooks));
 }

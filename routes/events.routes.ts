@@ -20,7 +20,7 @@ const LastEventIdHeader = Type.Object({
 
 const description =
   'Events: run.queued, run.started, record.created (with the record), record.failed (with a failure category), ' +
-  'task.retrying, progress (done, failed, total, records/s, tokens, cost, ETA), run.retried, stage.started, stage.completed and stage.failed (pipelines), and the terminal ' +
+  'task.retrying, progress (done, failed, total, records/s, tokens, cost, projected cost, cost per minute, ETA), run.retried, run.budget_exceeded (max_cost_usd crossed: spent_usd, projected_usd, budget_usd, in_flight), provider.throttled and provider.resumed (a teacher paused by its circuit breaker: provider, reason, pause_ms; then paused_ms), stage.started, stage.completed and stage.failed (pipelines), and the terminal ' +
   'run.succeeded | run.failed | run.canceled, after which the stream ends. Each event carries its seq as the SSE id; ' +
   'reconnect with Last-Event-ID (or ?after=) to replay what was missed; a cursor past the newest event counts as the newest. ' +
   `A client that stops reading is sent nothing more once ${SLOW_CLIENT_MAX_UNSENT_BYTES / 1024 / 1024} MiB written to it are unread, and is ` +

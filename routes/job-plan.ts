@@ -11,6 +11,15 @@ const PlannedChunk = Type.Object({
   text: Type.String(),
 });
 
+const PriceUsed = Type.Object({
+  provider: Type.String(),
+  model: Type.String(),
+  source: Type.Union([Type.Literal('configured'), Type.Literal('table')], { description: 'configured: PROVIDERS_FILE pricing; table: the built-in list prices (GET /v1/providers shows when they were read)' }),
+  batch: Type.Boolean({ description: 'Priced at batch rates (llm.mode batch)' }),
+  input_per_mtok: Type.Number(),
+  output_per_mtok: Type.Number(),
+});
+
 const Stage = Type.Object({
   stage: Type.String(),
   planned: Type.Boolean({ description: 'false: the stage reads what the one before writes, so it is planned only when that has run' }),
@@ -32,7 +41,10 @@ export const PlanEnvelope = Type.Object(
       chunks_total: Type.Integer({ description: 'Every distinct chunk the run would use; more than chunks.length when the list was cut' }),
       estimated_input_tokens: Type.Integer({ description: 'Characters sent ÷ 4, prompt templates included' }),
       estimated_output_tokens: Type.Integer({ description: 'From typical answer lengths per item asked for' }),
-      estimated_cost_usd: Type.Union([Type.Number(), Type.Null()], { description: "From the providers' configured pricing; null when a provider the run calls has none" }),
+      estimated_cost_usd: Type.Union([Type.Number(), Type.Null()], {
+        description: "From each model's price in effect (the provider's configured pricing, else the built-in price table; batch rates for llm.mode batch); null when a model the run calls has neither",
+      }),
+      pricing: Type.Array(PriceUsed, { description: 'The prices the estimate used, one per provider, model and mode' }),
       report: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'What the planner reports (chunks, pairs requested, …), as the run would' })),
       stages: Type.Optional(Type.Array(Stage, { description: 'Pipelines: each stage, planned now or not' })),
       notes: Type.Array(Type.String()),

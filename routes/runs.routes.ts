@@ -3,8 +3,19 @@ import { ID_PATTERN } from '../src/ids.js';
 import { Type } from '@sinclair/typebox';
 import { cancel, getRun, listRunViews, retry, waitForRun, type RunsDeps } from '../services/runs/runs.service.js';
 import { runReportDocument } from '../services/runs/run-report.js';
+import { budgetOption } from '../services/jobs/job-options.js';
 import { preferencesOf } from './job-reply.js';
 import { JobHeaders, Run, RunEnvelope, RunParams, errors } from './schemas.js';
+
+const RetryBody = Type.Object(
+  { max_cost_usd: Type.Optional({ ...budgetOption.max_cost_usd, description: 'The run’s new budget, USD (a pipeline’s covers its stages): above what it has spent, and above the budget it stopped at' }) },
+  { additionalProperties: false, description: 'May be left out (the same as {}): the run keeps its budget' },
+);
+
+const RETRY_EXAMPLES = {
+  plain: { summary: 'Re-queue what did not succeed', value: {} },
+  budget: { summary: 'Resume a run stopped at its budget with a higher one', value: { max_cost_usd: 20 } },
+};
 
 export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -100,12 +111,19 @@ export function runsRoutes(deps: RunsDeps): FastifyPluginAsyncTypebox {
           tags: ['runs'],
           summary: 'Re-queue the tasks of a failed or canceled run that did not succeed',
           description:
-            'Succeeded tasks and their records are kept; only failed (and withdrawn) tasks run again. A retry right after a cancel supersedes it: attempts the cancel is still aborting are queued again. 409 when the run is not failed or canceled, has nothing to retry, or a dataset it writes was deleted (named in `details`).',
+            'Succeeded tasks and their records are kept; only failed (and withdrawn) tasks run again. A retry right after a cancel supersedes it: attempts the cancel is still aborting are queued again. 409 when the run is not failed or canceled, has nothing to retry, or a dataset it writes was deleted (named in `details`). ' +
+            'A run that stopped at its budget (error.category budget_exceeded) resumes with a body `{ "max_cost_usd": <higher> }`; without one it is a 400.',
           params: RunParams,
+          // Its examples show in the contract, as jsonBody (request-body.ts) adds them, with the body's type kept.
+          body: { ...RetryBody, 'x-examples': RETRY_EXAMPLES },
           response: { 200: RunEnvelope, ...errors(400, 401, 404, 409) },
         },
+        // The body is optional: none is the same as {}.
+        preValidation: async (request) => {
+          if (request.body === undefined || request.body === null) request.body = {};
+        },
       },
-      async (request) => ({ run: await retry(deps, request.owner, request.params.id) }),
+      async (request) => ({ run: await retry(deps, request.owner, request.params.id, request.body) }),
     );
   };
 }

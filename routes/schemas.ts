@@ -32,7 +32,13 @@ export const Progress = Type.Object({
   records_per_second: Type.Number(),
   tasks_per_second: Type.Number(),
   tokens: Type.Object({ input: Type.Integer(), output: Type.Integer() }),
-  cost_usd: Type.Number(),
+  cost_usd: Type.Number({ description: 'Spent so far, USD (every attempt, at the prices in effect: GET /v1/providers)' }),
+  projected_cost_usd: Type.Union([Type.Number(), Type.Null()], {
+    description: 'Spent ÷ finished tasks × all tasks; null before the first task finished, and for a pipeline (its stage runs project their own)',
+  }),
+  cost_per_minute: Type.Number({ description: 'USD spent per minute since the run started' }),
+  batch_expected_completion: Type.Optional(Type.String({ description: 'llm.mode batch: when the provider expects the run’s open batches to complete' })),
+  cache_hits: Type.Integer({ description: 'Teacher calls the response cache answered (no request, no tokens, no cost)' }),
   eta_seconds: Type.Union([Type.Number(), Type.Null()], { description: 'Estimated seconds left; null before any task finished, and once the run has ended' }),
 });
 
@@ -43,7 +49,14 @@ export const Run = Type.Object(
     status: RunStatus,
     spec: Type.Unknown({ description: 'The validated request that started the run' }),
     progress: Progress,
-    usage: Type.Object({ requests: Type.Integer(), input_tokens: Type.Integer(), output_tokens: Type.Integer(), cost_usd: Type.Number() }),
+    max_cost_usd: Type.Union([Type.Number(), Type.Null()], { description: 'The run’s budget, USD (`max_cost_usd`); null: none' }),
+    usage: Type.Object({
+      requests: Type.Integer({ description: 'Requests sent to providers' }),
+      input_tokens: Type.Integer(),
+      output_tokens: Type.Integer(),
+      cost_usd: Type.Number(),
+      cache_hits: Type.Integer({ description: 'Teacher calls the response cache answered instead (see GET /v1/cache)' }),
+    }),
     output: Type.Object(
       {
         dataset_id: Type.Optional(DatasetId),

@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
+import { cacheRoutes } from '../routes/cache.routes.js';
 import { datasetsRoutes } from '../routes/datasets.routes.js';
 import { eventsRoutes } from '../routes/events.routes.js';
 import { healthRoutes } from '../routes/health.routes.js';
@@ -25,6 +26,7 @@ import { validatorCompiler } from './http/validation.js';
 import type { ProviderRegistry } from './llm/providers.js';
 import type { Metrics } from './metrics.js';
 import type { HttpTimeouts } from './config.js';
+import type { CacheBoundsConfig } from '../services/cache/cache.service.js';
 import type { RunReporter } from '../services/runs/runs.service.js';
 import type { CommitHooks } from '../db/run-hooks.js';
 import { MAX_NESTING } from './safe-input.js';
@@ -59,6 +61,8 @@ export interface AppDeps {
   maxStreamsPerKey?: number;
   /** A stream client with a full buffer that takes nothing for this long is disconnected. */
   streamStallTimeoutMs?: number;
+  /** The response cache's and embeddings' bounds, shown by GET /v1/cache (src/config.ts). */
+  caches: CacheBoundsConfig;
   /** Node's HTTP timeouts (src/config.ts); Node's and Fastify's defaults when absent. */
   httpTimeouts?: HttpTimeouts;
 }
@@ -107,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
         { name: 'topics', description: 'Topic trees and graphs' },
         { name: 'tools', description: 'Tool definitions (Generator, OpenAI, MCP, OpenAPI) for tool-use data' },
         { name: 'providers', description: 'The configured teachers (LLM providers)' },
+        { name: 'cache', description: 'The response cache: teacher answers kept per API key' },
         { name: 'ops', description: 'Health and metrics' },
       ],
     },
@@ -131,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(toolsRoutes(deps));
   await app.register(datasetsRoutes(deps));
   await app.register(providersRoutes(deps));
+  await app.register(cacheRoutes(deps));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { resolve } from 'node:path';
 import { DEFAULT_IMPORT_MAX_BYTES, MAX_IMPORT_RECORDS } from '../services/datasets/import-batches.js';
 import { allowEntryError } from '../services/tools/execute/allow-list.js';
+import { CACHE_MODES, type CacheMode } from './llm/llm-settings.js';
 
 /**
  * The only place that reads process.env. Everything else receives a Config.
@@ -51,6 +52,14 @@ const EnvSchema = Type.Object({
   HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 120_000 }),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 72_000 }),
   HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 630_000 }),
+  BATCH_WINDOW_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 5_000 }),
+  BATCH_POLL_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 15_000 }),
+  BATCH_SUBMIT_LEASE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 300_000 }),
+  CACHE_DEFAULT: Type.Union(CACHE_MODES.map((m) => Type.Literal(m)), { default: 'use' }),
+  CACHE_TTL_DAYS: Type.Number({ minimum: 0, maximum: 36_500, default: 30 }),
+  CACHE_MAX_MB: Type.Integer({ minimum: 1, maximum: 16_777_216, default: 1024 }),
+  EMBEDDINGS_TTL_DAYS: Type.Number({ minimum: 0, maximum: 36_500, default: 90 }),
+  EMBEDDINGS_MAX_MB: Type.Integer({ minimum: 1, maximum: 16_777_216, default: 4096 }),
 });
 
 /** The longest `Prefer: wait` a job request may hold its connection silent for. */
@@ -100,6 +109,20 @@ export interface Config {
   /** A stream client with a full buffer that takes nothing for this long is disconnected. */
   streamStallTimeoutMs: number;
   http: HttpTimeouts;
+  /**
+   * Batch mode (`llm.mode: "batch"`): pending calls are submitted once the oldest waited windowMs
+   * (BATCH_WINDOW_MS) or a batch is full; submitted batches are polled every pollMs (BATCH_POLL_MS);
+   * a submitter has submitLeaseMs (BATCH_SUBMIT_LEASE_MS) to hand a batch over before others recover it.
+   */
+  batch: { windowMs: number; pollMs: number; submitLeaseMs: number };
+  /**
+   * The response cache's and the embeddings' bounds (CACHE_TTL_DAYS, CACHE_MAX_MB,
+   * EMBEDDINGS_TTL_DAYS, EMBEDDINGS_MAX_MB): entries older than ttlDays (0: no limit) go, then the
+   * least recently used (embeddings: the oldest) until the table fits in maxBytes.
+   */
+  /** The response-cache mode of jobs that name none (CACHE_DEFAULT). */
+  cacheDefault: CacheMode;
+  caches: { teacherCache: { ttlDays: number; maxBytes: number }; embeddings: { ttlDays: number; maxBytes: number } };
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -177,6 +200,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     maxStreamsPerKey: c.MAX_STREAMS_PER_KEY,
     streamStallTimeoutMs: c.STREAM_STALL_TIMEOUT_MS,
+    cacheDefault: c.CACHE_DEFAULT,
+    caches: {
+      teacherCache: { ttlDays: c.CACHE_TTL_DAYS, maxBytes: c.CACHE_MAX_MB * 1024 * 1024 },
+      embeddings: { ttlDays: c.EMBEDDINGS_TTL_DAYS, maxBytes: c.EMBEDDINGS_MAX_MB * 1024 * 1024 },
+    },
+    batch: { windowMs: c.BATCH_WINDOW_MS, pollMs: c.BATCH_POLL_MS, submitLeaseMs: c.BATCH_SUBMIT_LEASE_MS },
     http: { headersMs: c.HTTP_HEADERS_TIMEOUT_MS, requestMs: c.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS, connectionMs: c.HTTP_CONNECTION_TIMEOUT_MS },
     env,
   };

@@ -39,6 +39,17 @@ export function createMetrics(options: { runsByStatus?: () => Promise<Record<str
     tasksFailed: new Counter({ name: 'quarry_tasks_failed_total', help: 'Task attempts that failed, by category and whether they will be retried', labelNames: ['category', 'final'], registers: [registry] }),
     llmRequests: new Counter({ name: 'quarry_llm_requests_total', help: 'LLM requests by provider, model and outcome', labelNames: ['provider', 'model', 'outcome'], registers: [registry] }),
     llmTokens: new Counter({ name: 'quarry_llm_tokens_total', help: 'LLM tokens by provider and direction', labelNames: ['provider', 'direction'], registers: [registry] }),
+    // Batch mode (src/queue/batch-runner.ts), counted by the process that did it.
+    batches: new Counter({ name: 'quarry_llm_batches_total', help: 'Provider batches by provider and event (submitted, recovered, ended, canceled, failed, expired)', labelNames: ['provider', 'event'], registers: [registry] }),
+    batchItems: new Counter({ name: 'quarry_llm_batch_items_total', help: 'Batch lines by provider and outcome (submitted, succeeded, errored, requeued)', labelNames: ['provider', 'outcome'], registers: [registry] }),
+    llmCost: new Counter({ name: 'quarry_llm_cost_usd_total', help: 'What teacher calls cost in USD (pricing.ts: configured or table prices), by provider and model', labelNames: ['provider', 'model'], registers: [registry] }),
+    llmCache: new Counter({ name: 'quarry_llm_cache_total', help: "Response-cache lookups (calls with cache: 'use'), by provider and result (hit, miss)", labelNames: ['provider', 'result'], registers: [registry] }),
+    // The rate layer (src/llm/rate/): time calls waited for budget or a paused provider, every 429 answer
+    // (SDK retries included), the breaker (0 closed, 1 half-open, 2 open) and the AIMD concurrency.
+    llmRateWait: new Counter({ name: 'quarry_llm_rate_limit_wait_seconds_total', help: 'Seconds teacher calls waited for rate-limit budget or a paused provider, by provider', labelNames: ['provider'], registers: [registry] }),
+    llmRateLimited: new Counter({ name: 'quarry_llm_429_total', help: 'HTTP 429 answers from providers (each SDK attempt), by provider', labelNames: ['provider'], registers: [registry] }),
+    llmBreakerState: new Gauge({ name: 'quarry_llm_breaker_state', help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open (calls paused)', labelNames: ['provider'], registers: [registry] }),
+    llmConcurrency: new Gauge({ name: 'quarry_llm_concurrency', help: 'Teacher calls a provider may have in flight per process, after AIMD backoff', labelNames: ['provider'], registers: [registry] }),
     llmLatency: new Histogram({
       name: 'quarry_llm_request_duration_seconds',
       help: 'LLM request latency, including SDK-level retries',

@@ -1,11 +1,18 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client.js';
-import { startAutoAnalyze } from '../db/maintenance.js';
+import { startAutoAnalyze, startEviction } from '../db/maintenance.js';
+import { teacherCacheStore } from '../db/teacher-cache.repository.js';
+import { providerEventSink } from '../db/provider-events.repository.js';
+import { rateBucketStore } from '../db/rate-buckets.repository.js';
 import { runCountsByStatus } from '../db/runs.repository.js';
 import { commitHooks, runReport, taskHandlers } from '../services/registry.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createEventHub } from './events/event-hub.js';
+import { responseCache } from './llm/cache.js';
+import { batchItemStore } from '../db/batch-items.repository.js';
+import { createBatchApi } from './llm/batch-api.js';
+import { batchMode, deferralMs } from './llm/batch.js';
 import { createLlmClient } from './llm/llm.client.js';
 import { providerView } from './llm/provider-view.js';
 import { loadProviders } from './llm/providers.js';
@@ -13,7 +20,9 @@ import { createMetrics } from './metrics.js';
 import { logSerializers } from './log-serializers.js';
 import { loadPrompts } from './prompts.js';
 import { MAX_IMPORT_RECORD_BYTES } from '../services/datasets/import-batches.js';
+import { createBatchRunner } from './queue/batch-runner.js';
 import { createWorker } from './queue/worker.js';
+import { preloadTokenizers } from './llm/rate/token-estimate.js';
 
 export interface QuarryOptions {
   log?: Logger;
@@ -42,7 +51,15 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
   const providers = loadProviders(config);
   const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const metrics = createMetrics({ runsByStatus: () => runCountsByStatus(database.db) });
-  const llm = createLlmClient({ providers, metrics, log });
+  // The response cache is outermost: a cached answer takes no batch, no rate budget and no slot.
+  const cache = responseCache({ store: teacherCacheStore(database.db, { ttlDays: config.caches.teacherCache.ttlDays }), metrics, log });
+  // Rate limits shared by every worker on the database; throttling told to the runs that wait.
+  const rate = { store: rateBucketStore(database.db), events: providerEventSink(database.db) };
+  // Batch mode inside the cache: a batch answer is cached like any other; a deferred call is not.
+  const batch = batchMode({ store: batchItemStore(database.db), deferMs: deferralMs(config.batch.pollMs) });
+  const llm = createLlmClient({ providers, metrics, log, middleware: [cache, batch], rate, cacheDefault: config.cacheDefault });
+  // Providers with a token limit estimate tokens with the model's tokenizer: its tables load now, not mid-run.
+  await preloadTokenizers(providers.list().filter((p) => p.rateLimits?.tpm ?? p.rateLimits?.input_tpm ?? p.rateLimits?.output_tpm).flatMap((p) => [p.defaultModel, ...(p.models ?? [])]));
   const hub = createEventHub({ database, log });
   const runWorker = options.worker ?? config.workerConcurrency > 0;
   const worker = runWorker
@@ -58,6 +75,8 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
         pollIntervalMs: config.pollIntervalMs,
       })
     : undefined;
+  // Every worker process submits and polls batches; they share the work through the database.
+  const batches = runWorker ? createBatchRunner({ database, api: createBatchApi(), providers, log, metrics, ...config.batch }) : undefined;
   const app =
     options.http === false
       ? undefined
@@ -82,10 +101,12 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
           maxStreamsPerKey: config.maxStreamsPerKey,
           streamStallTimeoutMs: config.streamStallTimeoutMs,
           httpTimeouts: config.http,
+          caches: config.caches,
         });
 
   let stopped = false;
   let stopAnalyze: (() => void) | undefined;
+  let stopEviction: (() => void) | undefined;
   return {
     app,
     database,
@@ -95,8 +116,10 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
     async start() {
       await hub.start();
       await worker?.start();
+      batches?.start();
       // Postgres has autovacuum for this; the embedded database has nothing else.
       if (database.kind === 'pglite') stopAnalyze = startAutoAnalyze(database, log);
+      stopEviction = startEviction(database, log, config.caches);
       log.info({ database: database.kind, providers: providers.list().map((p) => providerView(p, providers.defaultName)), default_provider: providers.defaultName }, 'quarry ready');
     },
     /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */
@@ -104,6 +127,8 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
       if (stopped) return;
       stopped = true;
       stopAnalyze?.();
+      stopEviction?.();
+      await batches?.stop();
       await worker?.stop(graceMs);
       await app?.close();
       await hub.stop();

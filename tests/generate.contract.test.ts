@@ -37,7 +37,7 @@ describe('the generate contract (OpenAPI)', () => {
     expect(fieldsOf('conversation')).toEqual(expect.arrayContaining(['turns', 'answers', 'conversation', 'include_system_message', 'max_chunks', 'num_samples']));
     for (const field of ['n_pairs', 'target_pairs', 'topic', 'seed_records']) expect(fieldsOf('conversation')).not.toContain(field);
     expect(fieldsOf('knowledge').sort()).toEqual(
-      ['task', 'seed_records', 'dataset_id', 'flows', 'summaries_per_document', 'questions_per_context', 'facts_per_document', 'pairs_per_fact', 'summaries_per_call', 'judge_against', 'judge_key_facts', 'system_prompt', 'dataset_name', 'max_attempts', 'llm', 'dry_run'].sort(),
+      ['task', 'seed_records', 'dataset_id', 'flows', 'summaries_per_document', 'questions_per_context', 'facts_per_document', 'pairs_per_fact', 'summaries_per_call', 'judge_against', 'judge_key_facts', 'system_prompt', 'dataset_name', 'max_attempts', 'llm', 'cache', 'max_cost_usd', 'dry_run'].sort(),
     );
   });
 

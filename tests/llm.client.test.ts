@@ -16,7 +16,7 @@ describe('structured teacher calls', () => {
   afterAll(() => fake?.close());
 
   const schema = Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), text: Type.String() }), { minItems: 2, maxItems: 2 }) });
-  const usage = () => ({ requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+  const usage = () => ({ requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 });
 
   it('feeds a failed consistency check back to the teacher and accepts the corrected answer', async () => {
     fake.reset();

@@ -219,7 +219,7 @@ describe('the middleware chain', () => {
       tokens.input += response.usage.input;
       tokens.output += response.usage.output;
     }
-    expect(usage).toEqual({ requests: 2, input_tokens: tokens.input, output_tokens: tokens.output, cost_usd: (tokens.input * 2 + tokens.output * 10) / 1e6 });
+    expect(usage).toEqual({ requests: 2, input_tokens: tokens.input, output_tokens: tokens.output, cost_usd: (tokens.input * 2 + tokens.output * 10) / 1e6, cache_hits: 0 });
   });
 
   it('counts metrics by outcome, a rejected structured answer as schema', async () => {

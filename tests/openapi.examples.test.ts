@@ -59,7 +59,8 @@ describe('the contract’s request examples', () => {
     });
     afterAll(() => h?.close());
 
-    it.each(cases.map((c) => [c.label, c] as const))('%s', async (_label, c) => {
+    // A route on one resource (a run's retry) needs that resource first: its examples are sent by its own tests (tests/budget.test.ts).
+    it.each(cases.filter((c) => !c.path.includes('{')).map((c) => [c.label, c] as const))('%s', async (_label, c) => {
       const res = await fetch(`${h.url}${c.path}`, {
         method: c.method,
         headers: { 'content-type': c.type },

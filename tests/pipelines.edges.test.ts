@@ -8,15 +8,19 @@ import { DATABASES } from './support/databases.js';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
 import { readSse } from './support/streams.js';
 
-type Usage = { requests: number; input_tokens: number; output_tokens: number; cost_usd: number };
+type Usage = { requests: number; input_tokens: number; output_tokens: number; cost_usd: number; cache_hits: number };
 
 const sum = (usages: Usage[]): Usage =>
-  usages.reduce((a, u) => ({ requests: a.requests + u.requests, input_tokens: a.input_tokens + u.input_tokens, output_tokens: a.output_tokens + u.output_tokens, cost_usd: a.cost_usd + u.cost_usd }), {
-    requests: 0,
-    input_tokens: 0,
-    output_tokens: 0,
-    cost_usd: 0,
-  });
+  usages.reduce(
+    (a, u) => ({
+      requests: a.requests + u.requests,
+      input_tokens: a.input_tokens + u.input_tokens,
+      output_tokens: a.output_tokens + u.output_tokens,
+      cost_usd: a.cost_usd + u.cost_usd,
+      cache_hits: a.cache_hits + u.cache_hits,
+    }),
+    { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 },
+  );
 
 const expectSameUsage = (actual: Usage, expected: Usage) => {
   expect({ ...actual, cost_usd: 0 }).toEqual({ ...expected, cost_usd: 0 });

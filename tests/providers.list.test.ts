@@ -51,8 +51,9 @@ describe.each(DATABASES)('GET /v1/providers (%s)', (db) => {
       default_model: 'Qwen/Qwen3-8B',
       models: ['Qwen/Qwen3-32B'],
       api_key_env: 'VLLM_KEY',
-      limits: { max_concurrency: 64, timeout_ms: 90_000, max_retries: 2 },
-      pricing: { input_per_mtok: 0.1, output_per_mtok: 0.3 },
+      limits: { max_concurrency: 64, timeout_ms: 90_000, max_retries: 2, rpm: null, tpm: null, input_tpm: null, output_tpm: null },
+      // Configured input/output only: cached and batch tokens bill at the online rates.
+      pricing: { input_per_mtok: 0.1, output_per_mtok: 0.3, cached_input_per_mtok: 0.1, batch_input_per_mtok: 0.1, batch_output_per_mtok: 0.3, source: 'configured', matched: null, as_of: null },
       embedding_model: 'Qwen/Qwen3-Embedding-0.6B',
       embedding_pricing: { input_per_mtok: 0.02 },
     });

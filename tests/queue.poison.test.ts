@@ -11,7 +11,7 @@ import { createPostgresDatabase, DATABASES } from './support/databases.js';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
 import { readSse } from './support/streams.js';
 
-const none = { requests: 1, input_tokens: 10, output_tokens: 10, cost_usd: 0 };
+const none = { requests: 1, input_tokens: 10, output_tokens: 10, cost_usd: 0, cache_hits: 0 };
 const succeeded = (task: ClaimedTask, datasetId: string, extra: Partial<Extract<Outcome, { type: 'succeeded' }>> = {}): Outcome => ({
   type: 'succeeded',
   task,

@@ -8,7 +8,9 @@ import { EVENTS_CHANNEL } from '../db/queue.repository.js';
 import { cancelRun, insertRun, retryRun } from '../db/runs.repository.js';
 import { pipelineHooks } from '../services/pipelines/pipeline.hooks.js';
 import { newId } from '../src/ids.js';
-import type { LlmClient } from '../src/llm/llm.client.js';
+import { loadConfig } from '../src/config.js';
+import { createLlmClient } from '../src/llm/llm.client.js';
+import { loadProviders } from '../src/llm/providers.js';
 import { createMetrics } from '../src/metrics.js';
 import { createWorker } from '../src/queue/worker.js';
 import type { TaskHandlers } from '../src/queue/task-handler.js';
@@ -130,7 +132,7 @@ describe.each(DATABASES)('cancel and retry against in-flight attempts (%s)', (db
       },
     };
     const worker = createWorker({
-      database: sut, handlers, hooks: {}, llm: {} as LlmClient, log: pino({ level: 'silent' }), metrics: createMetrics(),
+      database: sut, handlers, hooks: {}, llm: createLlmClient({ providers: loadProviders(loadConfig({})) }), log: pino({ level: 'silent' }), metrics: createMetrics(),
       concurrency: 8, leaseSeconds: 30, pollIntervalMs: 200,
     });
     await insertRun(sut.db, {

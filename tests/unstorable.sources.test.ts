@@ -38,7 +38,7 @@ describe('teacher answers', () => {
       const schema = Type.Object({ question: Type.String(), answer: Type.String() });
       // The fake teacher draws its strings from the fenced passage, so these characters come back in the answer.
       const prompt = `Write a pair.\n\n\`\`\`\nBackups${NUL} run at ${LONE} midnight and keep ${NUL}seven days.\n\`\`\``;
-      const usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+      const usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
       const { value } = await sut.structured({ llm: {}, prompt, schema, schemaName: 'pair', signal: new AbortController().signal, usage });
       const raw = JSON.stringify((fake.requests().at(-1) as any).body);
       expect(raw).toContain('\\u0000');

@@ -20,6 +20,7 @@ export const runCounters = pgTable(
     inputTokens: integer('input_tokens').notNull().default(0),
     outputTokens: integer('output_tokens').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
+    cacheHits: integer('cache_hits').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.runId, t.writer] })],
 );

@@ -7,3 +7,6 @@ export { topics } from './topics.table.js';
 export { runCounters, datasetCounts } from './counters.table.js';
 export { toolSets } from './tool-sets.table.js';
 export { embeddings } from './embeddings.table.js';
+export { batchItems, batches } from './batches.table.js';
+export { teacherCache } from './teacher-cache.table.js';
+export { rateBuckets } from './rate-buckets.table.js';

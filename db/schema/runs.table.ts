@@ -20,6 +20,8 @@ export const runs = pgTable(
     inputTokens: integer('input_tokens').notNull().default(0),
     outputTokens: integer('output_tokens').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
+    /** Teacher calls the response cache answered (no request, no cost). */
+    cacheHits: integer('cache_hits').notNull().default(0),
     output: jsonb('output').notNull().default(sql`'{}'::jsonb`),
     error: jsonb('error'),
     /** Most tasks of this run in flight at once, across all workers (DeepFabric's batch_size); null = no cap. */
@@ -30,6 +32,14 @@ export const runs = pgTable(
      * for the same cap cannot both fill it.
      */
     claimSeq: integer('claim_seq').notNull().default(0),
+    /** Most the run may cost, USD (`max_cost_usd`); null = no budget. A pipeline's covers its stages. */
+    maxCostUsd: doublePrecision('max_cost_usd'),
+    /**
+     * Set by the commit that found the run over its budget (db/run-cost.ts: spent, projected,
+     * budget): the claim takes no more of its tasks, and once those in flight are committed the run
+     * ends `failed` with reason `budget_exceeded`. A retry clears it.
+     */
+    budgetExceeded: jsonb('budget_exceeded'),
     /** Set on a pipeline's stage runs: the pipeline run and the stage's position in it. */
     parentRunId: text('parent_run_id'),
     stage: integer('stage'),

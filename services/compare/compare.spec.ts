@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EmbeddingOption } from '../embeddings/embedding.spec.js';
-import { dryRun, LlmSettings } from '../jobs/job-options.js';
+import { budgetOption, cacheOption, dryRun, LlmSettings } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 /** Records per dataset the judge reads at most (one call per dataset carries them all). */
@@ -24,6 +24,8 @@ export const compareOptions = {
   system_prompt: Type.Optional(Type.String({ maxLength: 20_000, description: 'Replaces the default system prompt of the judge' })),
   max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'Attempts per task before it counts as failed (default 3)' })),
   llm: Type.Optional(LlmSettings),
+  ...cacheOption,
+  ...budgetOption,
 };
 
 export const CompareSpec = Type.Object(

@@ -1,5 +1,8 @@
 import type { NewTask } from '../../db/runs.repository.js';
+import { priceOf, type PriceSource } from '../../src/llm/pricing.js';
 import type { ProviderRegistry } from '../../src/llm/providers.js';
+import { foldRequestCache } from './job-cache.js';
+import { budgetOf } from './budget.js';
 import type { JobDeps, StageStarter } from './job-deps.js';
 import type { JobEndpoint, JobModule, TaskEstimator } from './job-module.js';
 
@@ -24,6 +27,8 @@ export interface PlanPreview {
   estimated_input_tokens: number;
   estimated_output_tokens: number;
   estimated_cost_usd: number | null;
+  /** The prices the estimate used, and whence each came (configured or the price table). */
+  pricing: PriceUsed[];
   report?: Record<string, unknown>;
   stages?: Array<{ stage: string; planned: boolean; tasks?: number; teacher_calls?: number; note?: string }>;
   notes: string[];
@@ -50,15 +55,18 @@ export async function dryRunJob(
   context: DryRunContext,
   input: { owner: string; spec: unknown; query: unknown },
 ): Promise<{ plan: PlanPreview }> {
-  const plan = await endpoint.plan(deps, { ...input, spec: withoutDryRun(input.spec).spec });
+  const plan = await endpoint.plan(deps, { ...input, spec: foldRequestCache(withoutDryRun(input.spec).spec) });
   const stages = module.preview ? await module.preview(deps, context.stages, input.owner, plan) : undefined;
   const plans = [plan, ...(stages ?? []).flatMap((s) => (s.plan ? [s.plan] : []))];
   const tasks = plans.flatMap((p) => p.tasks);
   const total = estimateTasks(deps.providers, context.estimators, tasks);
   const notes = [
     `Estimates count ${CHARS_PER_TOKEN} characters a token and typical answer lengths; retries and rejected answers are not in them.`,
-    ...(total.unpriced.length ? [`No pricing is configured for provider ${total.unpriced.join(', ')} (PROVIDERS_FILE pricing), so estimated_cost_usd is null.`] : []),
+    ...(total.unpriced.length
+      ? [`No price is known for the model of provider ${total.unpriced.join(', ')} (neither PROVIDERS_FILE pricing nor the price table), so estimated_cost_usd is null.`]
+      : []),
     ...(stages ?? []).flatMap((s) => (s.note ? [`${s.stage}: ${s.note}`] : [])),
+    ...overBudgetNote(total, budgetOf(input.spec)),
   ];
   return {
     plan: {
@@ -69,6 +77,7 @@ export async function dryRunJob(
       estimated_input_tokens: Math.ceil(total.inputChars / CHARS_PER_TOKEN),
       estimated_output_tokens: total.outputTokens,
       estimated_cost_usd: total.unpriced.length ? null : Math.round(total.cost * 1e6) / 1e6,
+      pricing: [...total.prices.values()],
       ...(plan.report ? { report: plan.report } : {}),
       ...(stages
         ? {
@@ -83,8 +92,11 @@ export async function dryRunJob(
   };
 }
 
+/** A price a dry run used: per provider and model, whence it came, and whether at batch rates. */
+export interface PriceUsed { provider: string; model: string; source: Exclude<PriceSource, 'unknown'>; batch: boolean; input_per_mtok: number; output_per_mtok: number }
+
 function estimateTasks(providers: ProviderRegistry, estimators: Record<string, TaskEstimator>, tasks: NewTask[]) {
-  const sum = { calls: 0, inputChars: 0, outputTokens: 0, cost: 0, unpriced: [] as string[] };
+  const sum = { calls: 0, inputChars: 0, outputTokens: 0, cost: 0, unpriced: [] as string[], prices: new Map<string, PriceUsed>() };
   for (const task of tasks) {
     const estimate = estimators[task.kind]?.(task.payload);
     if (!estimate || estimate.calls === 0) continue;
@@ -92,18 +104,36 @@ function estimateTasks(providers: ProviderRegistry, estimators: Record<string, T
     sum.inputChars += estimate.inputChars;
     sum.outputTokens += estimate.outputTokens;
     const llm = task.payload.llm;
-    const name = estimate.provider ?? (typeof llm === 'object' && llm !== null && 'provider' in llm && typeof llm.provider === 'string' ? llm.provider : undefined);
+    const name = estimate.provider ?? (typeof est.field(llm, 'provider') === 'string' ? String(est.field(llm, 'provider')) : undefined);
     const provider = providers.get(name);
-    // Embedding calls are priced at the provider's embedding_pricing, input only.
-    const pricing = estimate.embedding ? provider?.embeddingPricing && { ...provider.embeddingPricing, output_per_mtok: 0 } : provider?.priced ? provider.pricing : undefined;
+    const model = typeof est.field(llm, 'model') === 'string' ? String(est.field(llm, 'model')) : provider?.defaultModel;
+    const batch = est.field(llm, 'mode') === 'batch';
+    // Embedding calls are priced at the provider's embedding_pricing, input only; teacher calls at
+    // the model's price in effect (configured, else the price table), at batch rates in batch mode.
+    const price = provider && model && !estimate.embedding ? priceOf(provider, model) : undefined;
+    const pricing = estimate.embedding
+      ? provider?.embeddingPricing && { ...provider.embeddingPricing, output_per_mtok: 0 }
+      : price && price.source !== 'unknown'
+        ? { input_per_mtok: batch ? price.batch_input_per_mtok : price.input_per_mtok, output_per_mtok: batch ? price.batch_output_per_mtok : price.output_per_mtok }
+        : undefined;
     if (!pricing) {
       const label = provider?.name ?? name ?? providers.defaultName;
       if (!sum.unpriced.includes(label)) sum.unpriced.push(label);
       continue;
     }
+    if (price && price.source !== 'unknown' && provider && model) {
+      const key = `${provider.name}\u0000${model}\u0000${batch}`;
+      if (!sum.prices.has(key)) sum.prices.set(key, { provider: provider.name, model, source: price.source, batch, ...pricing });
+    }
     sum.cost += ((estimate.inputChars / CHARS_PER_TOKEN) * pricing.input_per_mtok + estimate.outputTokens * pricing.output_per_mtok) / 1e6;
   }
   return sum;
+}
+
+/** A warning when the estimate already exceeds the request's max_cost_usd (the run would stop short). */
+function overBudgetNote(total: { cost: number; unpriced: string[] }, budget: number | undefined): string[] {
+  if (budget === undefined || total.unpriced.length > 0 || total.cost <= budget) return [];
+  return [`The estimate ($${Math.round(total.cost * 1e6) / 1e6}) exceeds max_cost_usd ($${budget}): the run would stop with budget_exceeded before it finishes.`];
 }
 
 /** The distinct chunks the tasks generate from, the first ones listed within DRY_RUN_LIMITS. */

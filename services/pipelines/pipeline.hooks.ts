@@ -33,8 +33,9 @@ async function stageEnded(tx: Tx, run: HookedRun, outcome: 'succeeded' | 'failed
       ...(produced.error ?? { category: 'canceled', message: `stage run ${run.id} was canceled` }),
       ...(produced.first_failure ? { first_failure: produced.first_failure } : {}),
     };
+    // A stage stopped at a budget stops its pipeline for the same reason, resumable the same way.
     const error = {
-      category: 'stage_failed',
+      category: cause.category === 'budget_exceeded' ? 'budget_exceeded' : 'stage_failed',
       message: `stage ${stage} (${run.kind}, run ${run.id}) ${outcome} (${cause.category}); the datasets of earlier stages are intact. POST /v1/runs/${parent.id}/retry resumes it.`,
       cause,
     };

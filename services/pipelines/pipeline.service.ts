@@ -11,6 +11,7 @@ import { LIMITS } from '../limits.js';
 import { leavesMessage } from '../topics/topics.service.js';
 import { TOPIC_LIMITS } from '../topics/topics.spec.js';
 import { type PipelineSpec, stagesOf } from './pipeline.spec.js';
+import { foldStageCaches } from './pipeline.cache.js';
 import { checkToolsStage, storedToolsStage, toolsStageProblems } from './pipeline.tools.js';
 import { compareStageProblems } from '../compare/compare.stage.js';
 import { selectOptionProblems } from '../select/select.service.js';
@@ -23,7 +24,7 @@ export async function planPipeline(
   deps: Pick<JobDeps, 'database' | 'providers' | 'toolsHttpAllow'>,
   input: { owner: string; spec: PipelineSpec; report?: Record<string, unknown>; overrides?: Record<string, unknown> },
 ) {
-  const { spec } = input;
+  const spec = foldStageCaches(input.spec);
   const stray = Object.keys(input.overrides ?? {});
   if (stray.length) throw new AppError('validation_failed', `${stray.join(', ')}: overrides apply to DeepFabric YAML configs only`, stray.map((field) => ({ field, message: 'only with a DeepFabric YAML config' })));
   const stages = stagesOf(spec);

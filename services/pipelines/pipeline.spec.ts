@@ -7,7 +7,7 @@ import { EXPORT_FORMATS } from '../export/formats.js';
 import { GenerateStageSpec } from '../generate/generate.spec.js';
 import { TopicsSpec } from '../topics/topics.spec.js';
 import { ToolsGenerateSpec } from '../tools/generate/tools-generate.spec.js';
-import { dryRun } from '../jobs/job-options.js';
+import { budgetOption, dryRun } from '../jobs/job-options.js';
 
 const withoutInput = <T extends typeof EnrichSpec | typeof CurateSpec>(spec: T, description: string) =>
   Type.Omit(spec, ['dataset_id', 'records', 'dry_run'], { additionalProperties: false, description });
@@ -38,6 +38,7 @@ export const PipelineSpec = Type.Object(
       ),
     ),
     compare: Type.Optional(CompareStageSpec),
+    ...budgetOption,
     ...dryRun,
   },
   { additionalProperties: false },

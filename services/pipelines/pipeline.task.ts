@@ -4,6 +4,7 @@ import type { Executor } from '../../db/client.js';
 import { findRunById, stageRuns } from '../../db/runs.repository.js';
 import { LlmError } from '../../src/llm/llm.errors.js';
 import { GenerateSpec } from '../generate/generate.spec.js';
+import { budgetOf } from '../jobs/budget.js';
 import { defineTask } from '../jobs/task-kind.js';
 import { startRun } from '../runs/runs.service.js';
 import { StoredPipelineSpec, ToolsStageSpec, stagesOf } from './pipeline.spec.js';
@@ -55,7 +56,9 @@ export const advanceTask = defineTask('pipeline.advance', AdvancePayload, (deps)
   try {
     const planned = await plan(deps, { owner: pipeline.owner, pipeline: spec, inputDatasetId: input, previous: previousOutput, earlier, carried: p.generate, carriedTools: p.tools });
     // The stage run is keyed by pipeline and stage, so a redone advance finds it instead of starting another.
-    child = await startRun(deps, { ...planned, owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage } });
+    // A stage's own max_cost_usd bounds its run; the pipeline's covers them all (db/budget.repository.ts).
+    const budget = budgetOf(spec[name]);
+    child = await startRun(deps, { ...planned, owner: pipeline.owner, idempotencyKey: `pipeline:${pipeline.id}:${p.stage}`, parent: { runId: pipeline.id, stage: p.stage }, maxCostUsd: budget });
   } catch (err) {
     throw new LlmError('api', `stage ${p.stage} (${name}) could not start: ${(err as Error).message}`, { fatal: true });
   }

@@ -22,10 +22,14 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       input_tokens: row.inputTokens,
       output_tokens: row.outputTokens,
       cost_usd: row.costUsd,
+      cache_hits: row.cacheHits,
       started_at: row.startedAt,
       ended: TERMINAL_STATUSES.has(status),
+      through_stages: row.kind === 'pipeline',
+      batch_expected_completion: batchExpectedCompletion(row.output),
     }),
-    usage: { requests: row.requests, input_tokens: row.inputTokens, output_tokens: row.outputTokens, cost_usd: row.costUsd },
+    max_cost_usd: row.maxCostUsd,
+    usage: { requests: row.requests, input_tokens: row.inputTokens, output_tokens: row.outputTokens, cost_usd: row.costUsd, cache_hits: row.cacheHits },
     output: { ...output, ...(extra.report ? { report: { ...output.report, ...extra.report } } : {}) },
     error: (row.error as { category: string; message: string } | null) ?? undefined,
     created_at: row.createdAt.toISOString(),
@@ -45,3 +49,11 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
 
 export type RunView = ReturnType<typeof runView>;
 export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'canceled']);
+
+/** output.batch.expected_completion, written by the batch loop for a batch-mode run. */
+function batchExpectedCompletion(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null || !('batch' in output)) return null;
+  const batch = output.batch;
+  if (typeof batch !== 'object' || batch === null || !('expected_completion' in batch)) return null;
+  return typeof batch.expected_completion === 'string' ? batch.expected_completion : null;
+}

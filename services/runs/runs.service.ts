@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import { rejectionSummary } from '../../db/datasets.repository.js';
 import { cancelRun, findRun, insertRun, listRuns, retryRun, taskSummary, type NewTask, type RunRow } from '../../db/runs.repository.js';
 import type { EventHub } from '../../src/events/event-hub.js';
-import { AppError, notFound } from '../../src/errors.js';
+import { AppError, invalid, notFound } from '../../src/errors.js';
 import { hashOf, newId } from '../../src/ids.js';
 import type { CommitHooks } from '../../db/run-hooks.js';
 import { TERMINAL_STATUSES, runView, type RunView } from './run-view.js';
@@ -34,6 +34,8 @@ export interface StartRun {
   dataset?: { id?: string; name: string; meta?: Record<string, unknown> };
   /** Most tasks of the run in flight at once. */
   maxConcurrency?: number;
+  /** Most the run may cost, USD (`max_cost_usd`). */
+  maxCostUsd?: number;
   /** A topics run: the topics resource its dataset's records form. */
   topics?: { id: string; mode: string; meta: Record<string, unknown> };
   /** Extra fields of the run's output (e.g. knowledge's datasets per flow). */
@@ -65,6 +67,7 @@ export async function startRun(deps: RunsDeps, input: StartRun): Promise<{ run: 
     total: input.total,
     topics: input.topics,
     maxConcurrency: input.maxConcurrency,
+    maxCostUsd: input.maxCostUsd,
     output: {
       ...(datasetId ? { dataset_id: datasetId } : {}),
       ...Object.fromEntries((input.extraDatasets ?? []).filter((d) => d.output).map((d) => [d.output, d.id])),
@@ -115,9 +118,15 @@ export async function cancel(deps: Pick<RunsDeps, 'database' | 'reportOf' | 'hoo
   return getRun(deps, owner, id);
 }
 
-export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight' | 'reportOf' | 'hooks'>, owner: string, id: string): Promise<RunView> {
-  await requireRun(deps, owner, id);
-  const result = await retryRun(deps.database.db, id, deps.maxRunsInFlight, deps.hooks).catch(rethrowOverQuota);
+export async function retry(
+  deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight' | 'reportOf' | 'hooks'>,
+  owner: string,
+  id: string,
+  options: { max_cost_usd?: number } = {},
+): Promise<RunView> {
+  const row = await requireRun(deps, owner, id);
+  checkRetryBudget(row, options.max_cost_usd);
+  const result = await retryRun(deps.database.db, id, deps.maxRunsInFlight, deps.hooks, options.max_cost_usd).catch(rethrowOverQuota);
   if ('requeued' in result) return getRun(deps, owner, id);
   if (result.refused === 'status') throw new AppError('conflict', `run ${id} is ${result.status}; only failed or canceled runs can be retried`, [{ field: 'id', message: `status is ${result.status}` }]);
   if (result.refused === 'nothing') throw new AppError('conflict', `run ${id} has no failed tasks to retry`, [{ field: 'id', message: 'nothing to retry' }]);
@@ -125,6 +134,22 @@ export async function retry(deps: Pick<RunsDeps, 'database' | 'maxRunsInFlight' 
   const names = result.datasets.map((d) => `${d.id} (${d.output}${of})`).join(', ');
   throw new AppError('conflict', `run ${id} cannot be retried: dataset ${names}, which it writes, was deleted; start a new run instead`,
     result.datasets.map((d) => ({ field: d.output, message: `dataset ${d.id}${of} was deleted`, dataset_id: d.id })));
+}
+
+/**
+ * A run that stopped at its budget resumes only with a higher one (it would stop again at once);
+ * any new budget must be above what the run has spent.
+ */
+function checkRetryBudget(row: RunRow, budget: number | undefined): void {
+  const error = row.error;
+  const stoppedAt = typeof error === 'object' && error !== null && 'category' in error && error.category === 'budget_exceeded';
+  const spent = Math.round(row.costUsd * 1e6) / 1e6;
+  if (stoppedAt && budget === undefined) {
+    throw invalid('max_cost_usd', `run ${row.id} stopped at its budget (spent $${spent}); retry it with a higher max_cost_usd`);
+  }
+  if (budget === undefined) return;
+  if (budget <= row.costUsd) throw invalid('max_cost_usd', `must be above what run ${row.id} has spent ($${spent})`);
+  if (stoppedAt && row.maxCostUsd !== null && budget <= row.maxCostUsd) throw invalid('max_cost_usd', `must be above the budget the run stopped at ($${row.maxCostUsd})`);
 }
 
 /** How many records a run dropped, by reason, with examples of why (the records stay in the rejected set); the default report. */

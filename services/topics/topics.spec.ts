@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { dryRun, LlmSettings } from '../jobs/job-options.js';
+import { budgetOption, cacheOption, dryRun, LlmSettings } from '../jobs/job-options.js';
 import { LIMITS } from '../limits.js';
 
 export const TopicsSpec = Type.Object(
@@ -16,6 +16,8 @@ export const TopicsSpec = Type.Object(
     system_prompt: Type.Optional(Type.String({ maxLength: 20_000 })),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
     llm: Type.Optional(LlmSettings),
+    ...cacheOption,
+    ...budgetOption,
     ...dryRun,
   },
   { additionalProperties: false },

@@ -19,7 +19,7 @@ export const anthropicWire: WireProvider = {
 
   error: (type, message) => ({ type: 'error', error: { type, message } }),
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned }: ReplyInput) {
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned, cachedShare = 0 }: ReplyInput) {
     const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly, pinned };
     const last = body.messages.at(-1);
     const afterResults = last?.role === 'user' && Array.isArray(last.content) && last.content.some((b: any) => b?.type === 'tool_result');
@@ -50,6 +50,9 @@ export const anthropicWire: WireProvider = {
     }
 
     const produced = content.map((b) => (b.type === 'text' ? b.text : JSON.stringify(b.input))).join('');
+    // Anthropic counts cache reads apart from input_tokens.
+    const promptTokens = estimateTokens(prompt.chars);
+    const cacheRead = Math.floor(promptTokens * cachedShare);
     return {
       id: `msg_${id}`,
       type: 'message',
@@ -59,10 +62,10 @@ export const anthropicWire: WireProvider = {
       stop_reason: stop,
       stop_sequence: null,
       usage: {
-        input_tokens: estimateTokens(prompt.chars),
+        input_tokens: promptTokens - cacheRead,
         output_tokens: estimateTokens(produced.length),
         cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_read_input_tokens: cacheRead,
       },
     };
   },

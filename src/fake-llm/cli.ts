@@ -9,6 +9,7 @@ const { values } = parseArgs({
     latency: { type: 'string' },
     label: { type: 'string' },
     'schema-only': { type: 'boolean' },
+    'batch-delay': { type: 'string' },
   },
 });
 
@@ -25,6 +26,8 @@ const fake = await startFakeLlm({
   latencyMs: parseLatency(values.latency ?? process.env.FAKE_LLM_LATENCY_MS),
   label: values.label ?? process.env.FAKE_LLM_LABEL,
   schemaOnly: values['schema-only'] ?? process.env.FAKE_LLM_SCHEMA_ONLY === '1',
+  // How long a provider batch takes to end (ms); absent: the server's default.
+  ...(values['batch-delay'] ?? process.env.FAKE_LLM_BATCH_DELAY_MS ? { batch: { delayMs: Number(values['batch-delay'] ?? process.env.FAKE_LLM_BATCH_DELAY_MS) } } : {}),
 });
 console.log(`fake-llm listening on ${fake.url}`);
 

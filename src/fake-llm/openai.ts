@@ -19,7 +19,7 @@ export const openaiWire: WireProvider = {
     return { error: { message, type, param: null, code: type === 'rate_limit_error' ? 'rate_limit_exceeded' : null } };
   },
 
-  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned }: ReplyInput) {
+  reply({ body, prompt, fault, seed, label, id, tools: knobs, schemaOnly, pinned, cachedShare = 0 }: ReplyInput) {
     const ctx: ValueContext = { source: prompt.source, all: prompt.all, seed, label, overfill: fault === 'overfill', schemaOnly, pinned };
     const afterResults = body.messages.at(-1)?.role === 'tool';
     const toCall = fault === 'refusal' ? [] : pickTools(offered(body), choiceOf(body.tool_choice), afterResults, knobs);
@@ -57,7 +57,12 @@ export const openaiWire: WireProvider = {
       choices: [
         { index: 0, message: { role: 'assistant', content, refusal, annotations: [], ...(toolCalls ? { tool_calls: toolCalls } : {}) }, logprobs: null, finish_reason: finish },
       ],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: { cached_tokens: Math.floor(promptTokens * cachedShare) },
+      },
       system_fingerprint: 'fake-llm',
     };
   },

@@ -5,15 +5,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anthropicWire } from './anthropic.js';
+import { createBatchRoutes, type BatchKnobs, type FakeBatchStats, type LineAnswer } from './batch-routes.js';
+import { checkCount, checkFaults, checkLatency, checkPins, faultAnswer } from './knobs.js';
 import { embeddingResponse, readEmbeddingRequest } from './embeddings.js';
 import { modelList, readBody, send } from './http.js';
 import { openaiWire } from './openai.js';
+import { createFakeRate, type RateKnobs } from './rate.js';
 import { hash } from './prompt-text.js';
-import type { AnswerFault, FaultKind, FaultRule, PinRule, ToolKnobs, WireProvider } from './types.js';
+import type { AnswerFault, FaultRule, PinRule, ToolKnobs, WireProvider } from './types.js';
 
 export type { FaultKind, FaultRule } from './types.js';
 
-export interface FakeLlmOptions {
+export interface FakeLlmOptions extends RateKnobs {
   port?: number;
   /** Delay before every answer (including fault answers, except 'hang'): fixed, or uniform in [min, max]. */
   latencyMs?: number | [number, number];
@@ -36,6 +39,10 @@ export interface FakeLlmOptions {
    * teacher decision (a judge that approves) and leaves everything else to the fake.
    */
   pins?: PinRule[];
+  /** Share (0–1) of prompt tokens reported as prompt-cache reads, as OpenAI and Anthropic report them (default 0). */
+  cachedPromptShare?: number;
+  /** Batch endpoints (batches.ts): how long a batch takes to answer its lines and end (default 20 ms). */
+  batch?: Partial<BatchKnobs>;
 }
 
 export interface FakeLlmStats {
@@ -48,6 +55,10 @@ export interface FakeLlmStats {
   /** Most requests in flight at once since the last reset. */
   peakInFlight: number;
   byPath: Record<string, number>;
+  /** Requests turned away with 429 by the `rate` knob or `rateLimitedForS` (fault-rule 429s are in `faults`). */
+  rateLimited: number;
+  /** Batches created per API and batch lines answered (their answers are not in `completions`). */
+  batch: FakeBatchStats;
 }
 
 export interface RecordedRequest {
@@ -71,7 +82,6 @@ export interface FakeLlm {
   close(): Promise<void>;
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set<FaultKind>(['429', '500', 'malformed', 'truncate', 'hang', 'refusal', 'schema', 'overfill', 'misalign']);
 const MAX_RECORDED = 1000;
 const WIRES: Record<string, WireProvider> = { '/v1/chat/completions': openaiWire, '/v1/messages': anthropicWire };
 
@@ -81,6 +91,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   let schemaOnly = false;
   let faults: FaultRule[] = [];
   let pins: PinRule[] = [];
+  let cachedShare = 0;
   const tools: ToolKnobs = { autoToolCalls: false, toolCallsPerTurn: 1 };
   let counters = { requests: 0, completions: 0, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
   let recorded: RecordedRequest[] = [];
@@ -93,12 +104,19 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   // Every delayed answer listens on this one signal; dozens in flight is normal, not a leak.
   setMaxListeners(0, closing.signal);
 
+  // Batch lines are answered by the completion endpoints' own logic (answerCompletion, below).
+  const batches = createBatchRoutes((wire, raw, body, online) => answerCompletion(wire, raw, body, online));
+
+  const rate = createFakeRate();
   const configure = (o: Partial<FakeLlmOptions>) => {
+    rate.configure(o);
+    if (o.batch !== undefined) batches.configure(o.batch);
     if (o.latencyMs !== undefined) latency = checkLatency(o.latencyMs);
     if (o.label !== undefined) label = String(o.label);
     if (o.schemaOnly !== undefined) schemaOnly = o.schemaOnly === true;
     if (o.faults !== undefined) faults = checkFaults(o.faults);
     if (o.pins !== undefined) pins = checkPins(o.pins);
+    if (o.cachedPromptShare !== undefined) cachedShare = Math.min(1, Math.max(0, Number(o.cachedPromptShare) || 0));
     if (o.autoToolCalls !== undefined) tools.autoToolCalls = o.autoToolCalls === true;
     if (o.toolCallsPerTurn !== undefined) tools.toolCallsPerTurn = checkCount(o.toolCallsPerTurn);
   };
@@ -124,12 +142,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     // Leave the socket open: the client's timeout/abort or close() ends it.
     if (fault?.kind === 'hang') return true;
     await delay();
-    if (fault?.kind === '429') {
-      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
-      return send(res, 429, wire.error('rate_limit_error', 'Rate limit reached (fake-llm fault injection)'), headers), true;
-    }
-    if (fault?.kind === '500') return send(res, 500, wire.error('api_error', 'Internal server error (fake-llm fault injection)')), true;
-    return false;
+    const failure = faultAnswer(wire, fault);
+    return failure ? (send(res, failure.status, failure.body, failure.headers), true) : false;
   };
 
   /** /v1/embeddings: the fault knobs match the joined inputs; other answer faults do not apply to vectors. */
@@ -141,16 +155,31 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     send(res, 200, entry.response);
   };
 
-  const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>, entry: RecordedRequest) => {
+  /**
+   * A completion as its endpoint answers it — validation, the fault knobs, the answer — for the HTTP
+   * handler below and for every batch line alike. `online: false` (a batch line) skips the latency.
+   */
+  const answerCompletion = async (wire: WireProvider, raw: string, body: Record<string, any>, online: boolean): Promise<LineAnswer> => {
     const invalid = wire.validate(body);
-    if (invalid) return send(res, 400, wire.error('invalid_request_error', invalid));
+    if (invalid) return { status: 400, body: wire.error('invalid_request_error', invalid) };
     const prompt = wire.prompt(body);
     const fault = takeFault(prompt.all);
-    if (await failed(res, wire, fault)) return;
+    if (fault?.kind === 'hang') return 'hang';
+    if (online) await delay();
+    const failure = faultAnswer(wire, fault);
+    if (failure) return failure;
     const id = `${idPrefix}${(nextId++).toString(16).padStart(6, '0')}`;
-    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly, pinned: pins.find((p) => prompt.all.includes(p.match))?.values });
-    entry.response = answer;
-    if (send(res, 200, answer)) counters.completions++;
+    const answer = wire.reply({ body, prompt, fault: fault?.kind as AnswerFault | undefined, seed: hash(raw), label, id, tools: { ...tools }, schemaOnly, pinned: pins.find((p) => prompt.all.includes(p.match))?.values, cachedShare });
+    return { status: 200, body: answer };
+  };
+
+  const complete = async (res: http.ServerResponse, wire: WireProvider, raw: string, body: Record<string, any>, entry: RecordedRequest) => {
+    const answer = await answerCompletion(wire, raw, body, true);
+    // Leave the socket open: the client's timeout/abort or close() ends it.
+    if (answer === 'hang') return;
+    if (answer.status !== 200) return send(res, answer.status, answer.body, answer.headers);
+    entry.response = answer.body;
+    if (send(res, 200, answer.body)) counters.completions++;
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -167,6 +196,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     inFlight++;
     peakInFlight = Math.max(peakInFlight, inFlight);
     res.on('close', () => inFlight--);
+    if (batches.owns(path)) return batches.handle(req, path, raw, res);
 
     let body: unknown;
     try {
@@ -178,6 +208,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     const entry: RecordedRequest = { method, path, body, at: Date.now() };
     recorded.push(entry);
     if (recorded.length > MAX_RECORDED) recorded = recorded.slice(-MAX_RECORDED);
+    // The rate knob (rate.ts) turns away over-limit completion and embedding requests before anything else.
+    if (method === 'POST' && (WIRES[path] || path === '/v1/embeddings') && !rate.admit(res, path === '/v1/messages' ? 'anthropic' : 'openai', raw.length / 4)) {
+      return send(res, 429, (WIRES[path] ?? openaiWire).error('rate_limit_error', 'Rate limit reached (fake-llm rate knob)'));
+    }
 
     if (method === 'POST' && path === '/v1/embeddings') return isObject(body) ? embed(res, body, entry) : send(res, 400, openaiWire.error('invalid_request_error', 'request body must be a JSON object'));
     const wire = WIRES[path];
@@ -197,7 +231,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (method === 'POST' && path === '/_fake/config') {
       try {
         configure(raw ? JSON.parse(raw) : {});
-        return send(res, 200, { ok: true, latencyMs: latency, label, schemaOnly, faults, ...tools });
+        return send(res, 200, { ok: true, latencyMs: latency, label, schemaOnly, faults, ...tools, batch: batches.knobs() });
       } catch (err) {
         return send(res, 400, { error: { message: (err as Error).message, type: 'invalid_request_error' } });
       }
@@ -212,12 +246,16 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     inFlight,
     peakInFlight,
     byPath: { ...counters.byPath },
+    rateLimited: rate.refused,
+    batch: batches.stats(),
   });
 
   const reset = () => {
     counters = { requests: 0, completions: 0, faults: {}, byPath: {} };
+    batches.resetCounters();
     recorded = [];
     faults = [];
+    rate.reset();
     Object.assign(tools, { autoToolCalls: false, toolCallsPerTurn: 1 });
     peakInFlight = inFlight;
   };
@@ -244,41 +282,12 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     close: () =>
       new Promise<void>((resolve) => {
         closing.abort();
+        batches.close();
         // close() alone would wait for hanging requests and idle keep-alive sockets.
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
-}
-
-function checkLatency(value: unknown): number | [number, number] {
-  if (typeof value === 'number' && value >= 0) return value;
-  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number' && v >= 0) && value[0] <= value[1]) {
-    return [value[0], value[1]];
-  }
-  throw new TypeError(`latencyMs must be a non-negative number or [min, max], got ${JSON.stringify(value)}`);
-}
-
-function checkCount(value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 16) return value;
-  throw new TypeError(`toolCallsPerTurn must be an integer from 1 to 16, got ${JSON.stringify(value)}`);
-}
-
-function checkFaults(value: unknown): FaultRule[] {
-  if (!Array.isArray(value)) throw new TypeError('faults must be an array');
-  for (const rule of value) {
-    if (!FAULT_KINDS.has(rule?.kind)) throw new TypeError(`unknown fault kind ${JSON.stringify(rule?.kind)}`);
-  }
-  // Copies, because `times` counts down in place; rules that may not fire at all are dropped.
-  return value.map((rule) => ({ ...rule })).filter((rule) => rule.times === undefined || rule.times > 0);
-}
-
-function checkPins(value: unknown): PinRule[] {
-  if (!Array.isArray(value)) throw new TypeError('pins must be an array');
-  for (const rule of value) {
-    if (typeof rule?.match !== 'string' || !isObject(rule.values)) throw new TypeError('a pin is { match: string, values: object }');
-  }
-  return value.map((rule) => ({ match: rule.match, values: { ...rule.values } }));
 }
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -54,6 +54,8 @@ export interface ReplyInput {
   schemaOnly: boolean;
   /** The values of the first pin rule that matched the prompt. */
   pinned?: Record<string, unknown>;
+  /** Share of the prompt tokens reported as read from the prompt cache (FakeLlmOptions.cachedPromptShare). */
+  cachedShare?: number;
 }
 
 export interface WireProvider {

@@ -1,3 +1,4 @@
+import type { ResponseObserver } from './fetch.js';
 import { LlmError } from './llm.errors.js';
 import type { TeacherCall } from './middleware.js';
 import type { Provider } from './providers.js';
@@ -7,22 +8,22 @@ import type { Provider } from './providers.js';
  * The SDK (and undici) load on the provider's first call, so an idle service, or one that never
  * calls Anthropic, does not hold them in memory.
  */
-export function createAdapter(provider: Provider): TeacherCall {
+export function createAdapter(provider: Provider, observe?: ResponseObserver): TeacherCall {
   let call: Promise<TeacherCall> | undefined;
   const load = () =>
     (call ??=
       provider.kind === 'anthropic'
-        ? import('./anthropic.adapter.js').then((m) => m.anthropicAdapter(provider))
-        : import('./openai.adapter.js').then((m) => m.openaiAdapter(provider)));
+        ? import('./anthropic.adapter.js').then((m) => m.anthropicAdapter(provider, observe))
+        : import('./openai.adapter.js').then((m) => m.openaiAdapter(provider, observe)));
   return (resolved, signal) => abortable(load().then((adapter) => adapter(resolved, signal)), signal);
 }
 
-/** Every provider's adapter, built on first use. */
-export function providerCall(): TeacherCall {
+/** Every provider's adapter, built on first use; `observe` sees each HTTP answer (the rate layer). */
+export function providerCall(observe?: (provider: Provider, status: number, headers: Headers) => void): TeacherCall {
   const adapters = new Map<string, TeacherCall>();
   return (call, signal) => {
     let adapter = adapters.get(call.provider.name);
-    if (!adapter) adapters.set(call.provider.name, (adapter = createAdapter(call.provider)));
+    if (!adapter) adapters.set(call.provider.name, (adapter = createAdapter(call.provider, observe && ((status, headers) => observe(call.provider, status, headers)))));
     return adapter(call, signal);
   };
 }

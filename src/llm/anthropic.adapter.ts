@@ -1,44 +1,61 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createProviderFetch } from './fetch.js';
+import { createProviderFetch, type ResponseObserver } from './fetch.js';
 import { LlmError } from './llm.errors.js';
 import type { TeacherCall } from './middleware.js';
 import type { Provider } from './providers.js';
-import type { TeacherRequest, ToolCall, ToolChoice } from './teacher-request.js';
+import type { TeacherRequest, TeacherResponse, ToolCall, ToolChoice } from './teacher-request.js';
 import { mapSdkError, parseJson } from './sdk-errors.js';
 
 /**
  * Messages API: tool calls are `tool_use` blocks, results `tool_result` blocks in the next user
  * turn. A structured answer is a forced call of one more tool whose input is the answer.
  */
-export function anthropicAdapter(provider: Provider): TeacherCall {
-  const client = new Anthropic({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency) });
+export function anthropicAdapter(provider: Provider, observe?: ResponseObserver): TeacherCall {
+  const client = new Anthropic({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency, observe) });
   return async ({ model, request: req }, signal) => {
     try {
-      const res = await client.messages.create(
-        {
-          model,
-          max_tokens: req.max_tokens ?? 4096,
-          system: req.system,
-          // No temperature: Anthropic's current API and SDK no longer accept it.
-          messages: toMessages(req),
-          ...toolsOf(req),
-        },
-        { signal },
-      );
-      const usage = { input: res.usage.input_tokens, output: res.usage.output_tokens };
-      const stop = res.stop_reason as string | null;
-      if (stop === 'refusal') return { text: '', tool_calls: [], finish: 'refusal', refusal: textOf(res.content), usage };
-      const uses = res.content.flatMap((b) => (b.type === 'tool_use' ? [b] : []));
-      const answer = req.response && uses.find((b) => b.name === req.response!.name);
-      const calls: ToolCall[] = uses.filter((b) => b !== answer).map((b) => ({ id: b.id, name: b.name, arguments: b.input }));
-      const finish = stop === 'max_tokens' ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
-      if (answer) return { text: JSON.stringify(answer.input), parsed: answer.input, tool_calls: calls, finish, usage };
-      const text = textOf(res.content);
-      return { text, parsed: req.response && text ? parseJson(text) : undefined, tool_calls: calls, finish, usage };
+      const res = await client.messages.create(anthropicParams(model, req), { signal });
+      return anthropicAnswer(res, req.response && answerNamed(req.response.name));
     } catch (err) {
       throw mapSdkError(provider, err, Anthropic);
     }
   };
+}
+
+/** The messages params of a request: what the adapter sends and a batch request carries (src/llm/batch/). */
+export function anthropicParams(model: string, req: TeacherRequest): Anthropic.MessageCreateParamsNonStreaming {
+  return {
+    model,
+    max_tokens: req.max_tokens ?? 4096,
+    system: req.system,
+    // No temperature: Anthropic's current API and SDK no longer accept it.
+    messages: toMessages(req),
+    ...toolsOf(req),
+  };
+}
+
+/** Which tool_use block is the structured answer (the tool named like the response schema). */
+export type AnswerTool = (toolName: string) => boolean;
+
+export const answerNamed = (name: string): AnswerTool => (toolName) => toolName === name;
+
+/**
+ * A message as a TeacherResponse. `answerTool` is set when a response schema was asked for: the
+ * block it names is the answer (parsed), any other tool_use a tool call.
+ */
+export function anthropicAnswer(res: Anthropic.Message, answerTool: AnswerTool | undefined): TeacherResponse {
+  // input_tokens leaves out cache reads and writes: input is all three, cache reads billed at the cached rate (pricing.ts).
+  const cached = res.usage.cache_read_input_tokens ?? 0;
+  const usage = { input: res.usage.input_tokens + cached + (res.usage.cache_creation_input_tokens ?? 0), output: res.usage.output_tokens, cached };
+  const stop = res.stop_reason as string | null;
+  if (stop === 'refusal') return { text: '', tool_calls: [], finish: 'refusal', refusal: textOf(res.content), usage };
+  const uses = res.content.flatMap((b) => (b.type === 'tool_use' ? [b] : []));
+  const answer = answerTool && uses.find((b) => answerTool(b.name));
+  const calls: ToolCall[] = uses.filter((b) => b !== answer).map((b) => ({ id: b.id, name: b.name, arguments: b.input }));
+  const finish = stop === 'max_tokens' ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
+  if (answer) return { text: JSON.stringify(answer.input), parsed: answer.input, tool_calls: calls, finish, usage };
+  const text = textOf(res.content);
+  return { text, parsed: answerTool && text ? parseJson(text) : undefined, tool_calls: calls, finish, usage };
 }
 
 const textOf = (blocks: Anthropic.ContentBlock[]) => blocks.map((b) => (b.type === 'text' ? b.text : '')).join('');

@@ -8,7 +8,7 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
  * a `Response` and its `Headers` and reading it back through a web stream cost about a tenth of the
  * service's CPU per teacher call, for a body that is already in memory. One keep-alive pool per provider.
  */
-export function createProviderFetch(connections: number): typeof fetch {
+export function createProviderFetch(connections: number, observe?: ResponseObserver): typeof fetch {
   const dispatcher = new Agent({ connections, keepAliveTimeout: 30_000, pipelining: 1 });
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -20,9 +20,21 @@ export function createProviderFetch(connections: number): typeof fetch {
       dispatcher,
     });
     const body = NULL_BODY_STATUSES.has(res.statusCode) ? null : Buffer.from(await res.body.arrayBuffer());
-    return new ReadResponse(url, res.statusCode, new ReadHeaders(res.headers), body) as unknown as Response;
+    const headers = new ReadHeaders(res.headers);
+    if (observe) {
+      observe(res.statusCode, headers);
+      // The observer's rate limiter retries 429s itself, after its bucket and breaker: both SDKs honour x-should-retry.
+      if (res.statusCode === 429) res.headers['x-should-retry'] = 'false';
+    }
+    return new ReadResponse(url, res.statusCode, headers, body) as unknown as Response;
   }) as typeof fetch;
 }
+
+/**
+ * Sees every HTTP answer the SDK gets, its own retries included (src/llm/rate/ counts 429s and
+ * learns limits from the headers). With an observer, the SDK does not retry 429s.
+ */
+export type ResponseObserver = (status: number, headers: Headers) => void;
 
 type RawHeaders = Record<string, string | string[] | undefined>;
 

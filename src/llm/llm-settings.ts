@@ -18,7 +18,8 @@ export const LlmSettings = Type.Object(
     max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 200_000 })),
     mode: Type.Optional(
       Type.Union([Type.Literal('online'), Type.Literal('batch')], {
-        description: "online (default): one request per call. batch: the run's calls go through the provider's batch API (OpenAI Batch, Anthropic Message Batches) at batch prices",
+        description:
+          "online (default): one request per call. batch: the run's calls go through the provider's batch API (OpenAI Batch, Anthropic Message Batches) at batch prices, answered within the provider's 24-hour window; the run shows output.batch. Providers without a batch API (ollama, gemini, openrouter) answer online",
       }),
     ),
     cache: Type.Optional(CacheMode),

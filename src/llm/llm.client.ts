@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
+import { modelLabel, type Metrics } from '../metrics.js';
 import { providerCall } from './adapters.js';
-import type { LlmSettings } from './llm-settings.js';
+import type { CacheMode, LlmSettings } from './llm-settings.js';
 import { LlmError, toLlmError } from './llm.errors.js';
 import { createEmbedder, type Embed, type EmbedRequest } from './embeddings.js';
 import { callKey, requestKey } from './call-key.js';
@@ -9,6 +9,9 @@ import { compose, concurrencyLimit, providerSlots, teacherMetrics, type CallCont
 import type { Provider, ProviderRegistry } from './providers.js';
 import { createStructured, type Structured, type StructuredRequest } from './structured.js';
 import type { CompleteRequest, Completion, JsonSchema, TeacherRequest, TeacherResponse } from './teacher-request.js';
+import { priceOf } from './pricing.js';
+import { createRateControl, type RateControlDeps } from './rate/rate-control.js';
+import { rateLimit } from './rate/rate-limit.middleware.js';
 import { addUsage } from './usage.js';
 import { toWireSchema } from './wire-schema.js';
 
@@ -36,6 +39,10 @@ export interface LlmClientDeps {
   log?: Logger;
   /** Wrap every call, outermost first, outside the built-in metrics and per-provider concurrency limit. */
   middleware?: TeacherMiddleware[];
+  /** The cache mode of calls whose `llm` names none (CACHE_DEFAULT; default 'use'). */
+  cacheDefault?: CacheMode;
+  /** The rate layer's shared buckets and run-event sink (src/llm/rate/); default: this process's buckets, no events. */
+  rate?: Pick<RateControlDeps, 'store' | 'events'>;
 }
 
 export function createLlmClient(deps: LlmClientDeps): LlmClient {
@@ -46,8 +53,9 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
     return out;
   };
   const slots = providerSlots();
-  const builtIn = [...(deps.metrics ? [teacherMetrics(deps.metrics)] : []), concurrencyLimit(slots)];
-  const call = compose([...(deps.middleware ?? []), ...builtIn], providerCall());
+  const rate = createRateControl({ ...deps.rate, metrics: deps.metrics, log: deps.log, slots });
+  const builtIn = [...(deps.metrics ? [teacherMetrics(deps.metrics)] : []), rateLimit(rate), concurrencyLimit(slots)];
+  const call = compose([...(deps.middleware ?? []), ...builtIn], providerCall(rate.observe));
 
   function resolve(settings: LlmSettings) {
     const provider = deps.providers.get(settings.provider);
@@ -70,16 +78,18 @@ export function createLlmClient(deps: LlmClientDeps): LlmClient {
       const base = requestKey(provider, model, request);
       const occurrence = bound.seen.get(base) ?? 0;
       bound.seen.set(base, occurrence + 1);
-      key = callKey(request, base, bound.context.taskKey, occurrence);
+      key = callKey(request, base, bound.context, occurrence);
     }
-    const settings = { cache: req.llm.cache ?? 'use', mode: req.llm.mode ?? 'online' } as const;
+    const settings = { cache: req.llm.cache ?? deps.cacheDefault ?? 'use', mode: req.llm.mode ?? 'online' } as const;
     let response: TeacherResponse;
     try {
       response = await call({ provider, model, request, rejects: req.rejects, ...settings, ...(bound ? { context: bound.context, key } : {}) }, req.signal);
     } catch (err) {
       throw toLlmError(err, req.signal);
     }
-    addUsage(req.usage, response.usage, provider.pricing);
+    const spent = req.usage.cost_usd;
+    addUsage(req.usage, response.usage, priceOf(provider, model), response.via);
+    if (req.usage.cost_usd > spent) deps.metrics?.llmCost.inc({ provider: provider.name, model: modelLabel(provider, model) }, req.usage.cost_usd - spent);
     return { response, model, provider: provider.name };
   }
 

@@ -14,6 +14,8 @@ export interface CallContext {
   runId: string;
   taskId: number;
   taskKey: string;
+  /** The task's attempt (1, the first, when absent): a retry is not answered with what its failed attempt was answered. */
+  attempt?: number;
 }
 
 /** A request on its way to a provider: who answers it, and the request with every schema already in wire form. */

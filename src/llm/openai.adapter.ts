@@ -1,44 +1,52 @@
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
-import { createProviderFetch } from './fetch.js';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
+import { createProviderFetch, type ResponseObserver } from './fetch.js';
 import { LlmError } from './llm.errors.js';
 import type { TeacherCall } from './middleware.js';
 import type { Provider } from './providers.js';
-import type { TeacherRequest, ToolCall, ToolChoice } from './teacher-request.js';
+import type { TeacherRequest, TeacherResponse, ToolCall, ToolChoice } from './teacher-request.js';
 import { mapSdkError, parseJson } from './sdk-errors.js';
 
 /** Chat completions: tools as functions, tool results as `role: 'tool'` messages, the answer schema as a strict response_format. */
-export function openaiAdapter(provider: Provider): TeacherCall {
+export function openaiAdapter(provider: Provider, observe?: ResponseObserver): TeacherCall {
   // The SDK retries 408/409/429/5xx and connection errors with jittered backoff and honours Retry-After.
-  const client = new OpenAI({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency) });
+  const client = new OpenAI({ baseURL: provider.baseUrl, apiKey: provider.apiKey, maxRetries: provider.maxRetries, timeout: provider.timeoutMs, fetch: createProviderFetch(provider.maxConcurrency, observe) });
   return async ({ model, request: req }, signal) => {
     try {
-      const tools = req.tools?.length ? req.tools.map(toFunction) : undefined;
-      const res = await client.chat.completions.create(
-        {
-          model,
-          messages: toMessages(req),
-          temperature: req.temperature,
-          max_tokens: req.max_tokens,
-          // tool_choice without tools is a 400 at OpenAI.
-          ...(tools ? { tools, tool_choice: toToolChoice(req.tool_choice ?? 'auto') } : {}),
-          ...(req.response ? { response_format: { type: 'json_schema', json_schema: { name: req.response.name, schema: req.response.schema, strict: true } } } : {}),
-        },
-        { signal },
-      );
-      const choice = res.choices[0];
-      const usage = { input: res.usage?.prompt_tokens ?? 0, output: res.usage?.completion_tokens ?? 0 };
-      if (!choice) throw new LlmError('api', `${provider.name} returned no choices`, { retryable: true });
-      const { message } = choice;
-      if (message.refusal) return { text: '', tool_calls: [], finish: 'refusal', refusal: message.refusal, usage };
-      const calls: ToolCall[] = (message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: parseJson(c.function.arguments) ?? c.function.arguments }] : []));
-      const text = message.content ?? '';
-      const finish = choice.finish_reason === 'length' ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
-      return { text, parsed: req.response && text ? parseJson(text) : undefined, tool_calls: calls, finish, usage };
+      const res = await client.chat.completions.create(openaiBody(model, req), { signal });
+      return openaiAnswer(provider, res, req.response !== undefined);
     } catch (err) {
       throw mapSdkError(provider, err, OpenAI);
     }
   };
+}
+
+/** The chat-completions body of a request: what the adapter sends and a batch line carries (src/llm/batch/). */
+export function openaiBody(model: string, req: TeacherRequest): ChatCompletionCreateParamsNonStreaming {
+  const tools = req.tools?.length ? req.tools.map(toFunction) : undefined;
+  return {
+    model,
+    messages: toMessages(req),
+    temperature: req.temperature,
+    max_tokens: req.max_tokens,
+    // tool_choice without tools is a 400 at OpenAI.
+    ...(tools ? { tools, tool_choice: toToolChoice(req.tool_choice ?? 'auto') } : {}),
+    ...(req.response ? { response_format: { type: 'json_schema', json_schema: { name: req.response.name, schema: req.response.schema, strict: true } } } : {}),
+  };
+}
+
+/** A chat completion as a TeacherResponse; `structured`: a response schema was asked for, so JSON text is parsed. */
+export function openaiAnswer(provider: Provider, res: ChatCompletion, structured: boolean): TeacherResponse {
+  const choice = res.choices[0];
+  // prompt_tokens counts the cached ones too; they are billed at the cached rate (pricing.ts).
+  const usage = { input: res.usage?.prompt_tokens ?? 0, output: res.usage?.completion_tokens ?? 0, cached: res.usage?.prompt_tokens_details?.cached_tokens ?? 0 };
+  if (!choice) throw new LlmError('api', `${provider.name} returned no choices`, { retryable: true });
+  const { message } = choice;
+  if (message.refusal) return { text: '', tool_calls: [], finish: 'refusal', refusal: message.refusal, usage };
+  const calls: ToolCall[] = (message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: parseJson(c.function.arguments) ?? c.function.arguments }] : []));
+  const text = message.content ?? '';
+  const finish = choice.finish_reason === 'length' ? 'length' : calls.length > 0 ? 'tool_calls' : 'stop';
+  return { text, parsed: structured && text ? parseJson(text) : undefined, tool_calls: calls, finish, usage };
 }
 
 function toMessages(req: TeacherRequest): ChatCompletionMessageParam[] {

@@ -1,3 +1,4 @@
+import { priceOf } from './pricing.js';
 import type { Provider } from './providers.js';
 
 /**
@@ -27,8 +28,17 @@ export function providerView(p: Provider, defaultName: string) {
     default_model: p.defaultModel,
     models: p.models ?? [],
     api_key_env: p.apiKeyEnv ?? null,
-    limits: { max_concurrency: p.maxConcurrency, timeout_ms: p.timeoutMs, max_retries: p.maxRetries },
-    pricing: p.pricing,
+    limits: {
+      max_concurrency: p.maxConcurrency,
+      timeout_ms: p.timeoutMs,
+      max_retries: p.maxRetries,
+      rpm: p.rateLimits?.rpm ?? null,
+      tpm: p.rateLimits?.tpm ?? null,
+      input_tpm: p.rateLimits?.input_tpm ?? null,
+      output_tpm: p.rateLimits?.output_tpm ?? null,
+    },
+    // What its default model's calls are billed at, and whence (configured, the price table, or unknown).
+    pricing: priceOf(p, p.defaultModel),
     embedding_model: p.embeddingModel ?? null,
     embedding_pricing: p.embeddingPricing ?? null,
   };

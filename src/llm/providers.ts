@@ -3,6 +3,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Config } from '../config.js';
+import type { Price } from './pricing.js';
+import { LIMIT_KEYS, type RateLimits } from './rate/limits.js';
+
+/** Bounds of the configured rate limits (per minute): 1 to 10 million requests, 1 to 10 billion tokens. */
+export const MAX_RPM = 10_000_000;
+export const MAX_TPM = 10_000_000_000;
 
 const ProviderFileEntry = Type.Object(
   {
@@ -14,7 +20,20 @@ const ProviderFileEntry = Type.Object(
     max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 100 })),
     max_retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
-    pricing: Type.Optional(Type.Object({ input_per_mtok: Type.Number({ minimum: 0 }), output_per_mtok: Type.Number({ minimum: 0 }) })),
+    // Rate limits per minute (src/llm/rate/): requests, tokens, and input/output tokens apart where the provider counts them so.
+    rpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RPM })),
+    tpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TPM })),
+    input_tpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TPM })),
+    output_tpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TPM })),
+    pricing: Type.Optional(
+      Type.Object({
+        input_per_mtok: Type.Number({ minimum: 0 }),
+        output_per_mtok: Type.Number({ minimum: 0 }),
+        cached_input_per_mtok: Type.Optional(Type.Number({ minimum: 0 })),
+        batch_input_per_mtok: Type.Optional(Type.Number({ minimum: 0 })),
+        batch_output_per_mtok: Type.Optional(Type.Number({ minimum: 0 })),
+      }),
+    ),
     embedding_model: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     embedding_pricing: Type.Optional(Type.Object({ input_per_mtok: Type.Number({ minimum: 0 }) }, { additionalProperties: false })),
   },
@@ -39,13 +58,15 @@ export interface Provider {
   maxConcurrency: number;
   timeoutMs: number;
   maxRetries: number;
-  pricing: { input_per_mtok: number; output_per_mtok: number };
-  /** Whether `pricing` was configured (PROVIDERS_FILE); without it usage counts cost 0 and a dry run says null. */
+  pricing: Price;
+  /** Whether `pricing` was configured (PROVIDERS_FILE); without it calls are priced from the table (pricing.ts `priceOf`). */
   priced?: boolean;
   /** The model `/v1/embeddings` is called with when a job names this provider for embeddings (`embedding_model`). */
   embeddingModel?: string;
   /** Price of embedding input (`embedding_pricing`); absent = free. */
   embeddingPricing?: { input_per_mtok: number };
+  /** Configured per-minute limits (`rpm`, `tpm`, `input_tpm`, `output_tpm`); limits learned from headers fill the rest. */
+  rateLimits?: RateLimits;
 }
 
 /** The service's default embedding model: EMBEDDING_PROVIDER/EMBEDDING_MODEL, or the first provider with an `embedding_model`. */
@@ -121,6 +142,7 @@ export function loadProviders(config: Config): ProviderRegistry {
         priced: p.pricing !== undefined,
         embeddingModel: p.embedding_model,
         embeddingPricing: p.embedding_pricing,
+        rateLimits: rateLimitsOf(p),
       });
     }
   }
@@ -150,6 +172,12 @@ function embeddingDefault(config: Config, providers: Map<string, Provider>, defa
   const chosen = model ?? provider.embeddingModel;
   if (!chosen) throw new ConfigError(`EMBEDDING_PROVIDER "${name}" has no embedding_model: set EMBEDDING_MODEL`);
   return { provider: name, model: chosen };
+}
+
+function rateLimitsOf(p: Static<typeof ProviderFileEntry>): RateLimits | undefined {
+  const limits: RateLimits = {};
+  for (const key of LIMIT_KEYS) if (p[key] !== undefined) limits[key] = p[key];
+  return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
 function readProvidersFile(path: string): Static<typeof ProvidersFile> {

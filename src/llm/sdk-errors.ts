@@ -19,19 +19,22 @@ export function mapSdkError(provider: Provider, err: unknown, sdk: SdkModule): L
       { fatal: true },
     );
   }
-  if (err instanceof sdk.APIError) {
-    const status = err.status ?? 0;
-    const detail = err.message.slice(0, 500);
-    if (status === 401 || status === 403) {
-      const hint = provider.apiKeyEnv ? ` Check ${provider.apiKeyEnv}.` : '';
-      return new LlmError('auth', `${where} rejected the credentials (${status}).${hint}`, { fatal: true });
-    }
-    if (status === 429) return new LlmError('rate_limit', `${where} is rate limiting: ${detail}`, { retryable: true, retryAfterMs: retryAfter(err.headers) });
-    if (status === 404) return new LlmError('api', `${where} answered 404 (unknown model?): ${detail}`, { fatal: true });
-    if (status >= 500 || status === 408 || status === 409) return new LlmError('api', `${where} failed with ${status}: ${detail}`, { retryable: true });
-    return new LlmError('api', `${where} refused the request (${status}): ${detail}`);
-  }
+  if (err instanceof sdk.APIError) return statusError(provider, err.status ?? 0, err.message, retryAfter(err.headers));
   return new LlmError('api', `${where}: ${(err as Error)?.message ?? String(err)}`, { retryable: true });
+}
+
+/** An HTTP error status as an LlmError: for SDK errors and for the failed lines of a provider batch (src/llm/batch/). */
+export function statusError(provider: Provider, status: number, message: string, retryAfterMs?: number): LlmError {
+  const where = `provider "${provider.name}" (${provider.kind}, ${provider.baseUrl})`;
+  const detail = message.slice(0, 500);
+  if (status === 401 || status === 403) {
+    const hint = provider.apiKeyEnv ? ` Check ${provider.apiKeyEnv}.` : '';
+    return new LlmError('auth', `${where} rejected the credentials (${status}).${hint}`, { fatal: true });
+  }
+  if (status === 429) return new LlmError('rate_limit', `${where} is rate limiting: ${detail}`, { retryable: true, retryAfterMs });
+  if (status === 404) return new LlmError('api', `${where} answered 404 (unknown model?): ${detail}`, { fatal: true });
+  if (status >= 500 || status === 408 || status === 409) return new LlmError('api', `${where} failed with ${status}: ${detail}`, { retryable: true });
+  return new LlmError('api', `${where} refused the request (${status}): ${detail}`);
 }
 
 function retryAfter(headers: Headers | Record<string, string> | undefined): number | undefined {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
+import { dueIfAnswered } from '../../db/batch-items.repository.js';
 import { commitOutcomes } from '../../db/outcomes.repository.js';
 import type { Outcome } from '../../db/queue.repository.js';
 import type { CommitHooks } from '../../db/run-hooks.js';
@@ -46,7 +47,13 @@ export function createCommitter(opts: CommitterOptions) {
   const delayMs = () => Math.min(COMMIT_DELAY_MS.max, Math.max(COMMIT_DELAY_MS.min, COMMIT_DELAY_SHARE * taskMs));
 
   const settleFailed = (err: unknown, runId: string) => log.warn({ err: storageErrorSummary(err), runId }, 'ending a run failed; the reaper will end it');
-  const commit = (outcomes: Outcome[]) => commitOutcomes(opts.database.db, opts.workerId, outcomes, opts.hooks, settleFailed);
+  const commit = async (outcomes: Outcome[]) => {
+    await commitOutcomes(opts.database.db, opts.workerId, outcomes, opts.hooks, settleFailed);
+    // A batch answer that landed while its task was deferring found the task running, so its wake
+    // missed: such a task is due now. After the commit, so a wake and this check cannot both miss.
+    const deferred = outcomes.flatMap((o) => (o.type === 'deferred' ? [{ taskId: o.task.id, ...o.waitingFor }] : []));
+    await dueIfAnswered(opts.database.db, deferred).catch((err) => log.warn({ err: storageErrorSummary(err) }, 'rechecking deferred tasks failed; they wait for their deferral'));
+  };
 
   function schedule() {
     if (flushing || flushTimer) return;

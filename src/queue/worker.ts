@@ -10,8 +10,10 @@ import {
 } from '../../db/queue.repository.js';
 import type { CommitHooks } from '../../db/run-hooks.js';
 import { markRunsStarted } from '../../db/runs.repository.js';
+import { BUDGET_CHANNEL } from '../../db/budget.repository.js';
 import { settleStranded } from '../../db/settle.repository.js';
 import type { LlmClient } from '../llm/llm.client.js';
+import { BatchDeferred } from '../llm/batch.js';
 import { LlmError } from '../llm/llm.errors.js';
 import type { Metrics } from '../metrics.js';
 import { backoffMs } from './backoff.js';
@@ -120,7 +122,7 @@ export function createWorker(opts: WorkerOptions) {
     while (!closing && inFlight.size < opts.concurrency && ready.length > 0) {
       const task = ready.shift()!;
       // Its run failed fatally here a moment ago (the commit that fails it may not have landed): not worth a call.
-      if (isFailing(task.run_id)) committer.add({ type: 'aborted', task, usage: { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 } });
+      if (isFailing(task.run_id)) committer.add({ type: 'aborted', task, usage: { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 } });
       else execute(task);
     }
   }
@@ -140,25 +142,28 @@ export function createWorker(opts: WorkerOptions) {
   }
 
   async function runTask(task: ClaimedTask, controller: AbortController) {
-    const usage: Usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+    const usage: Usage = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
     const began = performance.now();
     const handler = opts.handlers[task.kind];
     let outcome: Outcome;
     try {
       if (!handler) throw new LlmError('api', `no handler for task kind ${task.kind}`);
-      const llm = opts.llm.bind({ owner: task.owner ?? '', runId: task.run_id, taskId: task.id, taskKey: task.key });
+      const llm = opts.llm.bind({ owner: task.owner ?? '', runId: task.run_id, taskId: task.id, taskKey: task.key, attempt: task.attempts });
       const result = await handler({ task, signal: controller.signal, usage, llm, log });
       outcome = { type: 'succeeded', task, datasetId: result.datasetId, records: result.records, usage, events: result.events, output: result.output, spawn: result.spawn };
     } catch (err) {
       // A stopping worker releases its tasks instead of recording a failure it did not earn.
       if (stopping && controller.signal.aborted) return;
-      outcome = controller.signal.reason instanceof RunStopped ? { type: 'aborted', task, usage } : classify(task, err, usage);
+      if (controller.signal.reason instanceof RunStopped) outcome = { type: 'aborted', task, usage };
+      // Waiting for a provider batch: back to the queue uncharged (src/llm/batch.ts).
+      else if (err instanceof BatchDeferred) outcome = { type: 'deferred', task, delayMs: err.options.retryAfterMs ?? 0, waitingFor: err.waitingFor, usage };
+      else outcome = classify(task, err, usage);
     }
     if (outcome.type === 'fatal') {
       if (failing.size >= 1000) failing.clear();
       failing.set(task.run_id, Date.now() + 5000);
     }
-    if (outcome.type !== 'succeeded' && outcome.type !== 'aborted') {
+    if (outcome.type !== 'succeeded' && outcome.type !== 'aborted' && outcome.type !== 'deferred') {
       opts.metrics.tasksFailed.inc({ category: outcome.error.category, final: String(outcome.type !== 'retry') });
       log.debug({ taskId: task.id, runId: task.run_id, category: outcome.error.category, type: outcome.type }, 'task attempt failed');
     }
@@ -196,7 +201,7 @@ export function createWorker(opts: WorkerOptions) {
       const { requeued, exhausted } = await reapExpired(opts.database.db);
       if (requeued > 0) log.warn({ requeued }, 'requeued tasks whose worker stopped heartbeating');
       if (exhausted.length > 0) {
-        const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+        const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
         const error = { category: 'api', message: 'the task outlived its lease on every attempt (its worker kept dying)' };
         await commitOutcomes(opts.database.db, 'reaper', exhausted.map((task) => ({ type: 'failed' as const, task, error, usage: none })), opts.hooks);
       }
@@ -204,6 +209,19 @@ export function createWorker(opts: WorkerOptions) {
       await settleStranded(opts.database.db, opts.hooks);
     } catch (err) {
       log.warn({ err }, 'reaping expired leases failed');
+    }
+  }
+
+  /**
+   * Buffered (claimed, not started) tasks of a run are handed straight to the committer, which marks
+   * them canceled if the run ended, or queues them again uncharged if it still runs.
+   */
+  function handBack(runId: string) {
+    const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };
+    for (let i = ready.length - 1; i >= 0; i--) {
+      if (ready[i].run_id !== runId) continue;
+      const [task] = ready.splice(i, 1);
+      committer.add({ type: 'aborted', task, usage: none });
     }
   }
 
@@ -220,16 +238,11 @@ export function createWorker(opts: WorkerOptions) {
       unlisteners.push(
         await opts.database.listen(CANCEL_CHANNEL, (runId) => {
           for (const f of inFlight.values()) if (f.task.run_id === runId) f.controller.abort(new RunStopped());
-          // Buffered tasks of the run are handed straight to the committer, which marks them canceled
-          // (or queues them again, if a retry reopened the run meanwhile).
-          const none = { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
-          for (let i = ready.length - 1; i >= 0; i--) {
-            if (ready[i].run_id !== runId) continue;
-            const [task] = ready.splice(i, 1);
-            committer.add({ type: 'aborted', task, usage: none });
-          }
+          handBack(runId);
         }),
       );
+      // A run over its budget starts nothing more: its buffered tasks go back; those in flight finish (db/budget.repository.ts).
+      unlisteners.push(await opts.database.listen(BUDGET_CHANNEL, handBack));
       every(opts.pollIntervalMs, wake);
       every(Math.max(200, (opts.leaseSeconds * 1000) / 3), heartbeat);
       every(Math.max(500, (opts.leaseSeconds * 1000) / 2), reap);

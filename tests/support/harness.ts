@@ -47,6 +47,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Suites drive hundreds of requests a minute through one key; tests/quotas.test.ts sets its own limits.
     RATE_LIMIT_PER_MINUTE: '0',
+    // Suites rerun identical jobs and count the teacher's requests; the response cache's own suites (tests/cache*.test.ts) set 'use'.
+    CACHE_DEFAULT: 'off',
     ...options.env,
   });
   const quarry = await createQuarry(config, { log: options.log ?? pino({ level: config.logLevel }) });

@@ -38,7 +38,7 @@ export async function planRun(sut: Database, owner: string, tasks: number, optio
   return { id, datasetId };
 }
 
-export const usage = (requests = 1): Usage => ({ requests, input_tokens: 10 * requests, output_tokens: 5 * requests, cost_usd: 0.001 * requests });
+export const usage = (requests = 1): Usage => ({ requests, input_tokens: 10 * requests, output_tokens: 5 * requests, cost_usd: 0.001 * requests, cache_hits: 0 });
 
 export const succeeded = (task: ClaimedTask, datasetId: string, records = 1): Outcome => ({
   type: 'succeeded', task, datasetId, usage: usage(),
