@@ -5,9 +5,9 @@ import { startHarness, type Harness } from './support/harness.js';
 import { runToEnd, sectionsDoc } from './support/rate-runs.js';
 import { readSse } from './support/streams.js';
 
-// The issue asks for a minute of 429s; 15 s shows the same thing (the breaker opens, probes with a
-// doubling pause — 1, 2, 4, 8 s — and closes) in a quarter of the time.
-const OUTAGE_S = 15;
+// A minute of nothing but 429s, as the issue asks: the breaker opens, probes with a doubling pause
+// (1, 2, 4, 8, 16, then at most 30 s) and closes once a probe is answered.
+const OUTAGE_S = 60;
 const CALLS = 40;
 
 describe.each(DATABASES)('a teacher that answers only 429 for a while (%s)', (db) => {
@@ -25,7 +25,7 @@ describe.each(DATABASES)('a teacher that answers only 429 for a while (%s)', (db
   it('opens the breaker, tells the run provider.throttled then provider.resumed, and loses nothing', async () => {
     fake.configure({ rateLimitedForS: OUTAGE_S });
     const started = Date.now();
-    const run = await runToEnd(h.url, { documents: [sectionsDoc(`outage${db}`, CALLS)], n_pairs: 1, llm: { cache: 'off' } }, 55_000);
+    const run = await runToEnd(h.url, { documents: [sectionsDoc(`outage${db}`, CALLS)], n_pairs: 1, llm: { cache: 'off' } }, 150_000);
     expect(run).toMatchObject({ status: 'succeeded', progress: { done: CALLS, failed: 0, records: CALLS } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(OUTAGE_S * 1000);
 
@@ -41,7 +41,7 @@ describe.each(DATABASES)('a teacher that answers only 429 for a while (%s)', (db
     expect(events[resumed].data.paused_ms).toBeGreaterThan(0);
     expect(types.at(-1)).toBe('run.succeeded');
 
-    // Paused, not spinning: the fake saw far fewer requests than a retry loop would send in 15 s.
+    // Paused, not spinning: the fake saw far fewer requests than a retry loop would send in a minute.
     const refused = fake.stats().rateLimited;
     expect(refused).toBeGreaterThanOrEqual(10);
     expect(refused).toBeLessThan(100);
@@ -49,5 +49,5 @@ describe.each(DATABASES)('a teacher that answers only 429 for a while (%s)', (db
     const metrics = await fetch(`${h.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/quarry_llm_429_total\{provider="openai"\} \d+/);
     expect(metrics).toMatch(/quarry_llm_breaker_state\{provider="openai"\} 0/);
-  }, 60_000);
+  }, 170_000);
 });
