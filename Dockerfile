@@ -20,6 +20,10 @@ COPY services ./services
 COPY db ./db
 COPY prompts ./prompts
 COPY openapi ./openapi
+# The /ui page's files, and the CLI (`docker exec … npx quarry runs`).
+COPY ui ./ui
+COPY bin ./bin
+COPY cli ./cli
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000

@@ -188,13 +188,14 @@ export async function refusedRecords(ex: Executor, datasetId: string, contract: 
 }
 
 /** Why a dataset cannot be deleted now, and which run holds it. */
-export type DatasetInUse = { reason: 'written' | 'pipeline' | 'pipeline_input'; runId: string };
+export type DatasetInUse = { reason: 'written' | 'pipeline' | 'pipeline_input' | 'export_input'; runId: string };
 
 /**
  * Deletes a dataset no run may still write or read: not while the run that writes it is queued or
  * running, nor while its pipeline is (later stages read it), nor while a pipeline that takes it as
- * input is. The writing run's rows are locked before the dataset's, in id order, as a retry locks
- * them: a delete and a retry of that run cannot both succeed.
+ * input is, nor while an export reads it (it would write a short file set and succeed). The
+ * writing run's rows are locked before the dataset's, in id order, as a retry locks them: a delete
+ * and a retry of that run cannot both succeed.
  */
 export async function deleteDataset(db: Db, id: string, owner: string): Promise<'deleted' | 'missing' | DatasetInUse> {
   return db.transaction(async (tx) => {
@@ -221,6 +222,11 @@ export async function deleteDataset(db: Db, id: string, owner: string): Promise<
       sql`select id from runs where owner = ${owner} and kind = 'pipeline' and status in ('queued', 'running') and spec->>'dataset_id' = ${id} limit 1`,
     );
     if (reader) return { reason: 'pipeline_input', runId: reader.id };
+    const [exporter] = await rows<{ id: string }>(
+      tx,
+      sql`select id from runs where owner = ${owner} and kind = 'export' and status in ('queued', 'running') and spec->'dataset_ids' @> jsonb_build_array(${id}::text) limit 1`,
+    );
+    if (exporter) return { reason: 'export_input', runId: exporter.id };
     await tx.delete(datasets).where(eq(datasets.id, id));
     return 'deleted';
   });

@@ -1,9 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Executor } from './client.js';
 
-// The bounds of the two caches every owner fills without asking: teacher answers (teacher_cache)
-// and record embeddings (embeddings). Each is cut to a TTL and a total size, by the maintenance
-// loop (db/maintenance.ts startEviction). The size is summed over the whole table each pass: a
+// The bounds of what every owner fills without asking: teacher answers (teacher_cache), record
+// embeddings (embeddings) and the files of export runs (export_files). Each is cut to a TTL and a
+// total size, by the maintenance loop (db/maintenance.ts startEviction). The size is summed over the whole table each pass: a
 // scan of one narrow column (about 100 ms per million rows on Postgres), so passes are minutes apart.
 
 /** ttlDays 0: no age limit. maxBytes: the table's total, summed as `bytes` says. */
@@ -58,4 +58,51 @@ async function evict(ex: Executor, bounds: CacheBounds, t: { table: SQL; keys: s
         select count(*)::float8 as n from gone`,
   );
   return { expired, evicted: Number(row.n) };
+}
+
+export interface EvictedExports extends Evicted {
+  /** Exports whose run was canceled or failed: their files were never a complete set. */
+  discarded: number;
+}
+
+/**
+ * The files of export runs, a whole export at a time (a folder missing shards is worse than none):
+ * first those of runs that were canceled or failed, then exports written (their newest file) more
+ * than the TTL ago, then the oldest until the rest fits in maxBytes. The files of a queued or
+ * running export count towards the total but are never cut; a succeeded export left with no files
+ * is how GET /v1/exports/{id} knows they expired (the card is always written). Counts exports.
+ */
+export async function evictExportFiles(ex: Executor, bounds: CacheBounds): Promise<EvictedExports> {
+  const discarded = await dropExports(
+    ex,
+    sql`select f.run_id from export_files f left join runs r on r.id = f.run_id where r.id is null or r.status in ('canceled', 'failed') group by f.run_id`,
+  );
+  const expired =
+    bounds.ttlDays > 0
+      ? await dropExports(
+          ex,
+          sql`select f.run_id from export_files f join runs r on r.id = f.run_id and r.status = 'succeeded'
+               group by f.run_id having max(f.created_at) < now() - ${bounds.ttlDays} * interval '1 day'`,
+        )
+      : 0;
+  const evicted = await dropExports(
+    ex,
+    // Finished exports first in the running total: the bytes of one still writing are counted, never cut.
+    sql`select run_id from (
+          select e.run_id, e.size, e.done, sum(e.size) over (order by e.done desc, e.written, e.run_id) as upto, sum(e.size) over () as total
+            from (select f.run_id, sum(f.bytes)::float8 as size, max(f.created_at) as written, min(r.status) = 'succeeded' as done
+                    from export_files f join runs r on r.id = f.run_id group by f.run_id) e
+        ) x
+         where x.done and x.total > ${bounds.maxBytes} and x.upto - x.size < x.total - ${bounds.maxBytes}`,
+  );
+  return { discarded, expired, evicted };
+}
+
+async function dropExports(ex: Executor, victims: SQL): Promise<number> {
+  const [row] = await rows<{ n: number }>(
+    ex,
+    sql`with victims as (${victims}), gone as (delete from export_files f using victims v where f.run_id = v.run_id returning f.run_id)
+        select count(distinct run_id)::float8 as n from gone`,
+  );
+  return Number(row.n);
 }

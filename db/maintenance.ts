@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { rows, type Database, type Executor } from './client.js';
-import { evictEmbeddings, evictTeacherCache, type CacheBounds } from './eviction.js';
+import { evictEmbeddings, evictExportFiles, evictTeacherCache, type CacheBounds } from './eviction.js';
 
 // The planner's statistics, kept fresh. A dataset's page query (records of a dataset after an id,
 // by id) is an index scan only while the planner knows how many records there are; with the
@@ -60,19 +60,34 @@ export function startAutoAnalyze(database: Database, log: Logger, everyMs = EVER
 /** How often the caches are cut to their bounds (db/eviction.ts). */
 const EVICT_EVERY_MS = 5 * 60_000;
 
+/** What startEviction bounds; `exportFiles` absent: export files are kept. */
+export interface EvictionBounds {
+  teacherCache: CacheBounds;
+  embeddings: CacheBounds;
+  exportFiles?: CacheBounds;
+}
+
+const none = { discarded: 0, expired: 0, evicted: 0 };
+
 /**
  * The caches' bounds, kept on every database (each process runs it; two passes at once delete the
- * same rows, which is harmless): the response cache and the embeddings, each to its TTL and size.
- * Runs every `everyMs` (the first pass too: a start is no reason to scan). Returns the stop.
+ * same rows, which is harmless): the response cache, the embeddings and the export files, each to
+ * its TTL and size. Runs every `everyMs` (the first pass too: a start is no reason to scan).
+ * Returns the stop.
  */
-export function startEviction(database: Database, log: Logger, bounds: { teacherCache: CacheBounds; embeddings: CacheBounds }, everyMs = EVICT_EVERY_MS): () => void {
+export function startEviction(database: Database, log: Logger, bounds: EvictionBounds, everyMs = EVICT_EVERY_MS): () => void {
   let running = false;
   const pass = () => {
     if (running) return;
     running = true;
-    Promise.all([evictTeacherCache(database.db, bounds.teacherCache), evictEmbeddings(database.db, bounds.embeddings)])
-      .then(([answers, vectors]) => {
-        if (answers.expired + answers.evicted + vectors.expired + vectors.evicted > 0) log.info({ teacher_cache: answers, embeddings: vectors }, 'evicted cache entries');
+    Promise.all([
+      evictTeacherCache(database.db, bounds.teacherCache),
+      evictEmbeddings(database.db, bounds.embeddings),
+      bounds.exportFiles ? evictExportFiles(database.db, bounds.exportFiles) : none,
+    ])
+      .then(([answers, vectors, exports]) => {
+        const cut = answers.expired + answers.evicted + vectors.expired + vectors.evicted + exports.discarded + exports.expired + exports.evicted;
+        if (cut > 0) log.info({ teacher_cache: answers, embeddings: vectors, export_files: exports }, 'evicted cache entries');
       })
       .catch((err) => log.warn({ err }, 'evicting cache entries failed; trying again later'))
       .finally(() => (running = false));

@@ -60,7 +60,7 @@ export function datasetsRoutes(deps: { database: Database; importLimits?: Import
           tags: ['datasets'],
           summary: 'Delete a dataset and its records (refused while a run may still write or read it)',
           description:
-            '409 while the run that writes it is queued or running, while that run\'s pipeline is (its later stages read it), or while a running pipeline takes it as input. A canceled or failed run\'s datasets can be deleted; that run can then no longer be retried.',
+            '409 while the run that writes it is queued or running, while that run\'s pipeline is (its later stages read it), or while a running pipeline takes it as input or a queued or running export (POST /v1/export) reads it. Finished exports keep their files (a copy, removed by export retention). A canceled or failed run\'s datasets can be deleted; that run can then no longer be retried.',
           params: DatasetParams,
           response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 401, 404, 409) },
         },

@@ -89,6 +89,8 @@ export const Run = Type.Object(
       export: Type.Optional(Type.String({ description: 'The output dataset in a training format; not for topics runs, whose links.topics downloads the tree or graph' })),
       rejected: Type.Optional(Type.String({ description: 'curate: the rejected records' })),
       topics: Type.Optional(Type.String({ description: 'topics: the tree or graph' })),
+      files: Type.Optional(Type.String({ description: 'export: the files it wrote (GET /v1/exports/{id})' })),
+      archive: Type.Optional(Type.String({ description: 'export: every file as one tar' })),
     }),
   },
   { description: 'A run: one job, planned into tasks, executed by workers' },

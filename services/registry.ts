@@ -5,6 +5,7 @@ import { compareJob } from './compare/compare.job.js';
 import { curateJob } from './curate/curate.job.js';
 import { embeddingsModule } from './embeddings/embeddings.job.js';
 import { enrichJob } from './enrich/enrich.job.js';
+import { exportJob } from './export-job/export-job.job.js';
 import { generateJob } from './generate/generate.job.js';
 import type { HandlerDeps, JobDeps } from './jobs/job-deps.js';
 import type { StageStarter } from './jobs/job-deps.js';
@@ -20,7 +21,7 @@ import { toolsGenerateJob } from './tools/generate/tools-generate.job.js';
  * Every job kind Quarry runs, one module each (services/README.md says how to add one). Routes,
  * the worker's handler table, run reports and pipeline stages are derived from this list only.
  */
-export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, selectJob, toolsGenerateJob, pipelineJob, embeddingsModule, compareJob];
+export const JOB_MODULES: readonly JobModule[] = [topicsJob, generateJob, knowledgeJob, enrichJob, curateJob, selectJob, toolsGenerateJob, pipelineJob, embeddingsModule, compareJob, exportJob];
 
 /** The job endpoints, in the order the contract lists them. */
 export const jobEndpoints = (): JobEndpoint[] => JOB_MODULES.flatMap((m) => (m.endpoint ? [m.endpoint] : []));

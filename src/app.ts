@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.js';
 import { cacheRoutes } from '../routes/cache.routes.js';
 import { datasetsRoutes } from '../routes/datasets.routes.js';
+import { exportsRoutes } from '../routes/exports.routes.js';
 import { eventsRoutes } from '../routes/events.routes.js';
 import { healthRoutes } from '../routes/health.routes.js';
 import { jobsRoutes } from '../routes/jobs.routes.js';
@@ -14,6 +15,7 @@ import { providersRoutes } from '../routes/providers.routes.js';
 import { runsRoutes } from '../routes/runs.routes.js';
 import { topicsRoutes } from '../routes/topics.routes.js';
 import { toolsRoutes } from '../routes/tools.routes.js';
+import { uiRoutes } from '../routes/ui.routes.js';
 import type { EventHub } from './events/event-hub.js';
 import { installAuth } from './http/auth.js';
 import { MAX_URL_BYTES, installEdgeGuards } from './http/edge-guards.js';
@@ -135,8 +137,10 @@ export async function buildApp(deps: AppDeps): Promise<AnyFastify> {
   await app.register(topicsRoutes(deps));
   await app.register(toolsRoutes(deps));
   await app.register(datasetsRoutes(deps));
+  await app.register(exportsRoutes(deps));
   await app.register(providersRoutes(deps));
   await app.register(cacheRoutes(deps));
+  await app.register(uiRoutes());
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

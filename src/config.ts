@@ -60,6 +60,8 @@ const EnvSchema = Type.Object({
   CACHE_MAX_MB: Type.Integer({ minimum: 1, maximum: 16_777_216, default: 1024 }),
   EMBEDDINGS_TTL_DAYS: Type.Number({ minimum: 0, maximum: 36_500, default: 90 }),
   EMBEDDINGS_MAX_MB: Type.Integer({ minimum: 1, maximum: 16_777_216, default: 4096 }),
+  EXPORT_TTL_DAYS: Type.Number({ minimum: 0, maximum: 36_500, default: 7 }),
+  EXPORT_MAX_MB: Type.Integer({ minimum: 1, maximum: 16_777_216, default: 8192 }),
 });
 
 /** The longest `Prefer: wait` a job request may hold its connection silent for. */
@@ -123,6 +125,11 @@ export interface Config {
   /** The response-cache mode of jobs that name none (CACHE_DEFAULT). */
   cacheDefault: CacheMode;
   caches: { teacherCache: { ttlDays: number; maxBytes: number }; embeddings: { ttlDays: number; maxBytes: number } };
+  /**
+   * The files of export runs (EXPORT_TTL_DAYS, EXPORT_MAX_MB): exports written more than ttlDays ago
+   * (0: no limit) go, then the oldest until all fit in maxBytes; a whole export at a time.
+   */
+  exportFiles: { ttlDays: number; maxBytes: number };
   /** Raw environment, for resolving provider `api_key_env` names. */
   env: Record<string, string | undefined>;
 }
@@ -205,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       teacherCache: { ttlDays: c.CACHE_TTL_DAYS, maxBytes: c.CACHE_MAX_MB * 1024 * 1024 },
       embeddings: { ttlDays: c.EMBEDDINGS_TTL_DAYS, maxBytes: c.EMBEDDINGS_MAX_MB * 1024 * 1024 },
     },
+    exportFiles: { ttlDays: c.EXPORT_TTL_DAYS, maxBytes: c.EXPORT_MAX_MB * 1024 * 1024 },
     batch: { windowMs: c.BATCH_WINDOW_MS, pollMs: c.BATCH_POLL_MS, submitLeaseMs: c.BATCH_SUBMIT_LEASE_MS },
     http: { headersMs: c.HTTP_HEADERS_TIMEOUT_MS, requestMs: c.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS, connectionMs: c.HTTP_CONNECTION_TIMEOUT_MS },
     env,

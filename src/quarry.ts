@@ -119,7 +119,7 @@ export async function createQuarry(config: Config, options: QuarryOptions = {}) 
       batches?.start();
       // Postgres has autovacuum for this; the embedded database has nothing else.
       if (database.kind === 'pglite') stopAnalyze = startAutoAnalyze(database, log);
-      stopEviction = startEviction(database, log, config.caches);
+      stopEviction = startEviction(database, log, { ...config.caches, exportFiles: config.exportFiles });
       log.info({ database: database.kind, providers: providers.list().map((p) => providerView(p, providers.defaultName)), default_provider: providers.defaultName }, 'quarry ready');
     },
     /** Stops the worker first (finishing or releasing its tasks), then HTTP, then the database. */

@@ -10,3 +10,4 @@ export { embeddings } from './embeddings.table.js';
 export { batchItems, batches } from './batches.table.js';
 export { teacherCache } from './teacher-cache.table.js';
 export { rateBuckets } from './rate-buckets.table.js';
+export { exportFiles } from './export-files.table.js';

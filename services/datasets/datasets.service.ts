@@ -82,6 +82,7 @@ export async function removeDataset(deps: Deps, owner: string, id: string): Prom
     written: `run ${result.runId} is still writing it`,
     pipeline: `pipeline ${result.runId} is still running and its later stages read it`,
     pipeline_input: `pipeline ${result.runId} is still running and reads it as its input`,
+    export_input: `export ${result.runId} is still running and reads it`,
   }[result.reason];
   throw new AppError('conflict', `dataset ${id} cannot be deleted: ${why}; cancel run ${result.runId} first`, [{ field: 'id', message: why, run_id: result.runId }]);
 }

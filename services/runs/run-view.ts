@@ -43,6 +43,7 @@ export function runView(row: RunRow, extra: { report?: Record<string, unknown> }
       ...(output.dataset_id && exportable ? { export: `/v1/datasets/${output.dataset_id}/export?${exportQuery}` } : {}),
       ...(output.rejected_dataset_id ? { rejected: `/v1/datasets/${output.rejected_dataset_id}` } : {}),
       ...(output.topics_id ? { topics: `/v1/topics/${output.topics_id}` } : {}),
+      ...(row.kind === 'export' ? { files: `/v1/exports/${row.id}`, archive: `/v1/exports/${row.id}/archive` } : {}),
     },
   };
 }

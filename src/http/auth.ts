@@ -12,7 +12,7 @@ declare module 'fastify' {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Routes that answer without a key: probes, metrics and the contract. */
+/** Routes that answer without a key: probes, metrics and the contract (and /docs and /ui, pages that hold no data). */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /**
@@ -25,7 +25,7 @@ export function installAuth(app: AnyFastify, apiKeys: string[]) {
   app.decorateRequest('owner', '');
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const route = request.routeOptions.url;
-    if (known.length === 0 || (route && (PUBLIC_ROUTES.has(route) || route.startsWith('/docs')))) return;
+    if (known.length === 0 || (route && (PUBLIC_ROUTES.has(route) || route.startsWith('/docs') || route === '/ui' || route.startsWith('/ui/')))) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match) throw new AppError('unauthorized', 'missing API key: send Authorization: Bearer <key>', [{ field: 'Authorization', message: 'missing or not a Bearer token' }]);

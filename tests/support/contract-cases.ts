@@ -313,6 +313,15 @@ export function pathCases(op: Operation, seeds: Seeds): Case[] {
     const other = prefix === 'ds' ? seeds.run : seeds.ds;
     const at = (raw: string) => op.path.replace(`{${p.name}}`, raw);
     const add = (label: string, raw: string, statuses: number[], fields: string[]) => cases.push({ family: 'ids', label: `${p.name} ${label}`, method: op.method, url: resolvePath(at(raw), seeds, op), headers, body, statuses, fields });
+    if (!/^\^[a-z]+_/.test(p.schema.pattern ?? '')) {
+      // Not an id (an export's file path): only what no path may hold, and a path that is not there.
+      add('with NUL', 'a%00b', [400], [p.name]);
+      add('with a surrogate (not UTF-8)', '%ED%A0%80', [400], ['url']);
+      add('with a dot-dot path', '..%2F..%2Fetc%2Fpasswd', [400], [p.name]);
+      add('of 101 characters', 'a'.repeat(101), [414], ['url']);
+      add('that does not exist', 'missing.txt', [404], []);
+      continue;
+    }
     add('= x', 'x', [400], [p.name]);
     add('in upper case', `${prefix.toUpperCase()}_0123456789ABCDEF01234567`, [400], [p.name]);
     add('one digit short', `${prefix}_0123456789abcdef0123456`, [400], [p.name]);
