@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
@@ -7,30 +7,10 @@ import { rows } from '../db/client.js';
 import { batchingOf, finishedRun, generateSpec, recordsByKey, until } from './support/batch-runs.js';
 import { TEST_DATABASE_URL } from './support/databases.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { startWorkerProcess } from './support/worker-process.js';
 
 /** A standalone worker process (`npm run worker`) in batch mode's test settings, on the suite's Postgres and fake teacher. */
-function startWorker(h: Harness): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: h.databaseUrl,
-      OPENAI_BASE_URL: h.fake.openaiBaseUrl,
-      OPENAI_API_KEY: 'sk-test-openai-secret',
-      ANTHROPIC_BASE_URL: h.fake.anthropicBaseUrl,
-      ANTHROPIC_API_KEY: 'sk-ant-test-secret',
-      DEFAULT_PROVIDER: 'openai',
-      WORKER_CONCURRENCY: '4',
-      LEASE_SECONDS: '2',
-      POLL_INTERVAL_MS: '200',
-      BATCH_WINDOW_MS: '1000',
-      BATCH_POLL_MS: '100',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('error', (err) => console.error(err));
-  return child;
-}
+const startWorker = (h: Harness) => startWorkerProcess(h, { WORKER_CONCURRENCY: '4', BATCH_WINDOW_MS: '1000', BATCH_POLL_MS: '100' });
 
 describe.skipIf(!TEST_DATABASE_URL)('batch mode with a worker process killed (SIGKILL) between submit and poll, on Postgres', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
@@ -7,27 +7,10 @@ import { rows } from '../db/client.js';
 import { TEST_DATABASE_URL } from './support/databases.js';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
 import { readSse } from './support/streams.js';
+import { startWorkerProcess } from './support/worker-process.js';
 
 /** A standalone worker process (`npm run worker`), sharing the suite's Postgres and fake teacher. */
-function startWorker(h: Harness, name: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: h.databaseUrl,
-      OPENAI_BASE_URL: h.fake.openaiBaseUrl,
-      OPENAI_API_KEY: 'sk-test-openai-secret',
-      DEFAULT_PROVIDER: 'openai',
-      WORKER_CONCURRENCY: '6',
-      LEASE_SECONDS: '2',
-      POLL_INTERVAL_MS: '200',
-      LOG_LEVEL: 'warn',
-      SHUTDOWN_GRACE_MS: '300',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('error', (err) => console.error(name, err));
-  return child;
-}
+const startWorker = (h: Harness, name: string) => startWorkerProcess(h, { WORKER_CONCURRENCY: '6', SHUTDOWN_GRACE_MS: '300' }, name);
 
 describe.skipIf(!TEST_DATABASE_URL)('two standalone workers on Postgres, one killed with SIGKILL mid-run', () => {
   let h: Harness;
