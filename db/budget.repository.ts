@@ -44,6 +44,8 @@ export const budgetColumns = sql.raw(
 export async function overBudget(tx: Tx, run: RunBudget, counts: RunCounts): Promise<boolean> {
   if (run.over_budget) return true;
   if (run.max_cost_usd === null && run.parent_max_cost_usd === null) return false;
+  // The commit that finishes the run has nothing left to stop.
+  if (counts.done + counts.failed >= counts.total) return false;
   let crossed = budgetCrossed(counts, run.max_cost_usd, run.kind === 'pipeline');
   let scope: 'run' | 'pipeline' = 'run';
   if (!crossed && run.parent_max_cost_usd !== null && run.parent_run_id !== null) {

@@ -189,9 +189,9 @@ async function commitRunOutcomes(tx: Tx, run: SharedRun, writer: string, outcome
     await failRunNow(tx, { id: run.id, kind: run.kind, parent_run_id: run.parent_run_id, stage: run.stage }, fatal, hooks);
     return 'failed';
   }
-  // Once nothing is queued, or the run is over its budget (it takes no more work: budget.repository.ts), any commit may be
-  // the run's last (another worker's may be committing beside this one, unseen): it is settled after the commit, when both are visible.
-  return counts.queued && !(await overBudget(tx, run, counts)) ? undefined : 'settle';
+  // Every commit checks the budget, queued or not: claimed tasks may wait unstarted in a worker's buffer, and the mark hands them back.
+  // Once nothing is queued, or the run is over budget, any commit may be its last (another's may be beside it, unseen): settled after.
+  return (await overBudget(tx, run, counts)) || !counts.queued ? 'settle' : undefined;
 }
 
 const NONE: RunCounts = { total: 0, done: 0, failed: 0, records: 0, requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 };

@@ -1,30 +1,77 @@
 import { sql } from 'drizzle-orm';
 import type { CachedResponse, TeacherCacheStore } from '../src/llm/cache.js';
 import { rows, type Executor } from './client.js';
+import { groupedLoader } from './grouped-loader.js';
 
 // The response cache's SQL (src/llm/cache.ts keeps answers through `teacherCacheStore`). Every
 // statement names the owner: one API key never reads, counts or deletes another's answers.
 
-/** `ttlDays` 0: answers never expire (the size bound still evicts). */
+/** The most lookups or writes one statement carries. */
+export const CACHE_STATEMENT_BATCH = 256;
+
+type Entry = Parameters<TeacherCacheStore['put']>[0];
+const entryKey = (owner: string, key: string) => `${owner}\u0000${key}`;
+
+/**
+ * `ttlDays` 0: answers never expire (the size bound still evicts).
+ *
+ * Every teacher call of a task looks its answer up and keeps it: as a statement each, that was
+ * two Postgres transactions per call, several times what the call's commit costs. Lookups and
+ * writes are grouped instead (db/grouped-loader.ts): those that come while one statement runs go
+ * together as the next, so under load a statement carries many calls and alone a call waits for none.
+ */
 export function teacherCacheStore(ex: Executor, bounds: { ttlDays: number }): TeacherCacheStore {
+  const lookups = groupedLoader<{ owner: string; key: string }, CachedResponse | undefined>((wanted) => lookUp(ex, bounds.ttlDays, wanted), CACHE_STATEMENT_BATCH);
+  // A write Postgres refused comes back as its Error, which rejects that put alone.
+  const writes = groupedLoader<Entry, undefined>((entries) => keep(ex, entries), CACHE_STATEMENT_BATCH);
   return {
-    async get(owner, key) {
-      // One statement finds the answer and counts the hit; an expired one is left for eviction.
-      const [row] = await rows<{ response: CachedResponse }>(
-        ex,
-        sql`update teacher_cache set hits = hits + 1, last_used_at = now()
-             where owner = ${owner} and key = ${key} and ${unexpired(bounds.ttlDays)}
-         returning response`,
-      );
-      return row?.response;
-    },
-    async put(e) {
-      await ex.execute(sql`insert into teacher_cache (owner, key, provider, model, response, bytes)
-        values (${e.owner}, ${e.key}, ${e.provider}, ${e.model}, ${JSON.stringify(e.response)}::jsonb, ${e.bytes})
-        on conflict (owner, key) do update set provider = excluded.provider, model = excluded.model, response = excluded.response,
-          bytes = excluded.bytes, created_at = now(), last_used_at = now(), hits = 0`);
-    },
+    get: (owner, key) => lookups.load({ owner, key }),
+    put: (entry) => writes.load(entry),
   };
+}
+
+/** One statement finds the answers and counts the hits; an expired one is left for eviction. */
+async function lookUp(ex: Executor, ttlDays: number, wanted: ReadonlyArray<{ owner: string; key: string }>) {
+  // Each key is sought through the primary key (a lateral `limit 1`), a plan that holds on a table without statistics.
+  const found = await rows<{ owner: string; key: string; response: CachedResponse }>(
+    ex,
+    sql`with hit as (
+          select distinct c.owner, c.key from unnest(${sql.param(wanted.map((w) => w.owner))}::text[], ${sql.param(wanted.map((w) => w.key))}::text[]) as w(owner, key)
+          cross join lateral (select owner, key from teacher_cache where owner = w.owner and key = w.key and ${unexpired(ttlDays)} limit 1) c
+        )
+        update teacher_cache t set hits = t.hits + 1, last_used_at = now()
+          from hit where t.owner = hit.owner and t.key = hit.key
+        returning t.owner, t.key, t.response`,
+  );
+  const byKey = new Map(found.map((r) => [entryKey(r.owner, r.key), r.response]));
+  return wanted.map((w) => byKey.get(entryKey(w.owner, w.key)));
+}
+
+/**
+ * One statement keeps the answers (the last of one key wins). If Postgres refuses it (an answer
+ * it cannot hold, e.g. with a NUL character), each is tried alone, so only that one is not kept.
+ */
+async function keep(ex: Executor, entries: readonly Entry[]): Promise<Array<Error | undefined>> {
+  const last = [...new Map(entries.map((e) => [entryKey(e.owner, e.key), e])).values()];
+  try {
+    await insert(ex, last);
+    return entries.map(() => undefined);
+  } catch {
+    const failures = new Map<string, Error>();
+    for (const e of last) await insert(ex, [e]).catch((err: unknown) => failures.set(entryKey(e.owner, e.key), err instanceof Error ? err : new Error(String(err))));
+    return entries.map((e) => failures.get(entryKey(e.owner, e.key)));
+  }
+}
+
+function insert(ex: Executor, entries: Entry[]) {
+  const column = <T>(f: (e: Entry) => T) => sql.param(entries.map(f));
+  return ex.execute(sql`insert into teacher_cache (owner, key, provider, model, response, bytes)
+    select v.owner, v.key, v.provider, v.model, v.response::jsonb, v.bytes
+      from unnest(${column((e) => e.owner)}::text[], ${column((e) => e.key)}::text[], ${column((e) => e.provider)}::text[],
+                  ${column((e) => e.model)}::text[], ${column((e) => JSON.stringify(e.response))}::text[], ${column((e) => e.bytes)}::int[])
+           as v(owner, key, provider, model, response, bytes)
+    on conflict (owner, key) do update set provider = excluded.provider, model = excluded.model, response = excluded.response,
+      bytes = excluded.bytes, created_at = now(), last_used_at = now(), hits = 0`);
 }
 
 const unexpired = (ttlDays: number) => (ttlDays > 0 ? sql`created_at > now() - ${ttlDays} * interval '1 day'` : sql`true`);

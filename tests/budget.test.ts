@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rows } from '../db/client.js';
+import { rows, type Database } from '../db/client.js';
+import { commitOutcomes } from '../db/outcomes.repository.js';
+import { claimTasks, type ClaimedTask, type Outcome } from '../db/queue.repository.js';
 import { startFakeLlm, type FakeLlm } from '../src/fake-llm/server.js';
 import { DATABASES } from './support/databases.js';
 import { markdownDoc, startHarness, type Harness } from './support/harness.js';
+import { eventTypes, openQueueDatabase, planRun, runRow, succeeded, tasksOf } from './support/queue-db.js';
 
 // max_cost_usd: a run that crosses its budget takes no new work, keeps what its tasks in flight
 // finish, ends failed with reason budget_exceeded, and a retry with a higher budget completes it
@@ -146,5 +149,66 @@ describe.each(DATABASES)('max_cost_usd stops a run at its budget; a retry with a
   it('refuses a budget that is not a positive number, naming the field', async () => {
     const res = await request(h.url).post('/v1/generate').send({ documents: [markdownDoc('bad.md', 2)], llm, max_cost_usd: 0 }).expect(400);
     expect(JSON.stringify(res.body)).toMatch(/max_cost_usd/);
+  });
+});
+
+/**
+ * Medium level (no worker, no HTTP): the budget is checked on every commit, also one that finds
+ * nothing of its run queued. A worker claims ahead (prefetch) and claims again as each task ends,
+ * so under load the commit that crosses the budget can find every remaining task claimed, some of
+ * them still unstarted in the worker's buffer: the mark must still be set, or they all run.
+ */
+describe.each(DATABASES)('max_cost_usd is checked when every task is already claimed (%s)', (db) => {
+  let sut: Database;
+  let q: Awaited<ReturnType<typeof openQueueDatabase>>;
+  beforeAll(async () => {
+    q = await openQueueDatabase(db);
+    sut = q.sut;
+  });
+  afterAll(() => q?.close());
+
+  /** A run of `tasks` tasks (a thousandth of a dollar each, see support/queue-db.ts) with this budget, all of them claimed by w1. */
+  async function claimedRun(tasks: number, budget: number) {
+    await q.reset();
+    const run = await planRun(sut, 'key-a', tasks);
+    await sut.db.execute(sql`update runs set max_cost_usd = ${budget} where id = ${run.id}`);
+    const claimed = (await claimTasks(sut.db, 'w1', 100, 30)).sort((a, b) => a.id - b.id);
+    expect(claimed).toHaveLength(tasks);
+    return { ...run, claimed };
+  }
+  const handedBack = (task: ClaimedTask): Outcome => ({ type: 'aborted', task, usage: { requests: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, cache_hits: 0 } });
+  const mark = async (runId: string) => (await rows<{ budget_exceeded: Record<string, unknown> | null }>(sut.db, sql`select budget_exceeded from runs where id = ${runId}`))[0].budget_exceeded;
+
+  it('a commit that crosses with nothing queued marks the run; the buffered tasks handed back are withdrawn and it fails', async () => {
+    const run = await claimedRun(6, 0.0015);
+    const [t0, t1, t2, t3, t4, t5] = run.claimed;
+    // Two finished and cross the budget; t2 and t3 run; t4 and t5 wait in the worker's buffer.
+    await commitOutcomes(sut.db, 'w1', [succeeded(t0, run.datasetId), succeeded(t1, run.datasetId)]);
+    expect(await mark(run.id)).toMatchObject({ by: 'spent', budget_usd: 0.0015, scope: 'run' });
+    const [crossed] = await rows<{ data: Record<string, unknown> }>(sut.db, sql`select data from run_events where run_id = ${run.id} and type = 'run.budget_exceeded'`);
+    expect(crossed.data).toMatchObject({ in_flight: 4 });
+    // The worker hears of it and hands back what it has not started; what runs finishes.
+    await commitOutcomes(sut.db, 'w1', [handedBack(t4), handedBack(t5)]);
+    expect(await claimTasks(sut.db, 'w2', 100, 30)).toEqual([]);
+    await commitOutcomes(sut.db, 'w1', [succeeded(t2, run.datasetId), succeeded(t3, run.datasetId)]);
+    expect(await runRow(sut, run.id)).toMatchObject({ status: 'failed', done: 4, total: 6, error: { category: 'budget_exceeded', by: 'spent' } });
+    expect((await tasksOf(sut, run.id)).map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'canceled', 'canceled']);
+    expect((await eventTypes(sut, run.id)).at(-1)).toBe('run.failed');
+  });
+
+  it('a run whose every task had started when it crossed has nothing to withdraw: it succeeds', async () => {
+    const run = await claimedRun(3, 0.0015);
+    const [t0, t1, t2] = run.claimed;
+    await commitOutcomes(sut.db, 'w1', [succeeded(t0, run.datasetId), succeeded(t1, run.datasetId)]);
+    expect(await mark(run.id)).not.toBeNull();
+    await commitOutcomes(sut.db, 'w1', [succeeded(t2, run.datasetId)]);
+    expect(await runRow(sut, run.id)).toMatchObject({ status: 'succeeded', done: 3, total: 3 });
+  });
+
+  it('the commit that finishes the run does not mark it', async () => {
+    const run = await claimedRun(2, 0.0015);
+    await commitOutcomes(sut.db, 'w1', run.claimed.map((t) => succeeded(t, run.datasetId)));
+    expect(await mark(run.id)).toBeNull();
+    expect((await eventTypes(sut, run.id)).filter((t) => t.startsWith('run.'))).toEqual(['run.queued', 'run.succeeded']);
   });
 });

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, rows, type Database } from '../db/client.js';
 import { evictEmbeddings, evictTeacherCache } from '../db/eviction.js';
@@ -112,6 +112,31 @@ describe.each(DATABASES)('response cache bounds and keys (%s)', (db) => {
     expect((await big(call, new AbortController().signal)).text.length).toBe(MAX_CACHED_ANSWER_BYTES);
     await small(call, new AbortController().signal);
     expect(kept).toHaveLength(1);
+  });
+
+  it('looks up and keeps the answers of calls started together in one statement each, and one answer Postgres refuses costs only itself', async () => {
+    const answer = (text: string) => ({ text, tool_calls: [], finish: 'stop' as const, usage: { input: 1, output: 1 }, model: 'm' });
+    const entry = (key: string, text: string) => ({ owner: 'batch-owner', key, provider: 'openai', model: 'm', response: answer(text), bytes: text.length });
+    // A store on an executor that counts its statements.
+    let statements = 0;
+    const counted = new Proxy(sut.db, { get: (db, name) => (name === 'execute' ? (q: SQL) => (statements++, db.execute(q)) : Reflect.get(db, name)) });
+    const batched = teacherCacheStore(counted, { ttlDays: 30 });
+    // 300 writes in one turn: two statements of at most 256, one holding an answer jsonb cannot store (a NUL).
+    const settled = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => batched.put(entry(`k${i}`, i === 7 ? 'bad\u0000answer' : `answer ${i}`))));
+    expect(settled.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(settled[7].status).toBe('rejected');
+    const [kept] = await rows<{ n: number }>(sut.db, sql`select count(*)::int as n from teacher_cache where owner = 'batch-owner'`);
+    expect(kept.n).toBe(299);
+    // The 256 with the NUL failed as one statement and were retried one by one; the other 44 went as one.
+    expect(statements).toBe(1 + 256 + 1);
+    // 300 lookups in one turn: two statements, each call gets its own answer back, a missing one nothing.
+    statements = 0;
+    const got = await Promise.all(Array.from({ length: 300 }, (_, i) => batched.get('batch-owner', `k${i}`)));
+    expect(statements).toBe(2);
+    got.forEach((r, i) => expect(r?.text).toBe(i === 7 ? undefined : `answer ${i}`));
+    expect(await batched.get('another-owner', 'k1')).toBeUndefined();
+    const [hits] = await rows<{ hits: number }>(sut.db, sql`select sum(hits)::int as hits from teacher_cache where owner = 'batch-owner'`);
+    expect(hits.hits).toBe(299);
   });
 
   it('does not answer from an entry older than the TTL, and eviction deletes it', async () => {

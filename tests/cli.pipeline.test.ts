@@ -75,7 +75,9 @@ describe.each(DATABASES)('quarry CLI: pipelines, budgets, export (%s)', (db) => 
 
   it('a run stopped by max_cost_usd exits 5', async () => {
     const spec = join(dir, 'budget.json');
-    writeFileSync(spec, JSON.stringify({ documents: [markdownDoc('budget.md', 20, 40)], n_pairs: 1, llm: { provider: 'dear' } }));
+    // The first commit crosses the budget; a run whose every task had started by then would rightly succeed. So more
+    // tasks than a worker can take before that commit lands (8 slots, 2 prefetched; it stops claiming at 32 uncommitted).
+    writeFileSync(spec, JSON.stringify({ documents: [markdownDoc('budget.md', 80, 40)], n_pairs: 1, llm: { provider: 'dear' } }));
     const res = await runCli(['generate', spec, '--set', 'max_cost_usd=0.000001', '--follow'], env);
     expect(res.code, res.stderr).toBe(5);
     expect(res.stderr).toMatch(/error budget_exceeded/);

@@ -61,7 +61,7 @@ describe.each(DATABASES)('GET /v1/providers (%s)', (db) => {
     expect(res.body.embedding).toEqual({ provider: 'vllm', model: 'Qwen/Qwen3-Embedding-0.6B' });
     expect(byName.openai.embedding_model).toBeNull();
     expect(byName.openai).toMatchObject({ kind: 'openai', default: true, base_url: h.fake.openaiBaseUrl, api_key_env: 'OPENAI_API_KEY' });
-    expect(byName.anthropic).toMatchObject({ kind: 'anthropic', default: false, base_url: h.fake.anthropicBaseUrl, default_model: 'claude-sonnet-4-5' });
+    expect(byName.anthropic).toMatchObject({ kind: 'anthropic', default: false, base_url: h.fake.anthropicBaseUrl, default_model: 'claude-sonnet-5' });
     expect(byName.ollama).toMatchObject({ kind: 'openai', base_url: 'http://localhost:11434/v1', api_key_env: null });
   });
 

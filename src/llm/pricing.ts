@@ -25,11 +25,11 @@ export interface PriceInEffect extends Required<Price> {
   source: PriceSource;
   /** The table entry matched (`gpt-4o` for `gpt-4o-2024-08-06`); null unless source is `table`. */
   matched: string | null;
-  /** When the table's prices were read; null unless source is `table`. */
+  /** When the table's price for the entry was last confirmed; null unless source is `table`. */
   as_of: string | null;
 }
 
-// Snapshots carry a date (`gpt-4o-2024-08-06`, `claude-sonnet-4-20250514`) or `-latest`; routers and
+// Snapshots carry a date (`gpt-4o-2024-08-06`, `claude-opus-4-5-20251101`) or `-latest`; routers and
 // Gemini's endpoint prefix a vendor (`openai/gpt-4o-mini`, `models/gemini-2.5-flash`).
 const DATED = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
 const VENDOR = /^[a-z0-9-]+\//;
@@ -38,7 +38,7 @@ const VENDOR = /^[a-z0-9-]+\//;
  * The table entry for a model name: exact, then without a vendor prefix, then without a dated or
  * `-latest` suffix. Nothing looser (no prefix match): `gpt-4o-mini-tts` is not `gpt-4o-mini`.
  */
-export function tablePrice(model: string): { matched: string; price: Required<Price> } | undefined {
+export function tablePrice(model: string): { matched: string; price: Required<Price>; as_of: string } | undefined {
   const name = model.trim().toLowerCase();
   const bare = name.replace(VENDOR, '');
   for (const candidate of [name, bare, bare.replace(DATED, '')]) {
@@ -47,6 +47,7 @@ export function tablePrice(model: string): { matched: string; price: Required<Pr
       return {
         matched: candidate,
         price: { input_per_mtok: p.input, output_per_mtok: p.output, cached_input_per_mtok: p.cached_input, batch_input_per_mtok: p.batch_input, batch_output_per_mtok: p.batch_output },
+        as_of: p.as_of ?? PRICES_AS_OF,
       };
     }
   }
@@ -74,7 +75,7 @@ export function priceOf(provider: { pricing: Price; priced?: boolean }, model: s
   const configured = provider.priced ?? (provider.pricing.input_per_mtok > 0 || provider.pricing.output_per_mtok > 0);
   if (configured) return { ...filled(provider.pricing), source: 'configured', matched: null, as_of: null };
   const found = tablePrice(model);
-  if (found) return { ...found.price, source: 'table', matched: found.matched, as_of: PRICES_AS_OF };
+  if (found) return { ...found.price, source: 'table', matched: found.matched, as_of: found.as_of };
   return { ...FREE, source: 'unknown', matched: null, as_of: null };
 }
 

@@ -92,7 +92,7 @@ const FREE = { input_per_mtok: 0, output_per_mtok: 0 };
  */
 export const KEY_PROVIDERS = [
   { name: 'openai', kind: 'openai', keyEnv: 'OPENAI_API_KEY', baseUrlEnv: 'OPENAI_BASE_URL', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', concurrency: 64 },
-  { name: 'anthropic', kind: 'anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'https://api.anthropic.com', model: 'claude-sonnet-4-5', concurrency: 32 },
+  { name: 'anthropic', kind: 'anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseUrlEnv: 'ANTHROPIC_BASE_URL', baseUrl: 'https://api.anthropic.com', model: 'claude-sonnet-5', concurrency: 32 },
   { name: 'gemini', kind: 'openai', keyEnv: 'GEMINI_API_KEY', baseUrlEnv: 'GEMINI_BASE_URL', baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai/', model: 'gemini-2.5-flash', concurrency: 32 },
   { name: 'openrouter', kind: 'openai', keyEnv: 'OPENROUTER_API_KEY', baseUrlEnv: 'OPENROUTER_BASE_URL', baseUrl: 'https://openrouter.ai/api/v1', model: 'openai/gpt-4o-mini', concurrency: 32 },
 ] as const satisfies ReadonlyArray<{ name: keyof Config; kind: Provider['kind']; keyEnv: string; baseUrlEnv: string; baseUrl: string; model: string; concurrency: number }>;

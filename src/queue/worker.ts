@@ -76,6 +76,8 @@ export function createWorker(opts: WorkerOptions) {
   /** Set once the grace period is over: in-flight work is being aborted and released. */
   let stopping = false;
   let claiming = false;
+  /** Runs marked over budget while a claim is under way: it may have read them before the mark and taken their tasks. */
+  let markedMidClaim: Set<string> | null = null;
   let wakeQueued = false;
 
   const free = () => opts.concurrency + prefetch - inFlight.size - ready.length;
@@ -98,6 +100,7 @@ export function createWorker(opts: WorkerOptions) {
       // Top up only when the buffer runs low (or a slot idles), so claims come in batches, not one per completion.
       while (!closing && free() > 0 && !backlogged() && (ready.length <= prefetch / 2 || inFlight.size < opts.concurrency)) {
         const want = free();
+        markedMidClaim = new Set();
         const claimed = await claimTasks(opts.database.db, workerId, want, opts.leaseSeconds);
         if (claimed.length === 0) break;
         opts.metrics.tasksClaimed.inc(claimed.length);
@@ -108,6 +111,8 @@ export function createWorker(opts: WorkerOptions) {
           await markRunsStarted(opts.database.db, fresh);
         }
         ready.push(...claimed);
+        markedMidClaim.forEach(handBack);
+        markedMidClaim = null;
         startReady();
         if (claimed.length < want) break;
       }
@@ -115,6 +120,7 @@ export function createWorker(opts: WorkerOptions) {
       log.error({ err }, 'claiming tasks failed; retrying on next poll');
     } finally {
       claiming = false;
+      markedMidClaim = null;
     }
   }
 
@@ -242,7 +248,12 @@ export function createWorker(opts: WorkerOptions) {
         }),
       );
       // A run over its budget starts nothing more: its buffered tasks go back; those in flight finish (db/budget.repository.ts).
-      unlisteners.push(await opts.database.listen(BUDGET_CHANNEL, handBack));
+      unlisteners.push(
+        await opts.database.listen(BUDGET_CHANNEL, (runId) => {
+          markedMidClaim?.add(runId);
+          handBack(runId);
+        }),
+      );
       every(opts.pollIntervalMs, wake);
       every(Math.max(200, (opts.leaseSeconds * 1000) / 3), heartbeat);
       every(Math.max(500, (opts.leaseSeconds * 1000) / 2), reap);

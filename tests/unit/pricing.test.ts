@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { budgetCrossed, projectedCost, PROJECTION_MIN_FINISHED } from '../../db/run-cost.js';
 import { PRICE_TABLE } from '../../src/llm/price-table.js';
-import { costOf, priceOf, tablePrice } from '../../src/llm/pricing.js';
+import { costOf, PRICES_AS_OF, priceOf, tablePrice } from '../../src/llm/pricing.js';
 import { addUsage, emptyUsage } from '../../src/llm/usage.js';
 
 const FREE = { input_per_mtok: 0, output_per_mtok: 0 };
@@ -15,11 +15,23 @@ describe('the price table', () => {
     expect(tablePrice('gpt-4o-mini-2024-07-18')?.matched).toBe('gpt-4o-mini');
     expect(tablePrice('claude-sonnet-4-20250514')?.matched).toBe('claude-sonnet-4');
     expect(tablePrice('claude-3-5-haiku-latest')?.matched).toBe('claude-3-5-haiku');
-    expect(tablePrice('claude-opus-4-1-20250805')?.price).toMatchObject({ input_per_mtok: 15, output_per_mtok: 75, cached_input_per_mtok: 1.5 });
+    expect(tablePrice('claude-opus-4-5-20251101')).toMatchObject({ matched: 'claude-opus-4-5', price: { input_per_mtok: 5, output_per_mtok: 25, cached_input_per_mtok: 0.5 } });
+    // Newer Claude IDs carry no date; a cache read need not be a tenth of input.
+    expect(tablePrice('claude-opus-5-5')?.price).toMatchObject({ input_per_mtok: 4, output_per_mtok: 20, cached_input_per_mtok: 0.2, batch_input_per_mtok: 2 });
+    expect(tablePrice('claude-fable-5-1')?.price).toMatchObject({ input_per_mtok: 10, output_per_mtok: 50, cached_input_per_mtok: 0.25 });
+    // Retired on the Claude API (https://platform.claude.com/docs/en/about-claude/pricing): no longer listed.
+    for (const retired of ['claude-opus-4-1-20250805', 'claude-opus-4', 'claude-sonnet-4-5']) expect(tablePrice(retired)).toBeUndefined();
     expect(tablePrice('openai/gpt-4.1-mini')?.matched).toBe('gpt-4.1-mini');
     expect(tablePrice('models/gemini-2.5-flash')?.matched).toBe('gemini-2.5-flash');
     expect(tablePrice('GPT-5')?.matched).toBe('gpt-5');
     for (const unknown of ['gpt-4o-mini-tts', 'qwen3:8b', 'fake-gpt-4o-mini', 'gpt-4', 'm']) expect(tablePrice(unknown)).toBeUndefined();
+  });
+
+  it('dates each entry: the last read, or the earlier read that last confirmed it', () => {
+    expect(tablePrice('claude-opus-5')?.as_of).toBe(PRICES_AS_OF);
+    expect(tablePrice('gpt-4o-mini')?.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((tablePrice('gpt-4o-mini')?.as_of ?? PRICES_AS_OF) < PRICES_AS_OF).toBe(true);
+    expect(priceOf({ pricing: FREE }, 'gpt-4o-mini').as_of).toBe(tablePrice('gpt-4o-mini')?.as_of);
   });
 
   it('bills the batch APIs at half the online price, for every model', () => {
