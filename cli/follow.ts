@@ -1,7 +1,7 @@
 import type { QuarryClient } from './client.js';
 import { apiError } from './exit-codes.js';
 import { watchFailures } from './failures.js';
-import { TERMINAL, runLine, stageLine, stagesOf, type Run } from './progress.js';
+import { TERMINAL, progressBar, runLine, stageLine, stagesOf, type Run } from './progress.js';
 
 export interface FollowOptions {
   /** A terminal: redraw the lines in place; otherwise print plain lines for CI logs. */
@@ -46,7 +46,8 @@ export async function followRun(client: QuarryClient, id: string, options: Follo
       if (options.tty) {
         // Move up over the previous block and clear it, so each run and stage keeps one line.
         const up = drawn > 1 ? `\x1b[${drawn - 1}A` : '';
-        options.write(`${up}\r${lines.map((l) => `\x1b[2K${l}`).join('\n')}${done ? '\n' : ''}`);
+        const bars = [`${progressBar(run)} ${lines[0]}`, ...lines.slice(1)];
+        options.write(`${up}\r${bars.map((l) => `\x1b[2K${l}`).join('\n')}${done ? '\n' : ''}`);
         drawn = lines.length;
       } else if (done || key !== lastKey || Date.now() - lastPrint >= options.printEveryMs) {
         options.write(`${new Date().toISOString()} ${lines.join('\n')}\n`);

@@ -32,6 +32,16 @@ export function runLine(run: Run, failures: ReadonlyMap<string, number> = new Ma
   return parts.join(' | ');
 }
 
+const BAR_WIDTH = 20;
+
+/** A terminal's progress bar of the tasks finished: `[#######.............]  35%`. */
+export function progressBar(run: Run): string {
+  const { done, failed, total } = run.progress;
+  const share = total > 0 ? Math.min(1, (done + failed) / total) : 0;
+  const filled = Math.round(share * BAR_WIDTH);
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
+}
+
 export function stageLine(s: StageLine): string {
   return `  stage ${s.stage} ${s.status} | records ${s.rows_out} | ${s.records_per_second.toFixed(1)} rec/s | cost ${money(s.cost_usd)}`;
 }

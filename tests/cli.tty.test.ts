@@ -29,7 +29,7 @@ describe.each(DATABASES)('quarry --follow on a terminal (%s)', (db) => {
     expect(draws.length).toBeGreaterThanOrEqual(3);
     for (const draw of draws) expect(draw.startsWith('\x1b[2K')).toBe(true);
     expect(draws.slice(0, -1).every((d) => !d.includes('\n'))).toBe(true);
-    expect(draws.at(-1)).toMatch(/ generate succeeded \| tasks 6\/6 \| records 6 .*\n$/);
+    expect(draws.at(-1)).toMatch(/^\x1b\[2K\[#{20}\] 100% run_\w+ generate succeeded \| tasks 6\/6 \| records 6 .*\n$/);
     expect(out.trim()).toMatch(/^run_[0-9a-f]{24}$/);
   });
 });
