@@ -142,6 +142,24 @@ describe.skipIf(!browserAvailable).each(DATABASES)('the /ui page in Chromium (%s
     expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(4);
   });
 
+  it("shows a compare run's decision with its reasons", async () => {
+    await withKey();
+    const pairs = (n: number, long: boolean) => Array.from({ length: n }, (_, i) => ({
+      question: `How does part ${i} of the lease work?`,
+      answer: long ? `Part ${i} grants the worker a time-limited claim that it renews by heartbeat, and the queue takes it back when the heartbeat stops.` : `Part ${i}.`,
+      source: `doc-${i % 4}.md`,
+    }));
+    const good = (await api().post('/v1/datasets?name=good').set(auth).send(pairs(12, true)).expect(201)).body.dataset.id;
+    const thin = (await api().post('/v1/datasets?name=thin').set(auth).send(pairs(12, false)).expect(201)).body.dataset.id;
+    const run = (await api().post('/v1/compare').set(auth).set('Prefer', 'wait=60').send({ dataset_ids: [good, thin], judge: false }).expect(200)).body.run;
+    expect(run.status).toBe('succeeded');
+    await page.goto(`${h.url}/ui/#/runs/${run.id}`);
+    const decision = page.locator('#report [data-part="decision"]');
+    await decision.waitFor();
+    expect(await decision.locator('.winner').textContent()).toBe(run.output.report.decision.winner);
+    expect(await decision.locator('li').count()).toBe(run.output.report.metric_reasons.length);
+  });
+
   it('browses a dataset page by page and shows a conversation as a conversation, markup as text', async () => {
     await withKey();
     const hostile = '<img src=x onerror="window.__pwned=true">';
