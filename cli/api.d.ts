@@ -2179,7 +2179,7 @@ export interface operations {
                     };
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description true: answer 200 { plan } — tasks, teacher calls, the chunks (the first 1,000, at most 2,000,000 characters of text) and estimated tokens and cost — and queue nothing */
                     dry_run?: boolean;
@@ -2687,7 +2687,7 @@ export interface operations {
                     seed_examples?: string[];
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -2779,7 +2779,7 @@ export interface operations {
                     seed_examples?: string[];
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -2880,7 +2880,7 @@ export interface operations {
                     seed_examples?: string[];
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -2940,7 +2940,7 @@ export interface operations {
                     judge_key_facts?: boolean;
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -3410,7 +3410,7 @@ export interface operations {
                     batch_size?: number;
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -3912,7 +3912,7 @@ export interface operations {
                     min_per_tool?: number;
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -4412,7 +4412,7 @@ export interface operations {
                     };
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -4940,7 +4940,7 @@ export interface operations {
                     dataset_system_prompt?: string;
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description Replaces the default system prompt of the teacher */
                     system_prompt?: string;
@@ -5445,7 +5445,7 @@ export interface operations {
                         };
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                     };
                     /** @description Stage 1: the generate spec, with its own source and llm (after a topics stage, its source is those topics) */
@@ -5519,7 +5519,7 @@ export interface operations {
                         seed_examples?: string[];
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5609,7 +5609,7 @@ export interface operations {
                         seed_examples?: string[];
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5708,7 +5708,7 @@ export interface operations {
                         seed_examples?: string[];
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5766,7 +5766,7 @@ export interface operations {
                         judge_key_facts?: boolean;
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5860,7 +5860,7 @@ export interface operations {
                         dataset_system_prompt?: string;
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5891,7 +5891,7 @@ export interface operations {
                         batch_size?: number;
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -5954,7 +5954,7 @@ export interface operations {
                         min_per_tool?: number;
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -6015,7 +6015,7 @@ export interface operations {
                         };
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                         /** @description Replaces the default system prompt of the teacher */
                         system_prompt?: string;
@@ -6083,10 +6083,10 @@ export interface operations {
                         };
                         /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                         cache?: "use" | "refresh" | "off";
-                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                        /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                         max_cost_usd?: number;
                     };
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description true: answer 200 { plan } — tasks, teacher calls, the chunks (the first 1,000, at most 2,000,000 characters of text) and estimated tokens and cost — and queue nothing */
                     dry_run?: boolean;
@@ -6565,7 +6565,7 @@ export interface operations {
                     };
                     /** @description use (default): identical teacher calls are answered from the owner's cache; refresh: call again and replace the cached answer; off: neither read nor write the cache (the same as llm.cache; give one, or both alike) */
                     cache?: "use" | "refresh" | "off";
-                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages */
+                    /** @description Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages */
                     max_cost_usd?: number;
                     /** @description true: answer 200 { plan } — tasks, teacher calls, the chunks (the first 1,000, at most 2,000,000 characters of text) and estimated tokens and cost — and queue nothing */
                     dry_run?: boolean;

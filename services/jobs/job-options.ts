@@ -35,7 +35,7 @@ export const budgetOption = {
       minimum: 0.000001,
       maximum: 1_000_000,
       description:
-        'Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded. A pipeline’s covers all its stages',
+        'Most the run may cost, USD (0.000001 to 1,000,000): once its spend, or its projected total after 5 finished tasks, crosses it, no more tasks start; those in flight finish and are kept, and the run ends failed with error.category budget_exceeded (unless every task had already started: then it ends as its tasks do). A pipeline’s covers all its stages',
     }),
   ),
 };
