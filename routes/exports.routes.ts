@@ -17,7 +17,6 @@ const RETENTION =
   'an export whose files were removed answers 410 (`gone`, "export … expired"): run it again.';
 const COMPLETE_ONLY = `Only a succeeded export is served: a queued, running, canceled or failed one is a 409 (\`conflict\`, naming its status). ${RETENTION}`;
 
-/** The files of export runs (POST /v1/export), served from the database by any API process. */
 /** A file's path in an export: segments of letters, digits, `._-`, none starting with a dot (so no `..`). */
 const ExportFilePath = Type.String({
   minLength: 1,
@@ -26,6 +25,7 @@ const ExportFilePath = Type.String({
   description: 'The file path as GET /v1/exports/{id} lists it, URL-encoded',
 });
 
+/** The files of export runs (POST /v1/export), served from the database by any API process. */
 export function exportsRoutes(deps: { database: Database }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
